@@ -1,0 +1,46 @@
+package io.cardiospike.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The one entry point behind {@code bin/cardiospike}. */
+@Command(
+        name = "cardiospike",
+        mixinStandardHelpOptions = true,
+        version = "cardiospike 0.1.0",
+        description = "Heart-rhythm anomaly detection on RR-interval streams.",
+        subcommands = {
+            ScoreCommand.class,
+            ExportDatasetCommand.class,
+            GenerateCommand.class,
+            BenchCommand.class,
+        })
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns its exit code (tests call this instead of {@link #main}). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new UserErrors());
+        return cli.execute(args);
+    }
+
+    /** Problems the user can fix are one line on stderr, not a stack trace. */
+    private static final class UserErrors implements CommandLine.IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+            if (e instanceof UserException || e instanceof io.cardiospike.rr.CsvFormatException
+                    || e instanceof io.cardiospike.model.ModelBundleException) {
+                cli.getErr().println("error: " + e.getMessage());
+                return 2;
+            }
+            if (e instanceof java.io.IOException) {
+                cli.getErr().println("error: " + e);
+                return 2;
+            }
+            throw new RuntimeException(e);
+        }
+    }
+}

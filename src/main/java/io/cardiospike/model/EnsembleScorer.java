@@ -1,0 +1,120 @@
+package io.cardiospike.model;
+
+import io.cardiospike.features.BeatWindows;
+import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.features.NetInput;
+import io.cardiospike.features.WindowEncoder;
+import io.cardiospike.rr.Artifacts;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/**
+ * The one scorer behind the CLI, the streaming job and the REST API: raw RR windows in, per-beat anomaly
+ * probabilities out (LightGBM on window features + CardioNet on the scaled window, blended by the stacker).
+ *
+ * <p>Thread safety: after {@link #open} an instance is immutable and safe for concurrent use (ONNX Runtime sessions
+ * and LightGBM predictions may run concurrently; every call uses its own buffers). Each call runs single-threaded;
+ * callers parallelise across calls. {@link #close} frees the native models and must come after all calls.
+ */
+public final class EnsembleScorer implements AutoCloseable {
+    public static final String ONNX_FILE = "cardionet.onnx";
+    public static final String LIGHTGBM_FILE = "lightgbm.txt";
+    public static final String STACKER_FILE = "stacker.json";
+
+    /** Windows per model call: large enough to amortise native-call overhead, small enough to stay in cache. */
+    private static final int BATCH = 512;
+
+    private final ModelManifest manifest;
+    private final WindowEncoder encoder;
+    private final LightGbm lightGbm;
+    private final CardioNet cardioNet;
+    private final Stacker stacker;
+
+    private EnsembleScorer(ModelManifest manifest, LightGbm lightGbm, CardioNet cardioNet, Stacker stacker) {
+        this.manifest = manifest;
+        this.encoder = new WindowEncoder(manifest.spec());
+        this.lightGbm = lightGbm;
+        this.cardioNet = cardioNet;
+        this.stacker = stacker;
+    }
+
+    /** Loads and validates the bundle in {@code dir}. */
+    public static EnsembleScorer open(Path dir) throws ModelBundleException {
+        ModelManifest manifest = ModelManifest.load(dir);
+        Stacker stacker = new Stacker(dir.resolve(STACKER_FILE));
+        int features = new WindowEncoder(manifest.spec()).features().count();
+        LightGbm lightGbm = new LightGbm(dir.resolve(LIGHTGBM_FILE), features);
+        try {
+            CardioNet net = new CardioNet(dir.resolve(ONNX_FILE), manifest.netInput());
+            return new EnsembleScorer(manifest, lightGbm, net, stacker);
+        } catch (ModelBundleException | RuntimeException e) {
+            lightGbm.close();
+            throw e;
+        }
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    public FeatureSpec spec() {
+        return manifest.spec();
+    }
+
+    public double threshold() {
+        return manifest.threshold();
+    }
+
+    public String modelVersion() {
+        return manifest.modelVersion();
+    }
+
+    /** Scores every beat of one recording (beats in time order, artifacts included). */
+    public WindowScores scoreRecording(double[] rr) {
+        return score(i -> BeatWindows.cut(rr, i, spec()), rr.length);
+    }
+
+    /** Scores windows already cut by {@link BeatWindows} (each of {@code spec().windowSize()} raw RR values). */
+    public WindowScores scoreWindows(List<double[]> rawWindows) {
+        return score(rawWindows::get, rawWindows.size());
+    }
+
+    private WindowScores score(IntFunction<double[]> windowAt, int n) {
+        double[] margin = new double[n], logit = new double[n], proba = new double[n];
+        double[][] batch = new double[Math.min(BATCH, n)][];
+        for (int from = 0; from < n; from += BATCH) {
+            int size = Math.min(BATCH, n - from);
+            for (int k = 0; k < size; k++) {
+                batch[k] = windowAt.apply(from + k);
+            }
+            WindowScores part = scoreBatch(batch, size);
+            System.arraycopy(part.lgbmMargin(), 0, margin, from, size);
+            System.arraycopy(part.cnnLogit(), 0, logit, from, size);
+            System.arraycopy(part.proba(), 0, proba, from, size);
+        }
+        return new WindowScores(margin, logit, proba);
+    }
+
+    private WindowScores scoreBatch(double[][] windows, int size) {
+        int f = encoder.features().count(), net = encoder.netInputSize(), c = spec().centre();
+        double[] features = new double[size * f];
+        float[] tensor = new float[size * net];
+        for (int k = 0; k < size; k++) {
+            encoder.encode(windows[k], features, k * f, tensor, k * net);
+        }
+        double[] margin = lightGbm.margins(features, size);
+        double[] logit = cardioNet.logits(tensor, size, NetInput.CHANNELS, spec().windowSize());
+        double[] proba = new double[size];
+        for (int k = 0; k < size; k++) {
+            proba[k] = stacker.proba(margin[k], logit[k], Artifacts.isArtifact(windows[k][c]));
+        }
+        return new WindowScores(margin, logit, proba);
+    }
+
+    @Override
+    public void close() {
+        cardioNet.close();
+        lightGbm.close();
+    }
+}

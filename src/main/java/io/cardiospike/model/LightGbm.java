@@ -1,0 +1,48 @@
+package io.cardiospike.model;
+
+import com.microsoft.ml.lightgbm.PredictionType;
+import io.github.metarank.lightgbm4j.LGBMBooster;
+import io.github.metarank.lightgbm4j.LGBMException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The LightGBM text model through lightgbm4j, one thread per prediction; concurrent predictions are safe. */
+final class LightGbm implements AutoCloseable {
+    private static final String PREDICT_PARAMS = "num_threads=1";
+    private final LGBMBooster booster;
+    private final int featureCount;
+
+    LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
+        try {
+            booster = LGBMBooster.loadModelFromString(Files.readString(modelFile));
+            featureCount = booster.getNumFeature();
+        } catch (IOException | LGBMException e) {
+            throw new ModelBundleException(modelFile + ": LightGBM cannot load it: " + e.getMessage(), e);
+        }
+        if (featureCount != expectedFeatures) {
+            close();
+            throw new ModelBundleException(modelFile + ": model expects " + featureCount + " features, the bundle's spec has "
+                    + expectedFeatures);
+        }
+    }
+
+    /** Raw scores (margins, before the sigmoid) of {@code rows} row-major feature rows. */
+    double[] margins(double[] rowMajor, int rows) {
+        try {
+            return booster.predictForMat(rowMajor, rows, featureCount, true, PredictionType.C_API_PREDICT_RAW_SCORE,
+                    PREDICT_PARAMS);
+        } catch (LGBMException e) {
+            throw new IllegalStateException("LightGBM prediction failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            booster.close();
+        } catch (LGBMException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.cardiospike.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The logistic-regression blend of the two models: {@code proba = sigmoid(intercept + sum coef_i * input_i)}, inputs
+ * named in {@code stacker.json} from {@link #INPUTS}.
+ */
+final class Stacker {
+    static final Set<String> INPUTS = Set.of("lgbm_margin", "cnn_logit", "artifact_c");
+
+    private final String[] inputs;
+    private final double[] coef;
+    private final double intercept;
+
+    Stacker(Path file) throws ModelBundleException {
+        JsonNode s;
+        try {
+            s = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelBundleException(file + ": cannot read stacker: " + e.getMessage(), e);
+        }
+        List<String> names = new ArrayList<>();
+        s.path("features").forEach(n -> names.add(n.asText()));
+        JsonNode c = s.path("coef");
+        if (names.isEmpty() || c.size() != names.size() || !s.path("intercept").isNumber()) {
+            throw new ModelBundleException(file + ": needs features, coef of the same length, and intercept");
+        }
+        for (String n : names) {
+            if (!INPUTS.contains(n)) {
+                throw new ModelBundleException(file + ": unknown stacker input '" + n + "' (known: " + INPUTS + ")");
+            }
+        }
+        inputs = names.toArray(String[]::new);
+        coef = new double[inputs.length];
+        for (int i = 0; i < coef.length; i++) {
+            coef[i] = c.get(i).asDouble();
+        }
+        intercept = s.path("intercept").asDouble();
+    }
+
+    double proba(double lgbmMargin, double cnnLogit, boolean artifact) {
+        double z = intercept;
+        for (int i = 0; i < inputs.length; i++) {
+            double x = switch (inputs[i]) {
+                case "lgbm_margin" -> lgbmMargin;
+                case "cnn_logit" -> cnnLogit;
+                default -> artifact ? 1 : 0;
+            };
+            z += coef[i] * x;
+        }
+        return 1 / (1 + Math.exp(-z));
+    }
+}

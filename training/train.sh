@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--work DIR] [key=value ...]
+# Java exports the model inputs (features, windows) and a golden synthetic recording; Python trains on exactly
+# those and writes the bundle (default: models/). key=value pairs override training/conf/config.yaml.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CS="$ROOT/bin/cardiospike"
+input="" past=16 lookahead=8 work=""
+overrides=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --input) input="$2"; shift 2 ;;
+    --past) past="$2"; shift 2 ;;
+    --lookahead) lookahead="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --cfg) overrides+=("--cfg"); shift ;;
+    *) overrides+=("$1"); shift ;;
+  esac
+done
+[ -n "$input" ] || { echo "usage: bin/cardiospike train --input TRAIN.csv [--past N --lookahead N] [key=value ...]" >&2; exit 2; }
+input="$(cd "$(dirname "$input")" && pwd)/$(basename "$input")"
+work="${work:-$(mktemp -d -t cardiospike-train.XXXXXX)}"
+mkdir -p "$work"
+"$CS" export-dataset --input "$input" --output "$work/data" --past "$past" --lookahead "$lookahead"
+"$CS" generate --output "$work/golden.csv" --patients 2 --min-beats 150 --max-beats 200 --seed 11
+"$CS" export-dataset --input "$work/golden.csv" --output "$work/golden" --past "$past" --lookahead "$lookahead"
+py="$("$CS" venv)"
+cd "$ROOT/training"
+exec "$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$ROOT/models" "${overrides[@]}"
