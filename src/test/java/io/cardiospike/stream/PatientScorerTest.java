@@ -118,7 +118,7 @@ class PatientScorerTest {
         assertThat(h.numProcessingTimeTimers()).as("only the cleanup timer").isEqualTo(1);
 
         h.setProcessingTime(RETENTION_MS); // silent for the retention period: state and timers gone
-        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(state(h, "p1")).isNull();
         assertThat(h.numProcessingTimeTimers()).isZero();
     }
 

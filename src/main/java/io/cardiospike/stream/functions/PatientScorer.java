@@ -56,6 +56,8 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
     private transient Counter duplicates;
     private transient Counter lateBeats;
     private transient Histogram scoringLatencyMicros;
+    /** Processing time of this task's first callback: silence is never counted from before (job downtime). */
+    private transient long activeSinceMs;
 
     public PatientScorer(String modelDir, long idleFlushMs, long stateRetentionMs) {
         if (idleFlushMs <= 0 || stateRetentionMs < 0) {
@@ -79,6 +81,7 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         duplicates = metrics.counter("duplicates");
         lateBeats = metrics.counter("lateBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
+        activeSinceMs = Long.MIN_VALUE;
     }
 
     @Override
@@ -91,6 +94,7 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
 
     @Override
     public void processElement(Beat beat, Context ctx, Collector<ScoredBeat> out) throws Exception {
+        noteActive(ctx);
         PatientState s = state.value();
         if (s == null) {
             s = new PatientState();
@@ -125,6 +129,7 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ScoredBeat> out) throws Exception {
+        noteActive(ctx);
         PatientState s = state.value();
         if (s == null) {
             return; // a timer of a patient whose state was already cleaned up
@@ -146,8 +151,10 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
                     return; // superseded
                 }
                 s.idleTimerAt = PatientState.NO_TIMER;
-                if (timestamp - s.lastArrivalMs < idleFlushMs) {
-                    armIdleTimer(s, ctx, s.lastArrivalMs + idleFlushMs);
+                // After a restore the patient's backlog is still on its way: count silence from the restart.
+                long silentSince = Math.max(s.lastArrivalMs, activeSinceMs);
+                if (timestamp - silentSince < idleFlushMs) {
+                    armIdleTimer(s, ctx, silentSince + idleFlushMs);
                     state.update(s);
                 } else if (s.hasBeats()) {
                     flushSegment(s, ctx, out);
@@ -158,6 +165,12 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
                 }
             }
             default -> throw new IllegalStateException("unknown time domain " + ctx.timeDomain());
+        }
+    }
+
+    private void noteActive(Context ctx) {
+        if (activeSinceMs == Long.MIN_VALUE) {
+            activeSinceMs = ctx.timerService().currentProcessingTime();
         }
     }
 
