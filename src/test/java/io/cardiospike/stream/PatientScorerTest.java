@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 /** The keyed scorer alone, driven by Flink's operator test harness: ordering, timers, state contents and cleanup. */
 class PatientScorerTest {
     static final long BASE = 1_700_000_000_000L;
-    static final long IDLE_MS = 5_000, RETENTION_MS = 60_000, LATENESS_MS = 3_000;
+    // The gap exceeds the synthetic data's longest RR (a 40.9 s sensor dropout), so recordings stay one segment.
+    static final long IDLE_MS = 60_000, RETENTION_MS = 120_000, LATENESS_MS = 3_000;
 
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>> harnesses = new ArrayList<>();
 
@@ -215,6 +216,36 @@ class PatientScorerTest {
         EnsembleScorer scorer = TestBundle.scorer();
         double[] expected = concat(scorer.scoreRecording(first.rr()).proba(), scorer.scoreRecording(second.rr()).proba());
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(expected);
+    }
+
+    @Test
+    void aPatientSilentInEventTimeWhileOthersGoOnIsFlushedWithoutWaitingForProcessingTime() throws Exception {
+        Recording a = recording(60, 51), b = recording(400, 52);
+        List<Beat> stream = new ArrayList<>(beats("a", a, BASE));
+        long bStart = stream.get(stream.size() - 1).ts + 1000;
+        stream.addAll(beats("b", b, bStart)); // b goes on for minutes of event time after a stopped
+        var h = harness(null);
+        h.setProcessingTime(0);
+        feed(h, stream);
+        assertThat(probas(h.extractOutputValues(), "a")).containsExactly(TestBundle.scorer().scoreRecording(a.rr()).proba());
+        assertThat(state(h, "a").segSeen).isZero();
+        assertThat(probas(h.extractOutputValues(), "b").length).isLessThan(b.size());
+    }
+
+    @Test
+    void noProcessingTimeFlushWhileTheWatermarkStillMoves() throws Exception {
+        Recording r = recording(100, 61);
+        List<Beat> beats = beats("p1", r, BASE);
+        var h = harness(null);
+        h.setProcessingTime(0);
+        feed(h, beats.subList(0, 50));
+        h.setProcessingTime(IDLE_MS - 1);
+        h.processWatermark(beats.get(48).ts); // e.g. a stalled job catching up: event time still moves
+        h.setProcessingTime(IDLE_MS + 10);
+        assertThat(state(h, "p1").segSeen).as("segment still open").isGreaterThan(0);
+        feed(h, beats.subList(50, beats.size()));
+        h.setProcessingTime(3 * IDLE_MS);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr()).proba());
     }
 
     @Test

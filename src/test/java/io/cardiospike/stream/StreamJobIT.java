@@ -61,7 +61,7 @@ class StreamJobIT {
                 "--alerts-topic", name + "-alerts", "--dlq-topic", name + "-dlq",
                 "--model-dir", TestBundle.DIR.toString(), "--parallelism", "2",
                 "--checkpoint-dir", dir.resolve(name + "-checkpoints").toString(), "--checkpoint-interval", "1s",
-                "--idle-flush", "2s", "--allowed-lateness", "2s", "--watermark-idleness", "1s",
+                "--idle-flush", "8s", "--allowed-lateness", "2s", "--watermark-idleness", "1s",
                 "--group-id", name, "--transactional-id-prefix", name, "--transaction-timeout", "1min");
         kafka.createTopics(2, c.inputTopic(), c.scoresTopic(), c.alertsTopic(), c.dlqTopic());
         return c;
@@ -160,21 +160,32 @@ class StreamJobIT {
              ReplayProducer producer = new ReplayProducer(c.bootstrapServers(), c.inputTopic(), Double.POSITIVE_INFINITY);
              KafkaProducer<String, String> raw = new KafkaProducer<>(Map.of("bootstrap.servers", c.bootstrapServers()),
                      new StringSerializer(), new StringSerializer())) {
-            // Out of order (neighbours swapped) and duplicated beats of one recording, within the allowed lateness.
-            Recording shuffledRec = testRecordings(12, 13).get(0);
-            List<ReplayProducer.Event> events = new ArrayList<>(ReplayProducer.interleave(recordings,
-                    ReplayProducer.REPLAY_BASE_EPOCH_MS));
-            List<ReplayProducer.Event> own = ReplayProducer.interleave(List.of(shuffledRec),
-                    ReplayProducer.REPLAY_BASE_EPOCH_MS);
-            List<ReplayProducer.Event> messy = new ArrayList<>();
-            for (int i = 0; i < own.size(); i++) {
-                messy.add(own.get(i % 2 == 0 && i + 1 < own.size() ? i + 1 : i % 2 == 1 ? i - 1 : i));
-                if (i % 7 == 0) {
-                    messy.add(own.get(i)); // resent: a duplicate, dropped without a DLQ record
+            // One patient's beats arrive out of order (neighbours swapped) and some twice, within the allowed lateness.
+            Recording messyRec = testRecordings(12, 13).get(0);
+            List<Recording> all = new ArrayList<>(recordings);
+            all.add(messyRec);
+            List<ReplayProducer.Event> ordered = ReplayProducer.interleave(all, ReplayProducer.REPLAY_BASE_EPOCH_MS);
+            List<Integer> messyAt = new ArrayList<>();
+            for (int k = 0; k < ordered.size(); k++) {
+                if (ordered.get(k).patientId().equals(messyRec.id())) {
+                    messyAt.add(k);
+                }
+            }
+            ReplayProducer.Event[] slots = ordered.toArray(new ReplayProducer.Event[0]);
+            for (int j = 0; j + 1 < messyAt.size(); j += 2) {
+                ReplayProducer.Event a = slots[messyAt.get(j)];
+                slots[messyAt.get(j)] = slots[messyAt.get(j + 1)];
+                slots[messyAt.get(j + 1)] = a;
+            }
+            List<ReplayProducer.Event> events = new ArrayList<>();
+            int duplicates = 0;
+            for (ReplayProducer.Event e : slots) {
+                events.add(e);
+                if (e.patientId().equals(messyRec.id()) && duplicates++ % 7 == 0) {
+                    events.add(e); // resent: a duplicate, dropped without a DLQ record
                 }
             }
             producer.send(events, null);
-            producer.send(messy, null);
             Map<String, String> bad = new java.util.LinkedHashMap<>();
             bad.put("{\"patient_id\": \"p1\", \"ts\": 1700000000000", "malformed_json");
             bad.put("{\"patient_id\": \"p1\", \"rr_ms\": 800}", "invalid_field");
@@ -185,9 +196,7 @@ class StreamJobIT {
             }
             raw.flush();
 
-            List<Recording> all = new ArrayList<>(recordings);
-            all.add(shuffledRec);
-            int expected = beats + shuffledRec.size();
+            int expected = beats + messyRec.size();
             await("all scores", 90_000, () -> out.scoreCount() >= expected);
 
             // A beat between two already scored beats of a patient: too late to put in order.

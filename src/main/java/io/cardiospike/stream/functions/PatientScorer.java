@@ -30,10 +30,15 @@ import org.apache.flink.util.OutputTag;
  * Per-patient scoring, keyed by patient id. Beats wait in keyed state until the watermark passes them (so beats that
  * arrive out of order within the allowed lateness are put back in order), then join the patient's current segment.
  * A beat is scored as soon as its window is final ({@link BeatWindows#isComplete}); all beats that become final on
- * one timer are scored in one {@link EnsembleScorer#scoreWindows} call. When the patient sends nothing for the idle
- * flush gap (processing time), the remaining beats are scored with the segment's final length, exactly like the
- * batch scorer treats the end of a recording, and the segment ends. After a further retention period without beats
- * the patient's state is removed.
+ * one timer are scored in one {@link EnsembleScorer#scoreWindows} call.
+ *
+ * <p>A pause longer than the idle-flush gap ends the patient's segment: its remaining beats are scored with the
+ * segment's final length, exactly like the batch scorer treats the end of a recording, and the next beat starts a new
+ * segment. A pause is seen in event time (two consecutive beats further apart than the gap, or the watermark passing
+ * the patient's last beat by the gap while other patients go on) or, when the whole input has gone quiet, in
+ * processing time (no beat from the patient and no watermark progress for the gap: the end of a replay). Job stalls
+ * and restarts do not count as pauses while the watermark still moves. After a retention period without beats the
+ * patient's state is removed.
  *
  * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (one per anomaly episode, emitted
  * when it closes) and {@link #LATE_BEATS} (beats too late to be put in order).
@@ -56,8 +61,9 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
     private transient Counter duplicates;
     private transient Counter lateBeats;
     private transient Histogram scoringLatencyMicros;
-    /** Processing time of this task's first callback: silence is never counted from before (job downtime). */
-    private transient long activeSinceMs;
+    /** The watermark last seen and the processing time it last moved (or this task started: restores). */
+    private transient long lastWatermark;
+    private transient long watermarkMovedAtMs;
 
     public PatientScorer(String modelDir, long idleFlushMs, long stateRetentionMs) {
         if (idleFlushMs <= 0 || stateRetentionMs < 0) {
@@ -81,7 +87,8 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         duplicates = metrics.counter("duplicates");
         lateBeats = metrics.counter("lateBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
-        activeSinceMs = Long.MIN_VALUE;
+        lastWatermark = Long.MIN_VALUE;
+        watermarkMovedAtMs = Long.MIN_VALUE;
     }
 
     @Override
@@ -114,7 +121,7 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         }
         s.addPending(beat.ts, beat.rrMs);
         if (s.eventTimerAt == PatientState.NO_TIMER || beat.ts < s.eventTimerAt) {
-            // One event-time timer per patient, at the oldest waiting beat; it re-arms itself for the next one.
+            // The patient's event-time timer sits at the oldest waiting beat; it re-arms itself for the next one.
             ctx.timerService().registerEventTimeTimer(beat.ts);
             s.eventTimerAt = beat.ts;
         }
@@ -136,14 +143,19 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         }
         switch (ctx.timeDomain()) {
             case EVENT_TIME -> {
-                if (s.releaseUpTo(ctx.timerService().currentWatermark()) > 0) {
-                    scoreCompleted(s, ctx, out);
+                long watermark = ctx.timerService().currentWatermark();
+                release(s, watermark, ctx, out);
+                if (s.pendingCount == 0 && s.segSeen > 0 && watermark >= s.lastReleasedTs + idleFlushMs) {
+                    endSegment(s, ctx, out); // silent in event time while the stream went on
                 }
-                s.eventTimerAt = PatientState.NO_TIMER;
-                if (s.pendingCount > 0) {
-                    s.eventTimerAt = s.minPendingTs();
-                    ctx.timerService().registerEventTimeTimer(s.eventTimerAt);
+                // One event-time timer per patient: the oldest waiting beat, else the silence check.
+                int oldest = s.oldestPending();
+                long next = oldest >= 0 ? s.pendingTs[oldest]
+                        : s.segSeen > 0 ? s.lastReleasedTs + idleFlushMs : PatientState.NO_TIMER;
+                if (next != PatientState.NO_TIMER) {
+                    ctx.timerService().registerEventTimeTimer(next);
                 }
+                s.eventTimerAt = next;
                 state.update(s);
             }
             case PROCESSING_TIME -> {
@@ -151,26 +163,34 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
                     return; // superseded
                 }
                 s.idleTimerAt = PatientState.NO_TIMER;
-                // After a restore the patient's backlog is still on its way: count silence from the restart.
-                long silentSince = Math.max(s.lastArrivalMs, activeSinceMs);
-                if (timestamp - silentSince < idleFlushMs) {
-                    armIdleTimer(s, ctx, silentSince + idleFlushMs);
-                    state.update(s);
-                } else if (s.hasBeats()) {
-                    flushSegment(s, ctx, out);
-                    armIdleTimer(s, ctx, Math.max(timestamp + 1, s.lastArrivalMs + stateRetentionMs));
-                    state.update(s);
-                } else {
+                if (s.hasBeats()) {
+                    long quietSince = Math.max(s.lastArrivalMs, watermarkMovedAtMs);
+                    if (timestamp - quietSince >= idleFlushMs) {
+                        flushSegment(s, ctx, out); // the whole input went quiet: the end of a replay
+                        armIdleTimer(s, ctx, Math.max(timestamp + 1, s.lastArrivalMs + stateRetentionMs));
+                    } else {
+                        armIdleTimer(s, ctx, quietSince + idleFlushMs);
+                    }
+                } else if (timestamp - s.lastArrivalMs >= stateRetentionMs) {
+                    if (s.eventTimerAt != PatientState.NO_TIMER) {
+                        ctx.timerService().deleteEventTimeTimer(s.eventTimerAt);
+                    }
                     state.clear(); // silent for the retention period: forget the patient
+                    return;
+                } else {
+                    armIdleTimer(s, ctx, s.lastArrivalMs + stateRetentionMs);
                 }
+                state.update(s);
             }
             default -> throw new IllegalStateException("unknown time domain " + ctx.timeDomain());
         }
     }
 
     private void noteActive(Context ctx) {
-        if (activeSinceMs == Long.MIN_VALUE) {
-            activeSinceMs = ctx.timerService().currentProcessingTime();
+        long watermark = ctx.timerService().currentWatermark();
+        if (watermark != lastWatermark || watermarkMovedAtMs == Long.MIN_VALUE) {
+            lastWatermark = watermark;
+            watermarkMovedAtMs = ctx.timerService().currentProcessingTime();
         }
     }
 
@@ -191,13 +211,33 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         score(s, to, ctx, out);
     }
 
-    /** The pause ends the segment: score what is left with the segment's final length, like a recording's end. */
+    /** Moves the waiting beats up to {@code bound} into the segment in time order and scores what became final. */
+    private void release(PatientState s, long bound, Context ctx, Collector<ScoredBeat> out) {
+        boolean released = false;
+        for (int k = s.oldestPending(); k >= 0 && s.pendingTs[k] <= bound; k = s.oldestPending()) {
+            if (s.segSeen > 0 && s.pendingTs[k] - s.lastReleasedTs > idleFlushMs) {
+                endSegment(s, ctx, out); // a pause between two beats: they belong to different segments
+            }
+            s.release(k);
+            released = true;
+        }
+        if (released) {
+            scoreCompleted(s, ctx, out);
+        }
+    }
+
+    /** Releases every waiting beat regardless of the watermark and ends the segment. */
     private void flushSegment(PatientState s, Context ctx, Collector<ScoredBeat> out) {
-        s.releaseUpTo(Long.MAX_VALUE);
+        release(s, Long.MAX_VALUE, ctx, out);
         if (s.eventTimerAt != PatientState.NO_TIMER) {
             ctx.timerService().deleteEventTimeTimer(s.eventTimerAt); // nothing waits for the watermark any more
             s.eventTimerAt = PatientState.NO_TIMER;
         }
+        endSegment(s, ctx, out);
+    }
+
+    /** The segment ends: score what is left with the segment's final length, like the end of a recording. */
+    private void endSegment(PatientState s, Context ctx, Collector<ScoredBeat> out) {
         score(s, s.segSeen, ctx, out);
         closeEpisode(s, ctx);
         s.endSegment();

@@ -69,34 +69,23 @@ public class PatientState {
         pendingCount++;
     }
 
-    public long minPendingTs() {
-        long min = Long.MAX_VALUE;
+    /** Index in the pending arrays of the oldest waiting beat, or -1. */
+    public int oldestPending() {
+        int min = -1;
         for (int k = 0; k < pendingCount; k++) {
-            min = Math.min(min, pendingTs[k]);
+            if (min < 0 || pendingTs[k] < pendingTs[min]) {
+                min = k;
+            }
         }
         return min;
     }
 
-    /** Moves the waiting beats with {@code ts <= bound} into the segment in time order; returns how many. */
-    public int releaseUpTo(long bound) {
-        int released = 0;
-        while (pendingCount > 0) {
-            int min = 0;
-            for (int k = 1; k < pendingCount; k++) {
-                if (pendingTs[k] < pendingTs[min]) {
-                    min = k;
-                }
-            }
-            if (pendingTs[min] > bound) {
-                break;
-            }
-            appendToSegment(pendingTs[min], pendingRr[min]);
-            pendingCount--;
-            pendingTs[min] = pendingTs[pendingCount];
-            pendingRr[min] = pendingRr[pendingCount];
-            released++;
-        }
-        return released;
+    /** Moves waiting beat {@code k} to the end of the segment. */
+    public void release(int k) {
+        appendToSegment(pendingTs[k], pendingRr[k]);
+        pendingCount--;
+        pendingTs[k] = pendingTs[pendingCount];
+        pendingRr[k] = pendingRr[pendingCount];
     }
 
     private void appendToSegment(long ts, double rr) {
