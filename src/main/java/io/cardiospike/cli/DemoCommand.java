@@ -59,8 +59,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--parallelism", defaultValue = "2")
     int parallelism;
 
-    @Option(names = "--idle-flush", defaultValue = "2s",
-            description = "a patient silent this long has its last beats scored (ends the replay's recordings)")
+    @Option(names = "--idle-flush", defaultValue = "10s",
+            description = "a pause this long ends a segment (event time; processing time once the input is quiet)")
     String idleFlush;
 
     @Option(names = "--allowed-lateness", defaultValue = "2s")
