@@ -99,6 +99,10 @@ public final class ScoringJob {
         c.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         c.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 3);
+        // Under backpressure aligned barriers queue behind buffered beats and commits (= result visibility) lag;
+        // after 1 s of alignment the checkpoint goes unaligned instead.
+        c.set(CheckpointingOptions.ENABLE_UNALIGNED, true);
+        c.set(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT, Duration.ofSeconds(1));
         c.set(CoreOptions.DEFAULT_PARALLELISM, config.parallelism());
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
