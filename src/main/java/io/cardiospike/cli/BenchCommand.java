@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** Throughput of the scorer alone (no CSV I/O), on synthetic recordings, after a warm-up. */
 @Command(name = "bench", description = "Benchmark the ensemble scorer: beats/s on synthetic recordings.",
-        subcommands = {})
+        subcommands = {StreamBenchCommand.class})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}")
     Path model;

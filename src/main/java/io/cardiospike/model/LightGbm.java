@@ -15,6 +15,7 @@ final class LightGbm implements AutoCloseable {
 
     LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
         try {
+            loadNativeLibraries();
             booster = LGBMBooster.loadModelFromString(Files.readString(modelFile));
             featureCount = booster.getNumFeature();
         } catch (IOException | LGBMException e) {
@@ -25,6 +26,35 @@ final class LightGbm implements AutoCloseable {
             throw new ModelBundleException(modelFile + ": model expects " + featureCount + " features, the bundle's spec has "
                     + expectedFeatures);
         }
+    }
+
+    private static boolean nativeLoaded;
+
+    /**
+     * lightgbm4j extracts its native libraries, when its class initialises, to the fixed path
+     * {@code $java.io.tmpdir/lib_lightgbm*.so}; another JVM starting on the same machine then overwrites the file this
+     * JVM has mapped, which crashes it (SIGSEGV). So the extraction goes to a directory of this process's own.
+     */
+    private static synchronized void loadNativeLibraries() throws IOException {
+        if (nativeLoaded) {
+            return;
+        }
+        Path own = Files.createTempDirectory("cardiospike-lightgbm");
+        own.toFile().deleteOnExit();
+        String tmp = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", own.toString());
+        try {
+            Class.forName(LGBMBooster.class.getName(), true, LightGbm.class.getClassLoader());
+            LGBMBooster.loadNative();
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            System.setProperty("java.io.tmpdir", tmp);
+        }
+        try (var files = Files.list(own)) {
+            files.forEach(f -> f.toFile().deleteOnExit());
+        }
+        nativeLoaded = true;
     }
 
     /** Raw scores (margins, before the sigmoid) of {@code rows} row-major feature rows. */

@@ -1,0 +1,273 @@
+package io.cardiospike.cli;
+
+import io.cardiospike.model.ModelManifest;
+import io.cardiospike.rr.Recording;
+import io.cardiospike.rr.RrCsv;
+import io.cardiospike.stream.EmbeddedKafka;
+import io.cardiospike.stream.LocalJob;
+import io.cardiospike.stream.ReplayProducer;
+import io.cardiospike.stream.StreamConfig;
+import io.cardiospike.stream.TopicReader;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.flink.core.execution.JobClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Everything in one process, no external services: an in-process KRaft Kafka broker, the topics, the scoring job on
+ * a local Flink MiniCluster (RocksDB, exactly-once checkpointing) and a producer replaying a CSV or streaming
+ * synthetic patients. Prints a live status line; Ctrl-C stops it cleanly.
+ */
+@Command(name = "demo", description = "Run broker, streaming job and a replay producer in one process (Ctrl-C stops).")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--replay", description = "CSV (id,time,x) to replay, one patient per key, interleaved by time")
+    Path replay;
+
+    @Option(names = "--patients", defaultValue = "20", description = "synthetic patients without --replay")
+    int patients;
+
+    @Option(names = "--speed", defaultValue = "1", description = "1 = real time, 10 = ten times faster, max = no pause")
+    String speed;
+
+    @Option(names = "--exit-when-done", description = "stop once the replay is completely scored")
+    boolean exitWhenDone;
+
+    @Option(names = "--scores-csv", description = "write the committed rr-scores as id,time,y,proba (like `score`)")
+    Path scoresCsv;
+
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle dir")
+    Path model;
+
+    @Option(names = "--parallelism", defaultValue = "2")
+    int parallelism;
+
+    @Option(names = "--idle-flush", defaultValue = "10s",
+            description = "a pause this long ends a segment (event time; processing time once the input is quiet)")
+    String idleFlush;
+
+    @Option(names = "--allowed-lateness", defaultValue = "2s")
+    String allowedLateness;
+
+    @Option(names = "--checkpoint-interval", defaultValue = "1s",
+            description = "also how often scores are committed (exactly-once)")
+    String checkpointInterval;
+
+    // Reserved for the web dashboard (io.cardiospike.api, built separately): the demo will start it on this port
+    // against the same broker. Accepted now so scripts can pass it; nothing listens yet.
+    @Option(names = "--port", defaultValue = "0", description = "web dashboard port (reserved; not served yet)")
+    int port;
+
+    private volatile boolean stopRequested;
+
+    @Override
+    public Integer call() throws Exception {
+        double pace = "max".equalsIgnoreCase(speed) ? Double.POSITIVE_INFINITY : parseSpeed(speed);
+        if (replay == null && (exitWhenDone || scoresCsv != null)) {
+            throw new UserException("--exit-when-done and --scores-csv need --replay (synthetic patients never end)");
+        }
+        ModelManifest manifest = ModelManifest.load(model); // fail early, before anything starts
+        RrCsv.Table table = replay == null ? null : RrCsv.read(replay);
+        List<ReplayProducer.Event> events = table == null ? null : ReplayProducer.interleave(table.recordings(), ReplayProducer.REPLAY_BASE_EPOCH_MS);
+        long expectedScores = events == null ? -1 : distinctBeats(events);
+
+        Path work = Files.createTempDirectory("cardiospike-demo");
+        CountDownLatch cleanedUp = new CountDownLatch(1);
+        Thread onCtrlC = new Thread(() -> {
+            stopRequested = true;
+            try {
+                cleanedUp.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "demo-shutdown");
+        Runtime.getRuntime().addShutdownHook(onCtrlC);
+
+        EmbeddedKafka kafka = null;
+        JobClient job = null;
+        ReplayProducer producer = null;
+        TopicReader reader = null;
+        Thread feeder = null;
+        boolean complete = false;
+        try {
+            log("starting Kafka broker (in-process, KRaft)...");
+            kafka = EmbeddedKafka.start(work.resolve("kafka"));
+            StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", kafka.bootstrapServers(),
+                    "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
+                    "--checkpoint-dir", work.resolve("checkpoints").toString(),
+                    "--checkpoint-interval", checkpointInterval, "--idle-flush", idleFlush,
+                    "--allowed-lateness", allowedLateness, "--watermark-idleness", "2s",
+                    "--transaction-timeout", "5min");
+            kafka.createTopics(parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
+                    config.dlqTopic());
+            log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
+                    + checkpointInterval + ")...");
+            job = LocalJob.start(config, null);
+
+            Map<String, Map<Long, Double>> probaByPatient = new ConcurrentHashMap<>();
+            AtomicLong scored = new AtomicLong(), alerts = new AtomicLong(), deadLetters = new AtomicLong();
+            String scoresTopic = config.scoresTopic(), alertsTopic = config.alertsTopic();
+            reader = new TopicReader(kafka.bootstrapServers(),
+                    List.of(config.scoresTopic(), config.alertsTopic(), config.dlqTopic()), r -> {
+                        if (r.topic().equals(scoresTopic)) {
+                            scored.incrementAndGet();
+                            if (scoresCsv != null) {
+                                probaByPatient.computeIfAbsent(r.key(), k -> new ConcurrentHashMap<>())
+                                        .put(r.value().path("ts").asLong(), r.value().path("proba").asDouble());
+                            }
+                        } else if (r.topic().equals(alertsTopic)) {
+                            alerts.incrementAndGet();
+                        } else {
+                            deadLetters.incrementAndGet();
+                        }
+                    });
+
+            ReplayProducer feed = new ReplayProducer(kafka.bootstrapServers(), config.inputTopic(), pace);
+            producer = feed;
+            Iterator<ReplayProducer.Event> source = events != null ? events.iterator()
+                    : ReplayProducer.syntheticFleet(patients, 42, System.currentTimeMillis());
+            feeder = new Thread(() -> {
+                try {
+                    feed.send(source, 0, null);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "replay-producer");
+            feeder.setDaemon(true);
+            feeder.start();
+            log(events != null ? "replaying " + events.size() + " beats of " + table.recordings().size()
+                    + " patients from " + replay + " at speed " + speed
+                    : "streaming " + patients + " synthetic patients at speed " + speed);
+
+            long lastSent = 0, lastNanos = System.nanoTime();
+            while (!stopRequested) {
+                Thread.sleep(1000);
+                long now = System.nanoTime(), sent = feed.sent();
+                double rate = (sent - lastSent) / ((now - lastNanos) / 1e9);
+                lastSent = sent;
+                lastNanos = now;
+                System.err.printf(Locale.ROOT, "\rsent %,d (%,.0f events/s) | scored %,d | alerts %,d | dlq %,d | lag %,d   ",
+                        sent, rate, scored.get(), alerts.get(), deadLetters.get(), Math.max(0, sent - scored.get()));
+                if (job.getJobStatus().get().isGloballyTerminalState()) {
+                    throw new IllegalStateException("the scoring job stopped: " + job.getJobStatus().get());
+                }
+                if (expectedScores >= 0 && !feeder.isAlive() && scored.get() >= expectedScores) {
+                    complete = true;
+                    if (exitWhenDone) {
+                        break;
+                    }
+                }
+            }
+            System.err.println();
+            if (scoresCsv != null && table != null) {
+                if (!complete) {
+                    log("stopped before the replay was completely scored: " + scoresCsv + " has NaN for the rest");
+                }
+                writeScores(table, probaByPatient, manifest.threshold());
+                log("wrote " + table.rowCount() + " scores to " + scoresCsv);
+            }
+            log("scored " + scored.get() + " beats, " + alerts.get() + " alerts, " + deadLetters.get()
+                    + " dead letters; stopping...");
+        } finally {
+            if (producer != null) {
+                producer.stop();
+            }
+            if (feeder != null) {
+                feeder.join(5000);
+            }
+            if (job != null) {
+                try {
+                    job.cancel().get(15, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    // already gone (e.g. Ctrl-C also stopped the MiniCluster)
+                }
+            }
+            if (reader != null) {
+                reader.close();
+            }
+            if (producer != null) {
+                producer.close();
+            }
+            if (kafka != null) {
+                kafka.close();
+            }
+            deleteTree(work);
+            cleanedUp.countDown();
+            if (!stopRequested) {
+                Runtime.getRuntime().removeShutdownHook(onCtrlC);
+            }
+        }
+        return 0;
+    }
+
+    /** Same rows and formatting as {@code bin/cardiospike score}: RrCsv.writeScores, in the input's row order. */
+    private void writeScores(RrCsv.Table table, Map<String, Map<Long, Double>> probaByPatient, double threshold)
+            throws IOException {
+        List<double[]> proba = new ArrayList<>();
+        for (Recording rec : table.recordings()) {
+            Map<Long, Double> byTs = probaByPatient.getOrDefault(rec.id(), Map.of());
+            double[] p = new double[rec.size()];
+            for (int i = 0; i < rec.size(); i++) {
+                Double v = byTs.get(ReplayProducer.replayTs(rec.time()[i], ReplayProducer.REPLAY_BASE_EPOCH_MS));
+                p[i] = v == null ? Double.NaN : v;
+            }
+            proba.add(p);
+        }
+        if (scoresCsv.toAbsolutePath().getParent() != null) {
+            Files.createDirectories(scoresCsv.toAbsolutePath().getParent());
+        }
+        try (Writer out = Files.newBufferedWriter(scoresCsv, StandardCharsets.UTF_8)) {
+            RrCsv.writeScores(out, table, proba, threshold);
+        }
+    }
+
+    /** Beats the job will score: a repeated (patient, time) is a duplicate and dropped by design. */
+    private static long distinctBeats(List<ReplayProducer.Event> events) {
+        Set<String> seen = new HashSet<>();
+        for (ReplayProducer.Event e : events) {
+            seen.add(e.patientId() + '\u0000' + e.ts());
+        }
+        return seen.size();
+    }
+
+    private static double parseSpeed(String s) throws UserException {
+        try {
+            double v = Double.parseDouble(s);
+            if (v > 0 && Double.isFinite(v)) {
+                return v;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new UserException("--speed must be a positive number or 'max', got '" + s + "'");
+    }
+
+    private static void log(String message) {
+        System.err.println("demo: " + message);
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // temp dir; best effort
+        }
+    }
+}

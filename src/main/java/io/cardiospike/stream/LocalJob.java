@@ -1,0 +1,49 @@
+package io.cardiospike.stream;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Runs the {@link ScoringJob} on an in-process Flink MiniCluster (the demo, the benchmark and the tests): same
+ * pipeline, same RocksDB and checkpoint configuration as on a cluster. The MiniCluster goes away with the job.
+ */
+public final class LocalJob {
+    private LocalJob() {}
+
+    /** Starts the Kafka job; {@code restoreFrom} (a checkpoint directory) or null for a fresh start. */
+    public static JobClient start(StreamConfig config, Path restoreFrom) throws Exception {
+        Configuration conf = ScoringJob.flinkConfiguration(config);
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
+        conf.set(RestOptions.BIND_PORT, "0"); // never clash with a running Flink or a second demo
+        if (restoreFrom != null) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom.toUri().toString());
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(config.parallelism(), conf);
+        ScoringJob.kafka(config).build(env);
+        return env.executeAsync(ScoringJob.JOB_NAME);
+    }
+
+    /** The newest complete checkpoint the job left in {@code config}'s checkpoint directory, if any. */
+    public static Optional<Path> latestCheckpoint(StreamConfig config, JobClient job) throws IOException {
+        Path jobDir = Path.of(URI.create(config.checkpointUri())).resolve(job.getJobID().toHexString());
+        if (!Files.isDirectory(jobDir)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> dirs = Files.list(jobDir)) {
+            return dirs.filter(d -> d.getFileName().toString().startsWith("chk-"))
+                    .filter(d -> Files.exists(d.resolve("_metadata")))
+                    .max(Comparator.comparingLong(d -> Long.parseLong(d.getFileName().toString().substring(4))));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package io.cardiospike.stream;
+
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The streaming job's parameters, parsed once from the command line ({@link #fromArgs}); durations like
+ * {@code 500ms}, {@code 10s}, {@code 5min}.
+ */
+public record StreamConfig(
+        String bootstrapServers,
+        String inputTopic,
+        String scoresTopic,
+        String alertsTopic,
+        String dlqTopic,
+        String modelDir,
+        int parallelism,
+        String checkpointDir,
+        Duration checkpointInterval,
+        Duration idleFlushGap,
+        Duration allowedLateness,
+        Duration watermarkIdleness,
+        Duration stateRetention,
+        String groupId,
+        String transactionalIdPrefix,
+        Duration transactionTimeout,
+        StartFrom startFrom) implements Serializable {
+
+    /** Where a job without a checkpoint to restore starts reading {@code rr-events}. */
+    public enum StartFrom { EARLIEST, LATEST, COMMITTED }
+
+    public StreamConfig {
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be at least 1");
+        }
+        if (idleFlushGap.isZero() || idleFlushGap.isNegative() || allowedLateness.isNegative()) {
+            throw new IllegalArgumentException("idle flush gap must be positive and allowed lateness non-negative");
+        }
+        if (transactionTimeout.compareTo(checkpointInterval) <= 0) {
+            throw new IllegalArgumentException("transaction timeout must exceed the checkpoint interval");
+        }
+    }
+
+    public static StreamConfig fromArgs(String... args) {
+        Options o = new Options();
+        new CommandLine(o).parseArgs(args);
+        return o.toConfig();
+    }
+
+    /** Defaults for a local run against {@code bootstrapServers} (the demo and tests adjust from here). */
+    public static StreamConfig defaults(String bootstrapServers) {
+        return fromArgs("--bootstrap-servers", bootstrapServers);
+    }
+
+    public StreamConfig withCheckpointing(String dir, Duration interval) {
+        return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
+                dir, interval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention, groupId,
+                transactionalIdPrefix, transactionTimeout, startFrom);
+    }
+
+    public StreamConfig withTiming(Duration idleFlush, Duration lateness) {
+        return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
+                checkpointDir, checkpointInterval, idleFlush, lateness, watermarkIdleness, stateRetention, groupId,
+                transactionalIdPrefix, transactionTimeout, startFrom);
+    }
+
+    public StreamConfig withModel(String dir, int newParallelism) {
+        return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, dir, newParallelism,
+                checkpointDir, checkpointInterval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention,
+                groupId, transactionalIdPrefix, transactionTimeout, startFrom);
+    }
+
+    /** The checkpoint directory as a URI Flink accepts (a plain path becomes {@code file://...}). */
+    public String checkpointUri() {
+        return checkpointDir.contains("://") ? checkpointDir : Path.of(checkpointDir).toAbsolutePath().toUri().toString();
+    }
+
+    @Command(name = "scoring-job", mixinStandardHelpOptions = true,
+            description = "CardioSpike streaming job: rr-events -> per-patient scoring -> rr-scores, rr-alerts, rr-dlq.")
+    static final class Options {
+        @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092") String bootstrapServers;
+        @Option(names = "--input-topic", defaultValue = "rr-events") String inputTopic;
+        @Option(names = "--scores-topic", defaultValue = "rr-scores") String scoresTopic;
+        @Option(names = "--alerts-topic", defaultValue = "rr-alerts") String alertsTopic;
+        @Option(names = "--dlq-topic", defaultValue = "rr-dlq") String dlqTopic;
+        @Option(names = "--model-dir", defaultValue = "models") String modelDir;
+        @Option(names = "--parallelism", defaultValue = "2") int parallelism;
+        @Option(names = "--checkpoint-dir", defaultValue = "/tmp/cardiospike-checkpoints") String checkpointDir;
+        @Option(names = "--checkpoint-interval", defaultValue = "10s") String checkpointInterval;
+        @Option(names = "--idle-flush", defaultValue = "10s",
+                description = "a patient silent this long (processing time) has its pending beats scored")
+        String idleFlush;
+        @Option(names = "--allowed-lateness", defaultValue = "2s",
+                description = "out-of-order beats within this (event time) are reordered; later ones go to the DLQ")
+        String allowedLateness;
+        @Option(names = "--watermark-idleness", defaultValue = "5s") String watermarkIdleness;
+        @Option(names = "--state-retention", defaultValue = "1h",
+                description = "a silent patient's state is removed this long after the last beat")
+        String stateRetention;
+        @Option(names = "--group-id", defaultValue = "cardiospike-scoring") String groupId;
+        @Option(names = "--transactional-id-prefix", defaultValue = "cardiospike-scoring") String transactionalIdPrefix;
+        @Option(names = "--transaction-timeout", defaultValue = "10min",
+                description = "producer transaction.timeout.ms; must stay below the broker's transaction.max.timeout.ms")
+        String transactionTimeout;
+        @Option(names = "--start-from", defaultValue = "EARLIEST", description = "EARLIEST, LATEST or COMMITTED")
+        StartFrom startFrom;
+
+        StreamConfig toConfig() {
+            return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
+                    parallelism, checkpointDir, d(checkpointInterval), d(idleFlush), d(allowedLateness),
+                    d(watermarkIdleness), d(stateRetention), groupId, transactionalIdPrefix, d(transactionTimeout),
+                    startFrom);
+        }
+
+        private static Duration d(String s) {
+            return TimeUtils.parseDuration(s);
+        }
+    }
+
+}

@@ -1,0 +1,199 @@
+package io.cardiospike.stream;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardiospike.stream.records.AnomalyAlert;
+import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.RrInput;
+import io.cardiospike.stream.records.ScoredBeat;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The wire formats of the streaming job, in one place: parsing {@code rr-events} values (one beat or a burst) and
+ * writing {@code rr-scores}, {@code rr-alerts} and {@code rr-dlq} values. Parsing never throws: every problem
+ * becomes a reject with a reason, so bad input ends in the dead-letter topic instead of failing the job.
+ */
+public final class StreamJson {
+    public static final String MALFORMED_JSON = "malformed_json";
+    public static final String INVALID_FIELD = "invalid_field";
+    public static final String KEY_MISMATCH = "key_mismatch";
+    public static final String LATE = "late";
+
+    /** Bounds that keep one record from blowing up state or memory. */
+    public static final int MAX_BURST_BEATS = 10_000;
+    public static final int MAX_PATIENT_ID_LENGTH = 200;
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+    private StreamJson() {}
+
+    /** Parses one {@code rr-events} record into its beats, or into a single reject. */
+    public static List<RrInput> parseEvent(byte[] key, byte[] value, String origin) {
+        String rawKey = key == null ? null : new String(key, StandardCharsets.UTF_8);
+        String rawValue = value == null ? null : new String(value, StandardCharsets.UTF_8);
+        if (value == null || value.length == 0) {
+            return List.of(RrInput.reject(MALFORMED_JSON, "empty value", null, rawKey, rawValue, origin));
+        }
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(value);
+        } catch (IOException e) {
+            return List.of(RrInput.reject(MALFORMED_JSON, "not valid JSON", null, rawKey, rawValue, origin));
+        }
+        if (root == null || !root.isObject()) {
+            return List.of(RrInput.reject(MALFORMED_JSON, "value is not a JSON object", null, rawKey, rawValue,
+                    origin));
+        }
+        JsonNode id = root.get("patient_id");
+        String patientId = id != null && id.isTextual() ? id.textValue() : null;
+        String problem = null;
+        if (id == null || id.isNull()) {
+            problem = "patient_id missing";
+        } else if (patientId == null || patientId.isBlank()) {
+            problem = "patient_id must be a non-empty string";
+        } else if (patientId.length() > MAX_PATIENT_ID_LENGTH) {
+            problem = "patient_id longer than " + MAX_PATIENT_ID_LENGTH + " characters";
+        }
+        if (problem != null) {
+            return List.of(RrInput.reject(INVALID_FIELD, problem, null, rawKey, rawValue, origin));
+        }
+        if (rawKey != null && !rawKey.equals(patientId)) {
+            return List.of(RrInput.reject(KEY_MISMATCH, "record key differs from patient_id", patientId, rawKey,
+                    rawValue, origin));
+        }
+        JsonNode ts = root.get("ts");
+        if (ts == null || ts.isNull()) {
+            problem = "ts missing";
+        } else if (!ts.isIntegralNumber() || !ts.canConvertToLong() || ts.longValue() <= 0) {
+            problem = "ts must be a positive integer (epoch ms)";
+        }
+        JsonNode rr = root.get("rr_ms");
+        if (problem == null) {
+            problem = checkRr(rr);
+        }
+        if (problem != null) {
+            return List.of(RrInput.reject(INVALID_FIELD, problem, patientId, rawKey, rawValue, origin));
+        }
+        long t = ts.longValue();
+        if (!rr.isArray()) {
+            return List.of(RrInput.beat(patientId, t, rr.doubleValue()));
+        }
+        List<RrInput> beats = new ArrayList<>(rr.size());
+        for (JsonNode v : rr) {
+            beats.add(RrInput.beat(patientId, t, v.doubleValue()));
+            t += Math.round(v.doubleValue()); // a burst's later beats follow at the previous beat's RR
+        }
+        return beats;
+    }
+
+    private static String checkRr(JsonNode rr) {
+        if (rr == null || rr.isNull()) {
+            return "rr_ms missing";
+        }
+        if (rr.isArray()) {
+            if (rr.isEmpty()) {
+                return "rr_ms burst is empty";
+            }
+            if (rr.size() > MAX_BURST_BEATS) {
+                return "rr_ms burst longer than " + MAX_BURST_BEATS + " beats";
+            }
+            for (JsonNode v : rr) {
+                if (!isPositiveNumber(v)) {
+                    return "rr_ms burst values must be positive numbers";
+                }
+            }
+            return null;
+        }
+        return isPositiveNumber(rr) ? null : "rr_ms must be a positive number or an array of them";
+    }
+
+    private static boolean isPositiveNumber(JsonNode v) {
+        return v.isNumber() && Double.isFinite(v.doubleValue()) && v.doubleValue() > 0;
+    }
+
+    /** A single beat as an {@code rr-events} value (the replay producer's and the DLQ's form of a beat). */
+    public static byte[] event(String patientId, long ts, double rrMs) {
+        return write(g -> {
+            g.writeStringField("patient_id", patientId);
+            g.writeNumberField("ts", ts);
+            writeRr(g, "rr_ms", rrMs);
+        });
+    }
+
+    public static byte[] score(ScoredBeat s) {
+        return write(g -> {
+            g.writeStringField("patient_id", s.patientId);
+            g.writeNumberField("ts", s.ts);
+            writeRr(g, "rr_ms", s.rrMs);
+            g.writeNumberField("proba", s.proba);
+            g.writeBooleanField("anomaly", s.anomaly);
+            g.writeBooleanField("artifact", s.artifact);
+            g.writeStringField("model_version", s.modelVersion);
+        });
+    }
+
+    public static byte[] alert(AnomalyAlert a) {
+        return write(g -> {
+            g.writeStringField("alert_id", a.alertId);
+            g.writeStringField("patient_id", a.patientId);
+            g.writeNumberField("start_ts", a.startTs);
+            g.writeNumberField("end_ts", a.endTs);
+            g.writeNumberField("beats", a.beats);
+            g.writeNumberField("max_proba", a.maxProba);
+            g.writeNumberField("mean_proba", a.meanProba);
+            g.writeStringField("model_version", a.modelVersion);
+        });
+    }
+
+    public static byte[] deadLetter(DeadLetter d) {
+        return write(g -> {
+            g.writeStringField("reason", d.reason);
+            g.writeStringField("detail", d.detail);
+            g.writeStringField("patient_id", d.patientId);
+            g.writeStringField("raw_key", d.rawKey);
+            g.writeStringField("raw_value", d.rawValue);
+            g.writeStringField("origin", d.origin);
+        });
+    }
+
+    public static JsonNode read(byte[] json) {
+        try {
+            return MAPPER.readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Whole RR values stay integers on the wire ({@code 812}, not {@code 812.0}). */
+    private static void writeRr(JsonGenerator g, String field, double rr) throws IOException {
+        if (rr == Math.rint(rr) && Math.abs(rr) < 1e15) {
+            g.writeNumberField(field, (long) rr);
+        } else {
+            g.writeNumberField(field, rr);
+        }
+    }
+
+    private interface Fields {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    private static byte[] write(Fields fields) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(160);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartObject();
+            fields.write(g);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

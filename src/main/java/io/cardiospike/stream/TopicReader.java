@@ -1,0 +1,63 @@
+package io.cardiospike.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Reads the job's output topics from the beginning as a downstream consumer would: only committed records
+ * ({@code isolation.level=read_committed}), so what it sees is exactly what the exactly-once sinks committed.
+ * Runs on its own thread; {@code onRecord} gets each JSON value (on that thread).
+ */
+public final class TopicReader implements AutoCloseable {
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final Thread thread;
+    private volatile boolean closed;
+
+    public TopicReader(String bootstrapServers, List<String> topics, Consumer<Record> onRecord) {
+        consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000),
+                new StringDeserializer(), new ByteArrayDeserializer());
+        consumer.assign(topics.stream()
+                .flatMap(t -> consumer.partitionsFor(t).stream())
+                .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition()))
+                .toList());
+        thread = new Thread(() -> {
+            try {
+                while (!closed) {
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                        onRecord.accept(new Record(r.topic(), r.key(), StreamJson.read(r.value()), System.nanoTime()));
+                    }
+                }
+            } catch (WakeupException e) {
+                // closing
+            } finally {
+                consumer.close();
+            }
+        }, "topic-reader");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** One committed output record and when it was read ({@link System#nanoTime}). */
+    public record Record(String topic, String key, JsonNode value, long readNanos) {}
+
+    @Override
+    public void close() throws InterruptedException {
+        closed = true;
+        consumer.wakeup();
+        thread.join(10_000);
+    }
+}

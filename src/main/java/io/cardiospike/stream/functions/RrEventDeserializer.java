@@ -1,0 +1,27 @@
+package io.cardiospike.stream.functions;
+
+import io.cardiospike.stream.StreamJson;
+import io.cardiospike.stream.records.RrInput;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * Parses {@code rr-events} in the source itself, so each beat of a burst gets its own event timestamp and the
+ * watermarks are generated per Kafka partition. Never throws: bad records come out as rejects.
+ */
+public class RrEventDeserializer implements KafkaRecordDeserializationSchema<RrInput> {
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RrInput> out) {
+        String origin = record.topic() + "-" + record.partition() + "@" + record.offset();
+        for (RrInput in : StreamJson.parseEvent(record.key(), record.value(), origin)) {
+            out.collect(in);
+        }
+    }
+
+    @Override
+    public TypeInformation<RrInput> getProducedType() {
+        return TypeInformation.of(RrInput.class);
+    }
+}

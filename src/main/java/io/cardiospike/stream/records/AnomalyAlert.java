@@ -1,0 +1,41 @@
+package io.cardiospike.stream.records;
+
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
+/** One record of {@code rr-alerts}: an anomaly episode (consecutive anomalous beats of one segment). Flink POJO. */
+public class AnomalyAlert {
+    public String alertId;
+    public String patientId;
+    public long startTs;
+    public long endTs;
+    public int beats;
+    public double maxProba;
+    public double meanProba;
+    public String modelVersion;
+
+    public AnomalyAlert() {}
+
+    public AnomalyAlert(String patientId, long startTs, long endTs, int beats, double maxProba, double meanProba,
+                        String modelVersion) {
+        this.alertId = alertId(patientId, startTs, modelVersion);
+        this.patientId = patientId;
+        this.startTs = startTs;
+        this.endTs = endTs;
+        this.beats = beats;
+        this.maxProba = maxProba;
+        this.meanProba = meanProba;
+        this.modelVersion = modelVersion;
+    }
+
+    /** Deterministic, so a replay after recovery or a re-run yields the same id and consumers can dedupe. */
+    public static String alertId(String patientId, long startTs, String modelVersion) {
+        String name = patientId + '\u0000' + startTs + '\u0000' + modelVersion;
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    @Override
+    public String toString() {
+        return "AnomalyAlert{" + patientId + ", " + startTs + ".." + endTs + ", beats=" + beats + "}";
+    }
+}

@@ -1,0 +1,136 @@
+package io.cardiospike.stream.records;
+
+import java.util.Arrays;
+
+/**
+ * Everything the scorer keeps for one patient, stored as one RocksDB value so a beat costs one read and one write.
+ * Bounded: the out-of-order buffer holds at most the allowed lateness worth of beats, the segment buffer only the
+ * beats a not-yet-scored window can still read ({@code BeatWindows.oldestNeeded}). Flink POJO.
+ */
+public class PatientState {
+    public static final long NO_TIMER = Long.MIN_VALUE;
+
+    /** Beats waiting for the watermark to pass them, in arrival order (unsorted). */
+    public long[] pendingTs = new long[8];
+    public double[] pendingRr = new double[8];
+    public int pendingCount;
+
+    /** The current segment's retained beats: segment indices {@code segBase .. segBase + segLen - 1}, in time order. */
+    public long[] segTs = new long[32];
+    public double[] segRr = new double[32];
+    public int segBase;
+    public int segLen;
+    /** Beats released into the segment so far (the segment's length n). */
+    public int segSeen;
+    /** Segment index of the first beat not scored yet. */
+    public int nextToScore;
+
+    /** The open anomaly episode; {@code episodeBeats == 0} when none is open. */
+    public int episodeBeats;
+    public long episodeStartTs;
+    public long episodeEndTs;
+    public double episodeMaxProba;
+    public double episodeSumProba;
+
+    /** Time of the newest beat released in order; anything at or before it is a duplicate or too late. */
+    public long lastReleasedTs = Long.MIN_VALUE;
+    /** Processing time of the last accepted beat, for the idle flush. */
+    public long lastArrivalMs;
+    public long idleTimerAt = NO_TIMER;
+    public long eventTimerAt = NO_TIMER;
+
+    public PatientState() {}
+
+    /** True if a beat with this time is waiting or still retained in the segment (a duplicate). */
+    public boolean holds(long ts) {
+        for (int k = 0; k < pendingCount; k++) {
+            if (pendingTs[k] == ts) {
+                return true;
+            }
+        }
+        for (int k = segLen - 1; k >= 0; k--) {
+            if (segTs[k] == ts) {
+                return true;
+            }
+            if (segTs[k] < ts) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    public void addPending(long ts, double rr) {
+        if (pendingCount == pendingTs.length) {
+            pendingTs = Arrays.copyOf(pendingTs, pendingCount * 2);
+            pendingRr = Arrays.copyOf(pendingRr, pendingCount * 2);
+        }
+        pendingTs[pendingCount] = ts;
+        pendingRr[pendingCount] = rr;
+        pendingCount++;
+    }
+
+    /** Index in the pending arrays of the oldest waiting beat, or -1. */
+    public int oldestPending() {
+        int min = -1;
+        for (int k = 0; k < pendingCount; k++) {
+            if (min < 0 || pendingTs[k] < pendingTs[min]) {
+                min = k;
+            }
+        }
+        return min;
+    }
+
+    /** Moves waiting beat {@code k} to the end of the segment. */
+    public void release(int k) {
+        appendToSegment(pendingTs[k], pendingRr[k]);
+        pendingCount--;
+        pendingTs[k] = pendingTs[pendingCount];
+        pendingRr[k] = pendingRr[pendingCount];
+    }
+
+    private void appendToSegment(long ts, double rr) {
+        if (segLen == segTs.length) {
+            segTs = Arrays.copyOf(segTs, segLen * 2);
+            segRr = Arrays.copyOf(segRr, segLen * 2);
+        }
+        segTs[segLen] = ts;
+        segRr[segLen] = rr;
+        segLen++;
+        segSeen++;
+        lastReleasedTs = ts;
+    }
+
+    /** RR of segment beat {@code i} (must still be retained). */
+    public double rrAt(int i) {
+        return segRr[i - segBase];
+    }
+
+    public long tsAt(int i) {
+        return segTs[i - segBase];
+    }
+
+    /** Forgets the segment's beats before index {@code keepFrom}. */
+    public void dropBefore(int keepFrom) {
+        int drop = keepFrom - segBase;
+        if (drop <= 0) {
+            return;
+        }
+        System.arraycopy(segTs, drop, segTs, 0, segLen - drop);
+        System.arraycopy(segRr, drop, segRr, 0, segLen - drop);
+        segLen -= drop;
+        segBase = keepFrom;
+    }
+
+    /** Ends the segment: the next beat starts a new one. Keeps {@link #lastReleasedTs} for late/duplicate checks. */
+    public void endSegment() {
+        segBase = 0;
+        segLen = 0;
+        segSeen = 0;
+        nextToScore = 0;
+        episodeBeats = 0;
+    }
+
+    public boolean hasBeats() {
+        return pendingCount > 0 || segLen > 0;
+    }
+}

@@ -1,0 +1,50 @@
+package io.cardiospike.stream.records;
+
+/**
+ * One record as read from {@code rr-events}: either a valid beat ({@link #rejectReason} null) or a rejected input
+ * that goes to the dead-letter topic with its raw key and value. A burst of several beats becomes one valid
+ * {@code RrInput} per beat. Flink POJO (public fields, no-arg constructor) so it is serialized without Kryo.
+ */
+public class RrInput {
+    public String patientId;
+    public long ts;
+    public double rrMs;
+    /** Null for a valid beat; else the {@link DeadLetter#reason} category. */
+    public String rejectReason;
+    public String rejectDetail;
+    /** Only set for rejects. */
+    public String rawKey;
+    public String rawValue;
+    /** topic-partition@offset of the Kafka record, for rejects. */
+    public String origin;
+
+    public RrInput() {}
+
+    public static RrInput beat(String patientId, long ts, double rrMs) {
+        RrInput r = new RrInput();
+        r.patientId = patientId;
+        r.ts = ts;
+        r.rrMs = rrMs;
+        return r;
+    }
+
+    public static RrInput reject(String reason, String detail, String patientId, String rawKey, String rawValue,
+                                 String origin) {
+        RrInput r = new RrInput();
+        r.patientId = patientId;
+        r.rejectReason = reason;
+        r.rejectDetail = detail;
+        r.rawKey = rawKey;
+        r.rawValue = rawValue;
+        r.origin = origin;
+        return r;
+    }
+
+    public DeadLetter toDeadLetter() {
+        return new DeadLetter(rejectReason, rejectDetail, patientId, rawKey, rawValue, origin);
+    }
+
+    public boolean isValid() {
+        return rejectReason == null;
+    }
+}

@@ -1,0 +1,267 @@
+package io.cardiospike.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.rr.Recording;
+import io.cardiospike.rr.RrCsv;
+import io.cardiospike.stream.records.AnomalyAlert;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole job against a real (in-process KRaft) Kafka broker on a real Flink MiniCluster with RocksDB and
+ * exactly-once Kafka sinks; results are read back with {@code read_committed}.
+ */
+class StreamJobIT {
+    static final Path TEST_CSV = Path.of("/work/shared/data/test.csv");
+
+    @TempDir
+    static Path dir;
+    static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    /** A job configuration with its own topics, transactional ids and checkpoints. */
+    static StreamConfig config(String name) throws Exception {
+        StreamConfig c = StreamConfig.fromArgs("--bootstrap-servers", kafka.bootstrapServers(),
+                "--input-topic", name + "-events", "--scores-topic", name + "-scores",
+                "--alerts-topic", name + "-alerts", "--dlq-topic", name + "-dlq",
+                "--model-dir", TestBundle.DIR.toString(), "--parallelism", "2",
+                "--checkpoint-dir", dir.resolve(name + "-checkpoints").toString(), "--checkpoint-interval", "1s",
+                "--idle-flush", "8s", "--allowed-lateness", "2s", "--watermark-idleness", "1s",
+                "--group-id", name, "--transactional-id-prefix", name, "--transaction-timeout", "1min");
+        kafka.createTopics(2, c.inputTopic(), c.scoresTopic(), c.alertsTopic(), c.dlqTopic());
+        return c;
+    }
+
+    /** Everything committed to the output topics, as consumers see it. */
+    static final class Outputs implements AutoCloseable {
+        final Map<String, List<JsonNode>> scoresByPatient = new ConcurrentHashMap<>();
+        final List<JsonNode> alerts = new CopyOnWriteArrayList<>();
+        final List<JsonNode> deadLetters = new CopyOnWriteArrayList<>();
+        final TopicReader reader;
+        final StreamConfig c;
+
+        Outputs(StreamConfig c) {
+            this.c = c;
+            reader = new TopicReader(c.bootstrapServers(), List.of(c.scoresTopic(), c.alertsTopic(), c.dlqTopic()),
+                    r -> {
+                        if (r.topic().equals(c.scoresTopic())) {
+                            scoresByPatient.computeIfAbsent(r.key(), k -> new CopyOnWriteArrayList<>()).add(r.value());
+                        } else if (r.topic().equals(c.alertsTopic())) {
+                            alerts.add(r.value());
+                        } else {
+                            deadLetters.add(r.value());
+                        }
+                    });
+        }
+
+        int scoreCount() {
+            return scoresByPatient.values().stream().mapToInt(List::size).sum();
+        }
+
+        @Override
+        public void close() throws Exception {
+            reader.close();
+        }
+    }
+
+    static void await(String what, long timeoutMs, BooleanSupplier done) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!done.getAsBoolean()) {
+            assertThat(System.currentTimeMillis()).as("timed out waiting for " + what).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+
+    static List<Recording> testRecordings(int from, int to) throws Exception {
+        return RrCsv.read(TEST_CSV).recordings().subList(from, to);
+    }
+
+    /** Stream == batch: every beat scored once, probabilities within 1e-5, same labels, alerts = batch episodes. */
+    static void assertMatchesBatch(List<Recording> recordings, Outputs out) throws Exception {
+        EnsembleScorer scorer = TestBundle.scorer();
+        Set<String> expectedAlertIds = new TreeSet<>();
+        Map<String, Integer> expectedAlertBeats = new HashMap<>();
+        for (Recording rec : recordings) {
+            double[] batch = scorer.scoreRecording(rec.rr()).proba();
+            List<JsonNode> stream = new ArrayList<>(out.scoresByPatient.getOrDefault(rec.id(), List.of()));
+            assertThat(stream).as("scores of %s", rec.id()).hasSize(rec.size());
+            stream.sort((a, b) -> Long.compare(a.path("ts").asLong(), b.path("ts").asLong()));
+            for (int i = 0; i < rec.size(); i++) {
+                JsonNode s = stream.get(i);
+                assertThat(s.path("ts").asLong()).isEqualTo(ReplayProducer.replayTs(rec.time()[i],
+                        ReplayProducer.REPLAY_BASE_EPOCH_MS));
+                assertThat(s.path("proba").asDouble()).as("%s beat %d", rec.id(), i).isCloseTo(batch[i], within(1e-5));
+                assertThat(s.path("anomaly").asBoolean()).isEqualTo(batch[i] >= scorer.threshold());
+                assertThat(s.path("model_version").asText()).isEqualTo(scorer.modelVersion());
+            }
+            for (int i = 0; i < rec.size(); i++) {
+                if (batch[i] >= scorer.threshold() && (i == 0 || batch[i - 1] < scorer.threshold())) {
+                    int end = i;
+                    while (end + 1 < rec.size() && batch[end + 1] >= scorer.threshold()) {
+                        end++;
+                    }
+                    String id = AnomalyAlert.alertId(rec.id(), ReplayProducer.replayTs(rec.time()[i],
+                            ReplayProducer.REPLAY_BASE_EPOCH_MS), scorer.modelVersion());
+                    expectedAlertIds.add(id);
+                    expectedAlertBeats.put(id, end - i + 1);
+                }
+            }
+        }
+        List<String> alertIds = out.alerts.stream().map(a -> a.path("alert_id").asText()).toList();
+        assertThat(alertIds).doesNotHaveDuplicates();
+        assertThat(new TreeSet<>(alertIds)).isEqualTo(expectedAlertIds);
+        for (JsonNode a : out.alerts) {
+            assertThat(a.path("beats").asInt()).isEqualTo(expectedAlertBeats.get(a.path("alert_id").asText()));
+        }
+    }
+
+    @Test
+    void replayedRecordingsScoreLikeTheBatchScorerAndBadInputEndsInTheDlq() throws Exception {
+        StreamConfig c = config("parity");
+        List<Recording> recordings = testRecordings(0, 12);
+        int beats = recordings.stream().mapToInt(Recording::size).sum();
+        JobClient job = LocalJob.start(c, null);
+        try (Outputs out = new Outputs(c);
+             ReplayProducer producer = new ReplayProducer(c.bootstrapServers(), c.inputTopic(), Double.POSITIVE_INFINITY);
+             KafkaProducer<String, String> raw = new KafkaProducer<>(Map.of("bootstrap.servers", c.bootstrapServers()),
+                     new StringSerializer(), new StringSerializer())) {
+            // One patient's beats arrive out of order (neighbours swapped) and some twice, within the allowed lateness.
+            Recording messyRec = testRecordings(12, 13).get(0);
+            List<Recording> all = new ArrayList<>(recordings);
+            all.add(messyRec);
+            List<ReplayProducer.Event> ordered = ReplayProducer.interleave(all, ReplayProducer.REPLAY_BASE_EPOCH_MS);
+            List<Integer> messyAt = new ArrayList<>();
+            for (int k = 0; k < ordered.size(); k++) {
+                if (ordered.get(k).patientId().equals(messyRec.id())) {
+                    messyAt.add(k);
+                }
+            }
+            ReplayProducer.Event[] slots = ordered.toArray(new ReplayProducer.Event[0]);
+            for (int j = 0; j + 1 < messyAt.size(); j += 2) {
+                ReplayProducer.Event a = slots[messyAt.get(j)];
+                slots[messyAt.get(j)] = slots[messyAt.get(j + 1)];
+                slots[messyAt.get(j + 1)] = a;
+            }
+            List<ReplayProducer.Event> events = new ArrayList<>();
+            int duplicates = 0;
+            for (ReplayProducer.Event e : slots) {
+                events.add(e);
+                if (e.patientId().equals(messyRec.id()) && duplicates++ % 7 == 0) {
+                    events.add(e); // resent: a duplicate, dropped without a DLQ record
+                }
+            }
+            producer.send(events, null);
+            Map<String, String> bad = new java.util.LinkedHashMap<>();
+            bad.put("{\"patient_id\": \"p1\", \"ts\": 1700000000000", "malformed_json");
+            bad.put("{\"patient_id\": \"p1\", \"rr_ms\": 800}", "invalid_field");
+            bad.put("{\"patient_id\": \"p1\", \"ts\": \"yesterday\", \"rr_ms\": 800}", "invalid_field");
+            bad.put("{\"patient_id\": \"p1\", \"ts\": 1700000000000, \"rr_ms\": \"800\"}", "invalid_field");
+            for (String v : bad.keySet()) {
+                raw.send(new ProducerRecord<>(c.inputTopic(), "p1", v));
+            }
+            raw.flush();
+
+            int expected = beats + messyRec.size();
+            await("all scores", 90_000, () -> out.scoreCount() >= expected);
+
+            // A beat between two already scored beats of a patient: too late to put in order.
+            Recording first = recordings.get(0);
+            long lateTs = ReplayProducer.replayTs(first.time()[5], ReplayProducer.REPLAY_BASE_EPOCH_MS) + 1;
+            String lateValue = new String(StreamJson.event(first.id(), lateTs, 640), StandardCharsets.UTF_8);
+            raw.send(new ProducerRecord<>(c.inputTopic(), first.id(), lateValue));
+            raw.flush();
+            await("dead letters", 30_000, () -> out.deadLetters.size() >= bad.size() + 1);
+            Thread.sleep(2_500); // a few more checkpoints: nothing else may arrive
+
+            assertThat(out.scoreCount()).isEqualTo(expected);
+            assertMatchesBatch(all, out);
+            Map<String, String> dead = new HashMap<>();
+            for (JsonNode d : out.deadLetters) {
+                dead.put(d.path("raw_value").asText(), d.path("reason").asText());
+            }
+            Map<String, String> expectedDead = new HashMap<>(bad);
+            expectedDead.put(lateValue, "late");
+            assertThat(out.deadLetters).hasSize(expectedDead.size());
+            assertThat(dead).isEqualTo(expectedDead);
+            assertThat(out.deadLetters).allSatisfy(d -> assertThat(d.path("detail").asText()).isNotBlank());
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    @Test
+    void aJobKilledMidStreamAndRestoredFromItsCheckpointLosesAndDuplicatesNothing() throws Exception {
+        StreamConfig c = config("restore");
+        List<Recording> recordings = testRecordings(20, 32);
+        List<ReplayProducer.Event> events = ReplayProducer.interleave(recordings, ReplayProducer.REPLAY_BASE_EPOCH_MS);
+        long spanMs = events.get(events.size() - 1).ts() - events.get(0).ts();
+        double speed = spanMs / 8_000.0; // the replay takes about 8 s
+        JobClient first = LocalJob.start(c, null);
+        JobClient second = null;
+        try (Outputs out = new Outputs(c);
+             ReplayProducer producer = new ReplayProducer(c.bootstrapServers(), c.inputTopic(), speed)) {
+            Thread feeder = new Thread(() -> {
+                try {
+                    producer.send(events, null);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            feeder.start();
+            await("a checkpoint with committed scores", 60_000, () -> out.scoreCount() > 200);
+            Optional<Path> checkpoint = LocalJob.latestCheckpoint(c, first);
+            assertThat(checkpoint).isPresent();
+            first.cancel().get(); // killed mid-stream: uncommitted output is aborted, state survives in the checkpoint
+            int committedBeforeKill = out.scoreCount();
+            checkpoint = LocalJob.latestCheckpoint(c, first);
+            second = LocalJob.start(c, checkpoint.orElseThrow());
+            feeder.join();
+            assertThat(committedBeforeKill).isLessThan(events.size());
+            await("all scores", 90_000, () -> out.scoreCount() >= events.size());
+            Thread.sleep(2_500);
+            assertThat(out.scoreCount()).isEqualTo(events.size());
+            assertMatchesBatch(recordings, out);
+            assertThat(out.deadLetters).isEmpty();
+        } finally {
+            if (second != null) {
+                second.cancel().get();
+            }
+            Collections.emptyList();
+        }
+    }
+}

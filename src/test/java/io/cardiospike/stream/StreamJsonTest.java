@@ -1,0 +1,85 @@
+package io.cardiospike.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardiospike.stream.records.AnomalyAlert;
+import io.cardiospike.stream.records.RrInput;
+import io.cardiospike.stream.records.ScoredBeat;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class StreamJsonTest {
+    private static List<RrInput> parse(String key, String value) {
+        return StreamJson.parseEvent(key == null ? null : key.getBytes(StandardCharsets.UTF_8),
+                value == null ? null : value.getBytes(StandardCharsets.UTF_8), "rr-events-0@7");
+    }
+
+    @Test
+    void oneBeat() {
+        List<RrInput> in = parse("p1", "{\"patient_id\": \"p1\", \"ts\": 1700000000000, \"rr_ms\": 812}");
+        assertThat(in).singleElement().satisfies(b -> {
+            assertThat(b.isValid()).isTrue();
+            assertThat(b.patientId).isEqualTo("p1");
+            assertThat(b.ts).isEqualTo(1700000000000L);
+            assertThat(b.rrMs).isEqualTo(812.0);
+        });
+    }
+
+    @Test
+    void aBurstGivesOneBeatPerValueEachFollowingThePreviousRr() {
+        List<RrInput> in = parse(null, "{\"patient_id\": \"p1\", \"ts\": 1000, \"rr_ms\": [812, 790.4, 805]}");
+        assertThat(in).extracting(b -> b.ts).containsExactly(1000L, 1812L, 2602L);
+        assertThat(in).extracting(b -> b.rrMs).containsExactly(812.0, 790.4, 805.0);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "p1| {not json                                            | malformed_json | not valid JSON",
+        "p1| [1,2]                                                | malformed_json | value is not a JSON object",
+        "  | {\"ts\": 1, \"rr_ms\": 800}                          | invalid_field  | patient_id missing",
+        "  | {\"patient_id\": 7, \"ts\": 1, \"rr_ms\": 800}       | invalid_field  | patient_id must be a non-empty string",
+        "p2| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": 800}  | key_mismatch   | record key differs from patient_id",
+        "p1| {\"patient_id\": \"p1\", \"rr_ms\": 800}             | invalid_field  | ts missing",
+        "p1| {\"patient_id\": \"p1\", \"ts\": \"1\", \"rr_ms\": 8}| invalid_field  | ts must be a positive integer (epoch ms)",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1.5, \"rr_ms\": 800}| invalid_field  | ts must be a positive integer (epoch ms)",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1}                  | invalid_field  | rr_ms missing",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": \"8\"}| invalid_field  | rr_ms must be a positive number or an array of them",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": -5}   | invalid_field  | rr_ms must be a positive number or an array of them",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": []}   | invalid_field  | rr_ms burst is empty",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": [800, null]} | invalid_field | rr_ms burst values must be positive numbers",
+    })
+    void badRecordsBecomeRejectsWithAReason(String key, String value, String reason, String detail) {
+        List<RrInput> in = parse(key, value.strip());
+        assertThat(in).singleElement().satisfies(r -> {
+            assertThat(r.isValid()).isFalse();
+            assertThat(r.rejectReason).isEqualTo(reason);
+            assertThat(r.rejectDetail).isEqualTo(detail);
+            assertThat(r.rawValue).isEqualTo(value.strip());
+            assertThat(r.rawKey).isEqualTo(key);
+            assertThat(r.origin).isEqualTo("rr-events-0@7");
+        });
+    }
+
+    @Test
+    void emptyAndNullValuesAreRejected() {
+        assertThat(parse("p1", null)).singleElement().satisfies(r -> assertThat(r.rejectReason).isEqualTo("malformed_json"));
+        assertThat(parse("p1", "")).singleElement().satisfies(r -> assertThat(r.rejectReason).isEqualTo("malformed_json"));
+    }
+
+    @Test
+    void outputRecordsCarryTheContractFields() {
+        JsonNode s = StreamJson.read(StreamJson.score(new ScoredBeat("p1", 5, 812, 0.25, false, false, "v1")));
+        assertThat(s.toString()).isEqualTo("{\"patient_id\":\"p1\",\"ts\":5,\"rr_ms\":812,\"proba\":0.25,"
+                + "\"anomaly\":false,\"artifact\":false,\"model_version\":\"v1\"}");
+        AnomalyAlert alert = new AnomalyAlert("p1", 10, 20, 3, 0.9, 0.8, "v1");
+        JsonNode a = StreamJson.read(StreamJson.alert(alert));
+        assertThat(a.path("alert_id").asText()).isEqualTo(AnomalyAlert.alertId("p1", 10, "v1"))
+                .isNotEqualTo(AnomalyAlert.alertId("p1", 11, "v1"));
+        assertThat(a.fieldNames()).toIterable().containsExactly("alert_id", "patient_id", "start_ts", "end_ts",
+                "beats", "max_proba", "mean_proba", "model_version");
+    }
+}
