@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             ExportDatasetCommand.class,
             GenerateCommand.class,
             BenchCommand.class,
+            ServeCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

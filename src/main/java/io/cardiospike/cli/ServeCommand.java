@@ -1,0 +1,43 @@
+package io.cardiospike.cli;
+
+import io.cardiospike.api.ApiServer;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", description = "Serve the REST scoring API (/api/v1, /docs) and the dashboard (/).")
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port (0 = any free port)")
+    int port;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "interface to bind (default loopback; 0.0.0.0 exposes patient data to the network)")
+    String host;
+
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle dir")
+    Path model;
+
+    @Option(names = "--data", description = "CSV of recordings (id,time,x) for the dashboard to list")
+    Path data;
+
+    @Option(names = "--bootstrap-servers", description = "Kafka HOST:PORT; enables the live view of rr-scores/rr-alerts")
+    String bootstrapServers;
+
+    @Override
+    public Integer call() throws Exception {
+        ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model).dataFile(data)
+                .bootstrapServers(bootstrapServers);
+        ApiServer server = ApiServer.start(options);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop();
+            stopped.countDown();
+        }, "serve-shutdown"));
+        System.err.printf("serving model %s: dashboard %s  API docs %sdocs  (Ctrl-C stops)%n",
+                options.modelDir(), server.url(), server.url());
+        stopped.await();
+        return 0;
+    }
+}
