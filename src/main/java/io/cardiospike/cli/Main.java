@@ -23,7 +23,13 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #run(String...)}, with error messages going to {@code err}. */
+    public static int run(java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setErr(err);
         cli.setExecutionExceptionHandler(new UserErrors());
         return cli.execute(args);
     }
