@@ -202,17 +202,11 @@ public final class ApiServer implements AutoCloseable {
                 sf.directory = "/web";
                 sf.location = Location.CLASSPATH;
             });
-            // Plotly and Swagger UI come from webjars on the classpath: the page works offline
-            cfg.staticFiles.add(sf -> {
-                sf.hostedPath = "/webjars";
-                sf.directory = "/META-INF/resources/webjars";
-                sf.location = Location.CLASSPATH;
-                sf.precompress = true; // gzip once, kept in memory: plotly.js is 11 MB unminified
-                sf.headers = Map.of("Cache-Control", "max-age=86400");
-            });
+            // Plotly and Swagger UI come from webjars on the classpath (/webjars/...): the pages work offline
+            cfg.staticFiles.enableWebjars();
             // ids only: never bodies, which carry patient data
-            cfg.requestLogger.http((ctx, ms) -> LOG.debug("{} {} -> {} in {} ms", ctx.method(),
-                    ctx.endpointHandlerPath(), ctx.statusCode(), Math.round(ms)));
+            cfg.requestLogger.http((ctx, ms) -> LOG.debug("{} {} -> {} in {} ms", ctx.method(), route(ctx),
+                    ctx.statusCode(), Math.round(ms)));
         });
 
         javalin.get("/health", this::health);
@@ -235,7 +229,7 @@ public final class ApiServer implements AutoCloseable {
         javalin.exception(HttpResponseException.class, (e, ctx) ->
                 ctx.status(e.getStatus()).json(new ApiException(e.getStatus(), e.getMessage()).body()));
         javalin.exception(Exception.class, (e, ctx) -> {
-            LOG.error("internal error on {} {}", ctx.method(), ctx.endpointHandlerPath(), e);
+            LOG.error("internal error on {} {}", ctx.method(), route(ctx), e);
             ctx.status(500).json(new ApiException(500, "internal error").body());
         });
         // Unknown routes and wrong methods: JSON like every other error, unless a handler already wrote one.
@@ -427,6 +421,15 @@ public final class ApiServer implements AutoCloseable {
             }
         }
         return out.toByteArray();
+    }
+
+    /** The matched route template ({@code /api/v1/recordings/{id}}), so that logs never carry the ids in paths. */
+    private static String route(Context ctx) {
+        try {
+            return ctx.endpointHandlerPath();
+        } catch (IllegalStateException e) { // static files and unmatched paths have no endpoint
+            return "(no route)";
+        }
     }
 
     private static byte[] resource(String name) {

@@ -29,7 +29,14 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model).dataFile(data)
                 .bootstrapServers(bootstrapServers);
-        ApiServer server = ApiServer.start(options);
+        ApiServer server;
+        try {
+            server = ApiServer.start(options);
+        } catch (io.javalin.util.JavalinBindException e) {
+            throw new UserException("cannot listen on " + host + ":" + port + " (in use?); try --port");
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new UserException("--bootstrap-servers " + bootstrapServers + ": " + e.getMessage());
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop();

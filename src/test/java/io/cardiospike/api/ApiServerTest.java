@@ -245,7 +245,8 @@ class ApiServerTest {
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.body()).contains("<div id=\"chart\">").doesNotContain("https://");
 
-        assertError(get("/api/v1/nope"), 404, "no such resource");
+        assertError(get("/api/v1/nope"), 404, "not found");
+        assertError(get("/no-such-page.html"), 404, "not found");
         assertError(get("/api/v1/recordings/unknown"), 404, "no recording");
         assertError(get("/api/v1/live/patients"), 404, "live view is off");
         assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/predict")).GET().build(),
