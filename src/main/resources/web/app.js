@@ -55,7 +55,8 @@ function render(rec, key) {
     line: { color: '#d62728', width: 1, dash: 'dot' } });
   const layout = {
     margin: { l: 60, r: 20, t: 10, b: 40 }, showlegend: true, legend: { orientation: 'h', y: 1.06 },
-    xaxis: { title: { text: epoch ? 'time' : 'time (s)' }, type: epoch ? 'date' : 'linear' },
+    // one time axis under both panels (RR above, probability below)
+    xaxis: { title: { text: epoch ? 'time' : 'time (s)' }, type: epoch ? 'date' : 'linear', anchor: 'y2' },
     yaxis: { title: { text: 'RR (ms)' }, domain: [0.3, 1] },
     yaxis2: { title: { text: 'proba' }, domain: [0, 0.22], range: [0, 1] },
     shapes, uirevision: key, // keep the user's zoom while live beats arrive
@@ -65,8 +66,9 @@ function render(rec, key) {
   $('recording-title').textContent = rec.id;
   $('recording-model').textContent = rec.model_version ? 'model ' + rec.model_version : '';
   const beats = rec.rr.length;
-  $('summary').textContent = `${beats} beats · ${anom.length} anomalous · ${art.length} artifacts · `
-    + `${rec.episodes.length} episodes` + (rec.note ? ' · ' + rec.note : '');
+  const n = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  $('summary').textContent = `${n(beats, 'beat')} · ${anom.length} anomalous · ${n(art.length, 'artifact')} · `
+    + n(rec.episodes.length, 'episode') + (rec.note ? ' · ' + rec.note : '');
   $('episode-count').textContent = String(rec.episodes.length);
   const body = $('episodes').querySelector('tbody');
   body.replaceChildren(...rec.episodes.slice(0, 500).map((e, n) => {

@@ -72,7 +72,7 @@ class DashboardBrowserTest {
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
                 "--window-size=1400,1000", "--user-data-dir=" + Files.createTempDirectory(dir, "chrome"),
                 // no name resolves: the page must get everything from the server at 127.0.0.1
-                "--host-resolver-rules=MAP * ~NOTFOUND");
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1");
         driver = new ChromeDriver(service, options);
         driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(30));
     }
@@ -172,6 +172,14 @@ class DashboardBrowserTest {
                 const t = document.getElementById('chart').data.find(t => t.name === 'anomaly');
                 return t.marker.size.every(s => s >= 7 && s <= 21) && new Set(t.marker.size).size > 1;""")).isTrue();
         screenshot("dashboard.png");
+    }
+
+    @Test
+    void docsPageRendersTheOpenApiOffline() {
+        driver.get(base + "/docs");
+        waitUpTo(30).until(d -> d.findElements(By.cssSelector(".opblock")).size() >= 10);
+        assertThat(driver.findElement(By.tagName("body")).getText()).contains("/api/v1/predict", "/api/v1/predict/csv",
+                "/api/v1/model", "/health");
     }
 
     @Test
