@@ -71,7 +71,7 @@ final class LiveFeed implements AutoCloseable {
     private final KafkaConsumer<String, String> consumer;
     private final Thread thread;
     private final Object lock = new Object();
-    private final LinkedHashMap<String, PatientBuffer> patients = new LinkedHashMap<>(16, 0.75f, true);
+    private final LinkedHashMap<String, PatientBuffer> patients = new LinkedHashMap<>(); // least recently updated first
     private final Set<Subscriber> subscribers = new CopyOnWriteArraySet<>();
     private volatile boolean running = true;
     private long records;
@@ -177,14 +177,15 @@ final class LiveFeed implements AutoCloseable {
     }
 
     private PatientBuffer patient(String id) {
-        PatientBuffer p = patients.get(id);
+        // re-inserting keeps the map in update order, so eviction drops the least recently updated patient
+        PatientBuffer p = patients.remove(id);
         if (p == null) {
             p = new PatientBuffer(id, beatsPerPatient);
-            patients.put(id, p);
-            if (patients.size() > maxPatients) {
+            if (patients.size() >= maxPatients) {
                 patients.remove(patients.keySet().iterator().next());
             }
         }
+        patients.put(id, p);
         return p;
     }
 

@@ -8,6 +8,7 @@ import io.cardiospike.stream.EmbeddedKafka;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -244,6 +245,61 @@ class DashboardBrowserTest {
         JsonNode buffered = getJson("/api/v1/live/patients/" + patient);
         assertThat(buffered.get("beats").asInt()).isEqualTo(420);
         assertThat(buffered.get("alerts").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void liveBuffersAreBoundedAndEventsStartWithASnapshot() throws Exception {
+        kafka.createTopics(1, "bounded-scores", "bounded-alerts");
+        try (ApiServer small = ApiServer.start(ApiServer.Options.defaults().port(0)
+                .bootstrapServers(kafka.bootstrapServers()).topics("bounded-scores", "bounded-alerts").buffers(100, 2));
+             KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                     "bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), new StringSerializer())) {
+            String url = "http://127.0.0.1:" + small.port();
+            Random rnd = new Random(1);
+            long t0 = 1_000L;
+            for (String[] step : new String[][] {{"a", "150"}, {"b", "10"}, {"c", "10"}, {"c", "150"}}) {
+                int from = step[0].equals("c") && step[1].equals("150") ? 10 : 0;
+                for (int i = from; i < from + Integer.parseInt(step[1]); i++) {
+                    producer.send(new ProducerRecord<>("bounded-scores", step[0], JSON.writeValueAsString(Map.of(
+                            "patient_id", step[0], "ts", t0 + i * 800L, "rr_ms", 800 + rnd.nextInt(50),
+                            "proba", 0.1, "anomaly", 0, "artifact", 0, "model_version", "m"))));
+                }
+                producer.flush();
+            }
+            producer.send(new ProducerRecord<>("bounded-scores", "x", "not json")).get();
+            HttpClient http = HttpClient.newHttpClient();
+            long deadline = System.currentTimeMillis() + 30_000;
+            JsonNode live;
+            do {
+                Thread.sleep(100);
+                live = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/live")).build(),
+                        BodyHandlers.ofString()).body());
+            } while (live.get("records").asInt() < 321 && System.currentTimeMillis() < deadline);
+            assertThat(live.get("records").asInt()).isEqualTo(321);
+            assertThat(live.get("skipped").asInt()).isEqualTo(1);
+
+            JsonNode patients = JSON.readTree(http.send(HttpRequest.newBuilder(
+                    URI.create(url + "/api/v1/live/patients")).build(), BodyHandlers.ofString()).body());
+            List<String> ids = new java.util.ArrayList<>();
+            patients.get("patients").forEach(p -> ids.add(p.get("patient_id").asText()));
+            assertThat(ids).containsExactly("c", "b"); // at most 2 patients; "a" was updated least recently
+            JsonNode c = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/live/patients/c"))
+                    .build(), BodyHandlers.ofString()).body());
+            assertThat(c.get("beats").asInt()).isEqualTo(160);
+            assertThat(c.get("ts")).hasSize(100);
+            assertThat(c.get("ts").get(99).asLong()).isEqualTo(t0 + 159 * 800L);
+
+            // the event stream of one patient opens with the patient list and that patient's buffer
+            HttpResponse<java.util.stream.Stream<String>> sse = http.send(HttpRequest.newBuilder(
+                    URI.create(url + "/api/v1/live/events?patient=c")).header("Accept", "text/event-stream").build(),
+                    BodyHandlers.ofLines());
+            assertThat(sse.statusCode()).isEqualTo(200);
+            List<String> lines = sse.body().filter(l -> l.startsWith("event:") || l.startsWith("data:")).limit(4)
+                    .toList();
+            assertThat(lines.get(0)).isEqualTo("event: patients");
+            assertThat(lines.get(2)).isEqualTo("event: snapshot");
+            assertThat(JSON.readTree(lines.get(3).substring("data:".length())).get("ts")).hasSize(100);
+        }
     }
 
     static void produceBeats(KafkaProducer<String, String> producer, String patient, long t0, int from, int count,
