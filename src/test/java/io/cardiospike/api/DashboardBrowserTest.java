@@ -199,6 +199,13 @@ class DashboardBrowserTest {
         assertThat(c.get("rr")).isPositive();
         assertThat(driver.findElement(By.id("recording-title")).getText()).isEqualTo(id);
         assertThat(driver.findElement(By.id("error")).isDisplayed()).isFalse();
+
+        // a broken CSV: the reader's message, naming the line, is shown on the page
+        Path bad = Files.writeString(dir.resolve("broken.csv"), "id,time,x\np1,0,800\np1,800,eight hundred\n");
+        driver.findElement(By.id("csv-upload")).sendKeys(bad.toAbsolutePath().toString());
+        waitUpTo(30).until(d -> d.findElement(By.id("error")).isDisplayed());
+        assertThat(driver.findElement(By.id("error")).getText())
+                .contains("broken.csv:3: field 'x' is not a number: 'eight hundred'");
     }
 
     @Test
