@@ -366,7 +366,7 @@ public final class ApiServer implements AutoCloseable {
         checkLength(ctx);
         byte[] bytes;
         String name;
-        if (Objects.toString(ctx.contentType(), "").toLowerCase().startsWith("multipart/")) {
+        if (Objects.toString(ctx.contentType(), "").toLowerCase(java.util.Locale.ROOT).startsWith("multipart/")) {
             UploadedFile file;
             try {
                 file = ctx.uploadedFile("file");
