@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             GenerateCommand.class,
             BenchCommand.class,
             DemoCommand.class,
+            ServeCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

@@ -1,0 +1,280 @@
+package io.cardiospike.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardiospike.cli.Main;
+import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.rr.Artifacts;
+import io.cardiospike.rr.Recording;
+import io.cardiospike.rr.RrCsv;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The REST contract over real HTTP against a started server with the real model bundle (models/). */
+class ApiServerTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TempDir
+    static Path dir;
+    static Path dataCsv;
+    static ApiServer server;
+    static String base;
+
+    @BeforeAll
+    static void start() throws Exception {
+        dataCsv = TestData.writeCsv(dir.resolve("data.csv"), 4, 11);
+        server = ApiServer.start(ApiServer.Options.defaults().port(0).dataFile(dataCsv));
+        base = "http://127.0.0.1:" + server.port();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.stop();
+        }
+    }
+
+    static HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).build(), BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> post(String path, String contentType, byte[] body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", contentType)
+                .POST(BodyPublishers.ofByteArray(body)).build(), BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> postJson(String body) throws Exception {
+        return post("/api/v1/predict", "application/json", body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** What {@code bin/cardiospike score} writes for {@code csv}. */
+    static String cliScore(Path csv) throws Exception {
+        Path out = csv.resolveSibling(csv.getFileName() + ".scores.csv");
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(err, true), "score", "--input", csv.toString(), "--output",
+                out.toString(), "--model", "models");
+        assertThat(code).as(err.toString()).isZero();
+        return Files.readString(out);
+    }
+
+    @Test
+    void predictMatchesTheCliBeatByBeat() throws Exception {
+        List<String> cli = cliScore(dataCsv).lines().skip(1).toList();
+        double threshold;
+        try (EnsembleScorer scorer = EnsembleScorer.open(Path.of("models"))) {
+            threshold = scorer.threshold();
+        }
+        for (Recording r : RrCsv.read(dataCsv).recordings()) {
+            String body = JSON.writeValueAsString(java.util.Map.of("study", r.id(), "sequence", r.rr()));
+            HttpResponse<String> res = postJson(body);
+            assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+            assertThat(res.headers().firstValue("Content-Type")).hasValueSatisfying(
+                    v -> assertThat(v).startsWith("application/json"));
+            JsonNode j = JSON.readTree(res.body());
+            assertThat(j.get("study").asText()).isEqualTo(r.id());
+            assertThat(j.get("anomaly_thresh").asDouble()).isEqualTo(threshold);
+            assertThat(j.get("model_version").asText()).isNotBlank();
+            JsonNode proba = j.get("anomaly_proba"), errors = j.get("errors");
+            assertThat(proba.size()).isEqualTo(r.size());
+            assertThat(errors.size()).isEqualTo(r.size());
+            for (int i = 0; i < r.size(); i++) {
+                String[] row = cli.get(r.inputRows()[i]).split(",");
+                assertThat(row[0]).isEqualTo(r.id());
+                assertThat(proba.get(i).asDouble()).as("beat %d of %s", i, r.id())
+                        .isCloseTo(Double.parseDouble(row[3]), org.assertj.core.data.Offset.offset(1e-5));
+                assertThat(errors.get(i).asInt()).isEqualTo(Artifacts.isArtifact(r.rr()[i]) ? 1 : 0);
+            }
+            // episodes: exactly the maximal runs of beats at or above the threshold
+            boolean[] inEpisode = new boolean[r.size()];
+            int previousEnd = -2;
+            for (JsonNode e : j.get("episodes")) {
+                int s = e.get("start").asInt(), end = e.get("end").asInt();
+                assertThat(s).isGreaterThan(previousEnd + 1).isLessThanOrEqualTo(end);
+                double max = 0;
+                for (int i = s; i <= end; i++) {
+                    inEpisode[i] = true;
+                    max = Math.max(max, proba.get(i).asDouble());
+                }
+                assertThat(e.get("max_proba").asDouble()).isEqualTo(max);
+                previousEnd = end;
+            }
+            for (int i = 0; i < r.size(); i++) {
+                assertThat(inEpisode[i]).isEqualTo(proba.get(i).asDouble() >= threshold);
+            }
+        }
+    }
+
+    @Test
+    void csvEndpointIsByteIdenticalToTheCli() throws Exception {
+        String expected = cliScore(dataCsv);
+        byte[] csv = Files.readAllBytes(dataCsv);
+        HttpResponse<String> res = post("/api/v1/predict/csv", "text/csv", csv);
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.headers().firstValue("Content-Type").orElse("")).startsWith("text/csv");
+        assertThat(res.body()).isEqualTo(expected);
+
+        String boundary = "----cardiospike-test";
+        byte[] multipart = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.csv\""
+                + "\r\nContent-Type: text/csv\r\n\r\n" + new String(csv, StandardCharsets.UTF_8) + "\r\n--" + boundary
+                + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        res = post("/api/v1/predict/csv", "multipart/form-data; boundary=" + boundary, multipart);
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        assertThat(res.body()).isEqualTo(expected);
+    }
+
+    @Test
+    void badCsvIs400WithTheReadersMessage() throws Exception {
+        HttpResponse<String> res = post("/api/v1/predict/csv", "text/csv",
+                "id,time,x\np1,0,800\np1,800,eight hundred\n".getBytes(StandardCharsets.UTF_8));
+        assertError(res, 400, "request body:3: field 'x' is not a number: 'eight hundred'");
+        assertError(post("/api/v1/predict/csv", "text/csv", new byte[0]), 400, "empty file");
+        assertError(post("/api/v1/predict/csv", "text/csv", "id,x\np1,800\n".getBytes(StandardCharsets.UTF_8)), 400,
+                "header lacks column 'time'");
+        String boundary = "b0undary";
+        byte[] noFile = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--"
+                + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        assertError(post("/api/v1/predict/csv", "multipart/form-data; boundary=" + boundary, noFile), 400,
+                "'file'");
+    }
+
+    static Stream<Arguments> badPredictBodies() {
+        return Stream.of(
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, 810", 400, "malformed JSON"),
+                Arguments.of("not json", 400, "malformed JSON"),
+                Arguments.of("", 400, "empty body"),
+                Arguments.of("[800, 810]", 400, "expected a JSON object"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800]} {}", 400, "malformed JSON"),
+                Arguments.of("{\"study\": \"p1\", \"study\": \"p2\", \"sequence\": [800]}", 400, "Duplicate field"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, NaN]}", 400, "malformed JSON"),
+                Arguments.of("{\"sequence\": [800]}", 422, "missing field 'study'"),
+                Arguments.of("{\"study\": \"p1\"}", 422, "missing field 'sequence'"),
+                Arguments.of("{\"study\": null, \"sequence\": [800]}", 422, "'study' must be a string, got null"),
+                Arguments.of("{\"study\": 7, \"sequence\": [800]}", 422, "'study' must be a string"),
+                Arguments.of("{\"study\": \"\", \"sequence\": [800]}", 422, "1 to 200 characters"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": null}", 422, "must be an array of numbers, got null"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": \"800,810\"}", 422, "must be an array"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": {\"0\": 800}}", 422, "must be an array"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": []}", 422, "is empty"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, \"810\"]}", 422, "sequence[1] must be a number"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, null]}", 422, "sequence[1] must be a number"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, [810]]}", 422, "sequence[1] must be a number"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, true]}", 422, "sequence[1] must be a number"),
+                Arguments.of("{\"study\": \"p1\", \"sequence\": [800, 1e999]}", 422, "sequence[1] is not a finite"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badPredictBodies")
+    void badPredictBodiesAreClear4xx(String body, int status, String message) throws Exception {
+        assertError(postJson(body), status, message);
+    }
+
+    @Test
+    void limitsAre413() throws Exception {
+        StringBuilder seq = new StringBuilder("{\"study\": \"long\", \"sequence\": [800");
+        for (int i = 1; i <= ApiServer.MAX_BEATS; i++) {
+            seq.append(",800");
+        }
+        HttpResponse<String> res = postJson(seq.append("]}").toString());
+        assertError(res, 413, "limit is 100000");
+        assertThat(JSON.readTree(res.body()).get("limit").asInt()).isEqualTo(ApiServer.MAX_BEATS);
+
+        byte[] huge = new byte[ApiServer.MAX_BODY_BYTES + 1];
+        java.util.Arrays.fill(huge, (byte) ' ');
+        assertError(post("/api/v1/predict", "application/json", huge), 413, "exceeds the limit");
+        assertError(post("/api/v1/predict/csv", "text/csv", huge), 413, "exceeds the limit");
+        // no Content-Length (chunked): the limit still holds
+        HttpResponse<String> chunked = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/predict"))
+                .POST(BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(huge))).build(),
+                BodyHandlers.ofString());
+        assertError(chunked, 413, "exceeds the limit");
+    }
+
+    @Test
+    void modelHealthDocsAndErrors() throws Exception {
+        HttpResponse<String> health = get("/health");
+        assertThat(health.statusCode()).isEqualTo(200);
+        JsonNode h = JSON.readTree(health.body());
+        assertThat(h.get("status").asText()).isEqualTo("ok");
+        assertThat(h.get("live").asBoolean()).isFalse();
+
+        HttpResponse<String> model = get("/api/v1/model");
+        assertThat(model.statusCode()).isEqualTo(200);
+        JsonNode manifest = JSON.readTree(Files.readString(Path.of("models/manifest.json")));
+        assertThat(JSON.readTree(model.body())).isEqualTo(manifest);
+        assertThat(h.get("model_version").asText()).isEqualTo(manifest.get("model_version").asText());
+
+        HttpResponse<String> openapi = get("/openapi.json");
+        assertThat(openapi.statusCode()).isEqualTo(200);
+        JsonNode doc = JSON.readTree(openapi.body());
+        assertThat(doc.get("openapi").asText()).startsWith("3.");
+        for (String path : List.of("/api/v1/predict", "/api/v1/predict/csv", "/api/v1/model", "/health")) {
+            assertThat(doc.get("paths").has(path)).as(path).isTrue();
+        }
+        assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("422")).isTrue();
+        assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("413")).isTrue();
+
+        HttpResponse<String> docs = get("/docs");
+        assertThat(docs.statusCode()).isEqualTo(200);
+        assertThat(docs.body()).contains("/openapi.json").doesNotContain("https://");
+        for (String asset : List.of("/webjars/swagger-ui/5.30.2/swagger-ui-bundle.js",
+                "/webjars/swagger-ui/5.30.2/swagger-ui.css", "/webjars/plotly.js-dist/3.3.1/plotly.js", "/app.js")) {
+            assertThat(get(asset).statusCode()).as(asset).isEqualTo(200);
+        }
+        HttpResponse<String> page = get("/");
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.body()).contains("<div id=\"chart\">").doesNotContain("https://");
+
+        assertError(get("/api/v1/nope"), 404, "not found");
+        assertError(get("/no-such-page.html"), 404, "not found");
+        assertError(get("/api/v1/recordings/unknown"), 404, "no recording");
+        assertError(get("/api/v1/live/patients"), 404, "live view is off");
+        assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/predict")).GET().build(),
+                BodyHandlers.ofString()), 405, "not allowed");
+    }
+
+    @Test
+    void recordingsOfTheDataFile() throws Exception {
+        JsonNode list = JSON.readTree(get("/api/v1/recordings").body());
+        assertThat(list.get("source").asText()).isEqualTo("data.csv");
+        assertThat(list.get("recordings")).hasSize(4);
+        String id = list.get("recordings").get(0).get("id").asText();
+        JsonNode rec = JSON.readTree(get("/api/v1/recordings/" + id).body());
+        int n = rec.get("beats").asInt();
+        for (String field : List.of("time", "rr", "proba", "anomaly", "artifact")) {
+            assertThat(rec.get(field)).as(field).hasSize(n);
+        }
+        JsonNode predicted = JSON.readTree(postJson(JSON.writeValueAsString(java.util.Map.of("study", id,
+                "sequence", rec.get("rr")))).body());
+        assertThat(rec.get("proba")).isEqualTo(predicted.get("anomaly_proba"));
+        assertThat(rec.get("episodes")).isEqualTo(predicted.get("episodes"));
+    }
+
+    static void assertError(HttpResponse<String> res, int status, String message) throws Exception {
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(status);
+        assertThat(res.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+        JsonNode j = JSON.readTree(res.body());
+        assertThat(j.get("error").asText()).contains(message);
+        assertThat(j.get("status").asInt()).isEqualTo(status);
+    }
+}
