@@ -219,6 +219,23 @@ class PatientScorerTest {
     }
 
     @Test
+    void aHugeRrArtifactIsDataNotAPause() throws Exception {
+        Recording base = recording(120, 71);
+        double[] rr = base.rr().clone();
+        rr[60] = 40_900; // a sensor artifact: the beat comes 40.9 s after the previous one, as its RR says
+        double[] time = new double[rr.length];
+        for (int i = 1; i < rr.length; i++) {
+            time[i] = time[i - 1] + rr[i];
+        }
+        Recording r = new Recording("p1", time, rr, base.label(), base.inputRows());
+        var h = harness(null);
+        h.setProcessingTime(0);
+        feed(h, beats("p1", r, BASE));
+        h.setProcessingTime(IDLE_MS + 1);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(rr).proba());
+    }
+
+    @Test
     void aPatientSilentInEventTimeWhileOthersGoOnIsFlushedWithoutWaitingForProcessingTime() throws Exception {
         Recording a = recording(60, 51), b = recording(400, 52);
         List<Beat> stream = new ArrayList<>(beats("a", a, BASE));

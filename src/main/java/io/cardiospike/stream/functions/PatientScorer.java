@@ -48,6 +48,8 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
     public static final OutputTag<DeadLetter> LATE_BEATS = new OutputTag<>("late-beats") {};
 
     private final String modelDir;
+    static final long MAX_ARTIFACT_RR_MS = 60_000;
+
     private final long idleFlushMs;
     private final long stateRetentionMs;
 
@@ -145,13 +147,13 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
             case EVENT_TIME -> {
                 long watermark = ctx.timerService().currentWatermark();
                 release(s, watermark, ctx, out);
-                if (s.pendingCount == 0 && s.segSeen > 0 && watermark >= s.lastReleasedTs + idleFlushMs) {
+                if (s.pendingCount == 0 && s.segSeen > 0 && watermark >= s.lastReleasedTs + silenceMs()) {
                     endSegment(s, ctx, out); // silent in event time while the stream went on
                 }
                 // One event-time timer per patient: the oldest waiting beat, else the silence check.
                 int oldest = s.oldestPending();
                 long next = oldest >= 0 ? s.pendingTs[oldest]
-                        : s.segSeen > 0 ? s.lastReleasedTs + idleFlushMs : PatientState.NO_TIMER;
+                        : s.segSeen > 0 ? s.lastReleasedTs + silenceMs() : PatientState.NO_TIMER;
                 if (next != PatientState.NO_TIMER) {
                     ctx.timerService().registerEventTimeTimer(next);
                 }
@@ -186,6 +188,14 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         }
     }
 
+    /**
+     * How far the watermark must pass a patient's last beat before the patient counts as silent: the idle gap plus
+     * the longest RR artifact we still treat as data, since the next beat may carry one (seen: 40.9 s).
+     */
+    private long silenceMs() {
+        return idleFlushMs + MAX_ARTIFACT_RR_MS;
+    }
+
     private void noteActive(Context ctx) {
         long watermark = ctx.timerService().currentWatermark();
         if (watermark != lastWatermark || watermarkMovedAtMs == Long.MIN_VALUE) {
@@ -215,7 +225,8 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
     private void release(PatientState s, long bound, Context ctx, Collector<ScoredBeat> out) {
         boolean released = false;
         for (int k = s.oldestPending(); k >= 0 && s.pendingTs[k] <= bound; k = s.oldestPending()) {
-            if (s.segSeen > 0 && s.pendingTs[k] - s.lastReleasedTs > idleFlushMs) {
+            // A pause is time the beat's own RR does not explain: a 40 s RR artifact is data, not a pause.
+            if (s.segSeen > 0 && s.pendingTs[k] - s.lastReleasedTs - s.pendingRr[k] > idleFlushMs) {
                 endSegment(s, ctx, out); // a pause between two beats: they belong to different segments
             }
             s.release(k);

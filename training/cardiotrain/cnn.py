@@ -1,0 +1,230 @@
+"""CardioNet: multi-kernel Conv1d -> BiGRU -> attention pooling (+ centre step) -> MLP -> one logit."""
+from __future__ import annotations
+
+import copy
+import io
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from .metrics import average_precision
+
+
+class CardioNet(nn.Module):
+    def __init__(self, in_channels: int, window: int, center: int, branch_channels: int = 16,
+                 kernels=(3, 5, 7, 9), mix_channels: int = 32, gru_hidden: int = 32, mlp_hidden: int = 32,
+                 dropout: float = 0.1):
+        super().__init__()
+        self.window, self.center = int(window), int(center)
+        self.branches = nn.ModuleList(
+            nn.Conv1d(in_channels, branch_channels, int(k), padding=int(k) // 2) for k in kernels)
+        cat = branch_channels * len(kernels)
+        self.norm = nn.BatchNorm1d(cat)
+        self.mix = nn.Conv1d(cat, mix_channels, 1)
+        self.gru = nn.GRU(mix_channels, gru_hidden, batch_first=True, bidirectional=True)
+        self.att = nn.Linear(2 * gru_hidden, 1)
+        self.head = nn.Sequential(nn.Linear(4 * gru_hidden, mlp_hidden), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(mlp_hidden, 1))
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([b(windows) for b in self.branches], dim=1)   # (B, 4C, W) 'same' padding
+        h = F.relu(self.norm(h))
+        h = F.relu(self.mix(h)).transpose(1, 2)                      # (B, W, M)
+        o, _ = self.gru(h)                                           # (B, W, 2H)
+        a = torch.softmax(self.att(o).squeeze(-1), dim=1)            # (B, W) attention over time
+        pooled = torch.sum(o * a.unsqueeze(-1), dim=1)               # (B, 2H)
+        centre = o[:, self.center, :]                                # (B, 2H) output at the scored beat
+        return self.head(torch.cat([pooled, centre], dim=1)).squeeze(-1)   # (B,) logit
+
+
+def build_net(ccfg, channels: int, window: int, center: int) -> CardioNet:
+    return CardioNet(channels, window, center, int(ccfg.branch_channels), tuple(ccfg.kernels),
+                     int(ccfg.mix_channels), int(ccfg.gru_hidden), int(ccfg.mlp_hidden), float(ccfg.dropout))
+
+
+def set_determinism(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.set_num_threads(max(1, int(threads)))
+    torch.use_deterministic_algorithms(True)
+
+
+@torch.no_grad()
+def predict_logits(net: nn.Module, windows: np.ndarray, batch: int = 4096) -> np.ndarray:
+    net.eval()
+    out = np.empty(len(windows), dtype=np.float32)
+    for s in range(0, len(windows), batch):
+        out[s:s + batch] = net(torch.from_numpy(np.ascontiguousarray(windows[s:s + batch]))).numpy()
+    return out
+
+
+def _pos_weight(ccfg, y: np.ndarray) -> float:
+    if str(ccfg.pos_weight) == "auto":
+        pos = float((y == 1).sum())
+        return float((len(y) - pos) / max(pos, 1.0))
+    return float(ccfg.pos_weight)
+
+
+def train_net(ccfg, windows: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray | None,
+              seed: int, center: int, epochs: int | None = None, desc: str = "cnn", leave: bool = False):
+    """Train one CardioNet on windows[train_idx]. With val_idx: keep the best-epoch weights by inner-val
+    average precision, stop after `patience` epochs without improvement. Without val_idx: run `epochs`.
+    Returns (net, best_epoch (1-based), history)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    n_ch, w = windows.shape[1], windows.shape[2]
+    net = build_net(ccfg, n_ch, w, center)
+    xt = torch.from_numpy(np.ascontiguousarray(windows[train_idx]))
+    yt = torch.from_numpy(y[train_idx].astype(np.float32))
+    crit = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(_pos_weight(ccfg, y[train_idx]), dtype=torch.float32))
+    opt = torch.optim.AdamW(net.parameters(), lr=float(ccfg.lr), weight_decay=float(ccfg.weight_decay))
+    max_ep = int(epochs if epochs is not None else ccfg.epochs)
+    steps = max_ep * math.ceil(len(xt) / int(ccfg.batch))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(ccfg.lr), total_steps=max(steps, 1),
+                                                pct_start=0.15)
+    best, best_ep, best_state, bad, hist = -1.0, max_ep, None, 0, []
+    bar = tqdm(range(1, max_ep + 1), desc=desc, leave=leave, unit="ep", dynamic_ncols=True)
+    for ep in bar:
+        net.train()
+        perm = torch.randperm(len(xt), generator=gen)
+        tot = 0.0
+        for s in range(0, len(perm), int(ccfg.batch)):
+            b = perm[s:s + int(ccfg.batch)]
+            if len(b) < 2:
+                continue
+            opt.zero_grad(set_to_none=True)
+            loss = crit(net(xt[b]), yt[b])
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss) * len(b)
+        rec = {"epoch": ep, "loss": tot / len(xt)}
+        if val_idx is not None:
+            ap = average_precision(y[val_idx], predict_logits(net, windows[val_idx], int(ccfg.eval_batch)))
+            rec["val_ap"] = ap
+            if ap > best:
+                best, best_ep, bad = ap, ep, 0
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                bad += 1
+            bar.set_postfix(loss=f"{rec['loss']:.4f}", ap=f"{ap:.4f}", best=best_ep)
+        else:
+            bar.set_postfix(loss=f"{rec['loss']:.4f}")
+        hist.append(rec)
+        if val_idx is not None and ep >= int(ccfg.min_epochs) and bad >= int(ccfg.patience):
+            break
+    bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return net, (best_ep if val_idx is not None else max_ep), hist
+
+
+class _FusedCardioNet(nn.Module):
+    """Inference form of CardioNet: the 4 'same'-padded branches become ONE Conv1d (kernels zero-padded to the
+    largest, centred) with the eval-mode BatchNorm folded in. Mathematically identical; fewer ONNX nodes."""
+
+    def __init__(self, net: CardioNet):
+        super().__init__()
+        kmax = max(b.kernel_size[0] for b in net.branches)
+        cin = net.branches[0].in_channels
+        cout = sum(b.out_channels for b in net.branches)
+        conv = nn.Conv1d(cin, cout, kmax, padding=kmax // 2)
+        w = torch.zeros(cout, cin, kmax, dtype=torch.float64)
+        bias = torch.zeros(cout, dtype=torch.float64)
+        o = 0
+        for b in net.branches:
+            k = b.kernel_size[0]
+            off = (kmax - k) // 2
+            w[o:o + b.out_channels, :, off:off + k] = b.weight.detach().double()
+            bias[o:o + b.out_channels] = b.bias.detach().double()
+            o += b.out_channels
+        bn = net.norm
+        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+        w = w * scale[:, None, None]
+        bias = (bias - bn.running_mean.detach().double()) * scale + bn.bias.detach().double()
+        with torch.no_grad():
+            conv.weight.copy_(w.float())
+            conv.bias.copy_(bias.float())
+        self.conv, self.mix, self.gru, self.att, self.head = conv, net.mix, net.gru, net.att, net.head
+        self.center = net.center
+
+    def forward(self, windows):
+        h = F.relu(self.conv(windows))
+        h = F.relu(self.mix(h)).transpose(1, 2)
+        o, _ = self.gru(h)
+        a = torch.softmax(self.att(o).squeeze(-1), dim=1)
+        pooled = torch.sum(o * a.unsqueeze(-1), dim=1)
+        centre = o[:, self.center, :]
+        return self.head(torch.cat([pooled, centre], dim=1)).squeeze(-1)
+
+
+def export_onnx(net: CardioNet, path: str | Path, channels: int, window: int, opset: int = 17) -> None:
+    net.eval()
+    if isinstance(net, CardioNet) and all(b.kernel_size[0] % 2 == 1 for b in net.branches):
+        net = _FusedCardioNet(copy.deepcopy(net)).eval()
+    dummy = torch.zeros(4, channels, window, dtype=torch.float32)
+    buf = io.BytesIO()
+    import warnings
+    with warnings.catch_warnings():   # GRU batch-size warning: h0 is not an input, dynamic batch is tested
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (dummy,), buf, input_names=["windows"], output_names=["logit"],
+                          dynamic_axes={"windows": {0: "batch"}, "logit": {0: "batch"}}, opset_version=int(opset),
+                          do_constant_folding=True, dynamo=False)
+    import onnx
+    model = onnx.load_from_string(buf.getvalue())
+    onnx.checker.check_model(model)
+    model.producer_name = "cardiotrain"
+    model.doc_string = "CardioNet: windows float32[batch,2,W] -> logit float32[batch]"
+    Path(path).write_bytes(model.SerializeToString())
+
+
+def ort_session(path: str | Path, threads: int = 1):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = int(threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def ort_logits(sess, windows: np.ndarray, batch: int = 4096) -> np.ndarray:
+    out = np.empty(len(windows), dtype=np.float32)
+    for s in range(0, len(windows), batch):
+        out[s:s + batch] = sess.run(["logit"], {"windows": np.ascontiguousarray(windows[s:s + batch])})[0]
+    return out
+
+
+def check_parity(net: CardioNet, onnx_path: str | Path, windows: np.ndarray, tol: float = 1e-5) -> float:
+    """Max |onnx - torch| on `windows`; raises if above tol."""
+    t = predict_logits(net, windows)
+    o = ort_logits(ort_session(onnx_path), windows)
+    if o.shape != t.shape:
+        raise RuntimeError(f"ONNX output shape {o.shape} != torch {t.shape}")
+    err = float(np.max(np.abs(o.astype(np.float64) - t.astype(np.float64)))) if len(t) else 0.0
+    if not err <= tol:
+        raise RuntimeError(f"ONNX/torch parity failed: max abs diff {err:.3g} > {tol:g}")
+    return err
+
+
+def bench_onnx(onnx_path: str | Path, windows: np.ndarray, batch: int = 1024, rounds: int = 30) -> dict:
+    """Single-thread ONNX Runtime latency per window for batches of `batch`."""
+    sess = ort_session(onnx_path, threads=1)
+    reps = int(math.ceil(batch / max(len(windows), 1)))
+    xb = np.ascontiguousarray(np.concatenate([windows] * reps)[:batch])
+    for _ in range(3):
+        sess.run(["logit"], {"windows": xb})
+    ts = []
+    for _ in range(int(rounds)):
+        t0 = time.perf_counter()
+        sess.run(["logit"], {"windows": xb})
+        ts.append(time.perf_counter() - t0)
+    ts = np.array(ts)
+    return {"batch": int(batch), "rounds": int(rounds), "us_per_window_median": float(np.median(ts) / batch * 1e6),
+            "us_per_window_min": float(ts.min() / batch * 1e6)}

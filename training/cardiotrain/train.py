@@ -1,0 +1,207 @@
+"""Nested patient-grouped CV of LightGBM + CardioNet, honest stacking, final refit and bundle export.
+
+    cd training && python -m cardiotrain.train data.dir=/path/to/export [golden.dir=...] [out=../models]
+                   [preset=quick] [key=value ...] [--cfg]
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from . import bundle
+from .config import parse_cli, resolve_path, to_yaml
+from .data import load_export
+from .folds import make_folds
+from .metrics import average_precision, best_threshold, prf
+
+log = logging.getLogger("cardiotrain")
+MODELS = ("lgbm", "cnn", "stack")
+
+
+def setup_logging() -> None:
+    if not log.handlers:
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        log.addHandler(h)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def cross_validate(cfg: DictConfig, ex) -> dict:
+    """Nested CV. Returns OOF raw scores (lgbm margin, cnn logit), fold assignment, best iterations/epochs."""
+    import torch
+    from .cnn import predict_logits, set_determinism, train_net
+    from .lgbm import margins, train_lgbm
+
+    seed, threads = int(cfg.seed), int(cfg.threads)
+    set_determinism(seed, threads)
+    y, groups = ex.y, ex.ids
+    center = int(ex.meta["past_beats"])
+    folds = make_folds(y, groups, int(cfg.cv.outer_folds), int(cfg.cv.inner_folds), seed)
+    if cfg.cv.max_outer:
+        folds = folds[: int(cfg.cv.max_outer)]
+    n = ex.n
+    oof = {"lgbm": np.full(n, np.nan), "cnn": np.full(n, np.nan)}
+    fold_of = np.full(n, -1, dtype=np.int64)
+    best_its, best_eps, fold_info = [], [], []
+    t_lgb = t_cnn = 0.0
+    for of in tqdm(folds, desc="outer folds", unit="fold", dynamic_ncols=True):
+        k = of.index
+        lg_sum, cn_sum = np.zeros(len(of.test)), np.zeros(len(of.test))
+        for j, inner in enumerate(of.inner):
+            s = seed + 1000 * (k + 1) + j
+            t0 = time.perf_counter()
+            b, it = train_lgbm(cfg.lgbm, ex.features, y, inner.train, inner.val, seed=s, threads=threads,
+                               feature_names=ex.meta["feature_names"])
+            lg_sum += margins(b, ex.features[of.test], num_iteration=it)
+            t1 = time.perf_counter()
+            net, ep, _ = train_net(cfg.cnn, ex.windows, y, inner.train, inner.val, seed=s, center=center,
+                                   desc=f"cnn {k}.{j}")
+            cn_sum += predict_logits(net, ex.windows[of.test], int(cfg.cnn.eval_batch)).astype(np.float64)
+            t2 = time.perf_counter()
+            t_lgb += t1 - t0
+            t_cnn += t2 - t1
+            best_its.append(it)
+            best_eps.append(ep)
+            log.info("fold %d.%d inner-train=%d rows/%d patients inner-val=%d rows/%d patients "
+                     "lgbm_best_iter=%d cnn_best_epoch=%d (%.0fs lgbm, %.0fs cnn)", k, j, len(inner.train),
+                     len(np.unique(groups[inner.train])), len(inner.val), len(np.unique(groups[inner.val])),
+                     it, ep, t1 - t0, t2 - t1)
+            del net, b
+        oof["lgbm"][of.test] = lg_sum / len(of.inner)
+        oof["cnn"][of.test] = cn_sum / len(of.inner)
+        fold_of[of.test] = k
+        yt = y[of.test]
+        info = {"fold": k, "test_rows": int(len(of.test)), "test_patients": int(len(np.unique(groups[of.test]))),
+                "train_rows": int(len(of.train)), "train_patients": int(len(np.unique(groups[of.train]))),
+                "positives": int((yt == 1).sum())}
+        fold_info.append(info)
+        log.info("outer fold %d: test %d rows/%d patients, AP lgbm=%.4f cnn=%.4f", k, info["test_rows"],
+                 info["test_patients"], average_precision(yt, oof["lgbm"][of.test]),
+                 average_precision(yt, oof["cnn"][of.test]))
+    torch.set_num_threads(threads)
+    return {"oof": oof, "fold_of": fold_of, "best_iterations": best_its, "best_epochs": best_eps,
+            "folds": fold_info, "seconds": {"lgbm_cv": t_lgb, "cnn_cv": t_cnn}}
+
+
+def stack_inputs(cfg, ex, lgbm_margin, cnn_logit) -> tuple[list[str], np.ndarray]:
+    names = ["lgbm_margin", "cnn_logit"]
+    cols = [lgbm_margin, cnn_logit]
+    if cfg.stack.use_artifact:
+        names.append("artifact_c")
+        cols.append(ex.artifact)
+    return names, np.column_stack(cols).astype(np.float64)
+
+
+def evaluate(cfg, ex, cv: dict) -> dict:
+    """Honest stacked OOF, thresholds (pooled-F1-optimal on OOF) and per-fold / pooled P/R/F1."""
+    from .stack import fit_stacker, honest_stack
+
+    fold_of = cv["fold_of"]
+    ev = fold_of >= 0
+    y = ex.y
+    names, Z = stack_inputs(cfg, ex, cv["oof"]["lgbm"], cv["oof"]["cnn"])
+    stack_p = np.full(ex.n, np.nan)
+    stack_p[ev] = honest_stack(Z[ev], y[ev], fold_of[ev], float(cfg.stack.C))
+    scores = {"lgbm": cv["oof"]["lgbm"], "cnn": cv["oof"]["cnn"], "stack": stack_p}
+    res = {}
+    for m in MODELS:
+        s = scores[m]
+        thr, _ = best_threshold(y[ev], s[ev])
+        pooled = prf(y[ev], s[ev] >= thr)
+        pooled["ap"] = average_precision(y[ev], s[ev])
+        # fold-honest threshold: each fold scored with the threshold that is optimal on the other folds
+        honest_pred = np.zeros(ex.n, dtype=bool)
+        per_fold = []
+        for k in np.unique(fold_of[ev]):
+            te = fold_of == k
+            other = ev & ~te
+            t_k = best_threshold(y[other], s[other])[0] if other.any() else thr
+            honest_pred[te] = s[te] >= t_k
+            r = prf(y[te], s[te] >= thr)
+            r.update(fold=int(k), ap=average_precision(y[te], s[te]))
+            per_fold.append(r)
+        hp = prf(y[ev], honest_pred[ev])
+        res[m] = {"threshold": float(thr), "pooled": pooled, "folds": per_fold,
+                  "pooled_fold_threshold": {k: hp[k] for k in ("f1", "precision", "recall")}}
+    final_stacker = fit_stacker(Z[ev], y[ev], float(cfg.stack.C))
+    final_stacker["features"] = names
+    return {"metrics": res, "scores": scores, "stacker": final_stacker, "stack_features": names,
+            "evaluated": ev}
+
+
+def fit_final(cfg, ex, cv: dict) -> dict:
+    import torch
+    from .cnn import set_determinism, train_net
+    from .lgbm import train_lgbm
+
+    seed, threads = int(cfg.seed), int(cfg.threads)
+    rows = np.flatnonzero(ex.y >= 0)
+    n_rounds = int(min(round(float(np.mean(cv["best_iterations"]))), int(cfg.lgbm.max_rounds)))
+    n_rounds = max(n_rounds, 1)
+    n_epochs = max(int(np.ceil(np.median(cv["best_epochs"]))), 1)
+    t0 = time.perf_counter()
+    booster, _ = train_lgbm(cfg.lgbm, ex.features, ex.y, rows, None, seed=seed, threads=threads,
+                            num_rounds=n_rounds, feature_names=ex.meta["feature_names"])
+    t1 = time.perf_counter()
+    set_determinism(seed, threads)
+    net, _, hist = train_net(cfg.cnn, ex.windows, ex.y, rows, None, seed=seed, center=int(ex.meta["past_beats"]),
+                             epochs=n_epochs, desc="cnn final", leave=False)
+    t2 = time.perf_counter()
+    log.info("final refit on %d rows/%d patients: lgbm %d rounds (%.0fs), cnn %d epochs (%.0fs)", len(rows),
+             len(np.unique(ex.ids[rows])), n_rounds, t1 - t0, n_epochs, t2 - t1)
+    torch.set_num_threads(threads)
+    return {"booster": booster, "net": net, "lgbm_rounds": n_rounds, "cnn_epochs": n_epochs,
+            "seconds": {"lgbm_final": t1 - t0, "cnn_final": t2 - t1}}
+
+
+def run(cfg: DictConfig) -> dict:
+    setup_logging()
+    t_start = time.perf_counter()
+    data_dir = resolve_path(cfg.data.dir)
+    out = resolve_path(cfg.out)
+    golden_dir = resolve_path(cfg.golden.dir) if cfg.golden.dir else None
+    ex = load_export(data_dir)
+    labelled = ex.y >= 0
+    log.info("data %s: %d rows, %d patients, %d labelled, %d positive, %d features, window %d (past %d, lookahead %d)",
+             data_dir, ex.n, len(np.unique(ex.ids)), int(labelled.sum()), int((ex.y == 1).sum()),
+             ex.features.shape[1], ex.windows.shape[2], ex.meta["past_beats"], ex.meta["lookahead_beats"])
+    golden = load_export(golden_dir) if golden_dir else None
+    if golden is not None:
+        for key in ("past_beats", "lookahead_beats", "window", "channels", "feature_names", "feature_spec_version"):
+            if golden.meta[key] != ex.meta[key]:
+                raise ValueError(f"golden export differs from training export in {key}")
+    cv = cross_validate(cfg, ex)
+    ev = evaluate(cfg, ex, cv)
+    for m in MODELS:
+        r = ev["metrics"][m]
+        log.info("OOF %-5s pooled F1=%.4f P=%.4f R=%.4f AP=%.4f (threshold %.4f); fold-honest-threshold F1=%.4f; "
+                 "per-fold F1 %s", m, r["pooled"]["f1"], r["pooled"]["precision"], r["pooled"]["recall"],
+                 r["pooled"]["ap"], r["threshold"], r["pooled_fold_threshold"]["f1"],
+                 " ".join(f"{f['f1']:.4f}" for f in r["folds"]))
+    t_cv = time.perf_counter() - t_start
+    final = fit_final(cfg, ex, cv)
+    res = bundle.write_bundle(cfg, out, ex, golden, cv, ev, final, timings={"cv_total": t_cv, "start": t_start})
+    log.info("bundle %s written to %s (%.0fs total)", res["model_version"], out, time.perf_counter() - t_start)
+    res.update(net=final["net"], booster=final["booster"], metrics=ev["metrics"])
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, show = parse_cli(argv)
+    if show:
+        sys.stdout.write(to_yaml(cfg))
+        return 0
+    OmegaConf.to_container(cfg, throw_on_missing=True)  # e.g. data.dir=??? must be given
+    run(cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

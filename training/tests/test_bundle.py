@@ -1,0 +1,89 @@
+"""End-to-end: launcher-generated synthetic export -> tiny nested-CV training -> bundle checks."""
+import hashlib
+import json
+import re
+
+import numpy as np
+import torch
+
+from cardiotrain.bundle import MODEL_FILES, score_with_bundle
+from cardiotrain.cnn import ort_logits, ort_session, predict_logits
+from cardiotrain.data import load_export, recordings
+from cardiotrain.stack import sigmoid
+
+
+def test_bundle_files(tiny_bundle):
+    out = tiny_bundle["out"]
+    for f in MODEL_FILES + ("manifest.json", "report.md", "pr_curve.png", "golden.json"):
+        assert (out / f).is_file() and (out / f).stat().st_size > 0, f
+    assert sum(p.stat().st_size for p in out.iterdir()) < 5 * 1024 * 1024
+
+
+def test_manifest(tiny_bundle, synth_export):
+    out = tiny_bundle["out"]
+    m = json.loads((out / "manifest.json").read_text())
+    meta = json.loads((synth_export / "meta.json").read_text())
+    assert m["bundle_format"] == 1
+    assert re.fullmatch(r"cs-\d{8}-[0-9a-f]{8}", m["model_version"])
+    for k in ("feature_spec_version", "past_beats", "lookahead_beats", "window", "channels", "feature_names"):
+        assert m[k] == meta[k], k
+    assert m["net_input"] == "windows" and m["net_output"] == "logit"
+    assert 0.0 < m["threshold"] < 1.0
+    for model in ("lgbm", "cnn", "stack"):
+        assert set(m["cv"][model]["pooled"]) >= {"f1", "precision", "recall"}
+        assert len(m["cv"][model]["folds"]) == 2
+    assert m["training_data"]["sha256"] == meta["source_sha256"] and m["training_data"]["rows"] == meta["rows"]
+    assert set(m["libraries"]) >= {"python", "numpy", "torch", "lightgbm", "onnx", "onnxruntime", "sklearn"}
+    for f in MODEL_FILES:
+        assert m["files"][f] == hashlib.sha256((out / f).read_bytes()).hexdigest()
+    assert m["config"]["cv"]["outer_folds"] == 2
+    st = json.loads((out / "stacker.json").read_text())
+    assert st["features"][:2] == ["lgbm_margin", "cnn_logit"] and len(st["coef"]) == len(st["features"])
+    assert isinstance(st["intercept"], float)
+
+
+def test_onnx_matches_torch(tiny_bundle, synth_export):
+    import onnx
+    out = tiny_bundle["out"]
+    model = onnx.load(str(out / "cardionet.onnx"))
+    assert [i.name for i in model.graph.input] == ["windows"]
+    assert [o.name for o in model.graph.output] == ["logit"]
+    assert model.opset_import[0].version == 17
+    ex = load_export(synth_export)
+    net = tiny_bundle["result"]["net"]
+    for n in (1, 7, 1024):        # dynamic batch axis
+        w = ex.windows[:n]
+        o = ort_logits(ort_session(out / "cardionet.onnx"), w)
+        assert o.shape == (n,) and o.dtype == np.float32
+        np.testing.assert_allclose(o, predict_logits(net, w), atol=1e-5, rtol=0)
+
+
+def test_golden_consistent(tiny_bundle, golden_export):
+    out = tiny_bundle["out"]
+    g = json.loads((out / "golden.json").read_text())
+    m = json.loads((out / "manifest.json").read_text())
+    st = json.loads((out / "stacker.json").read_text())
+    assert g["model_version"] == m["model_version"]
+    ex = load_export(golden_export)
+    recs = recordings(ex.ids)
+    assert [r["id"] for r in g["recordings"]] == [r[0] for r in recs] and len(recs) == 2
+    sc = score_with_bundle(out, ex.features, ex.windows, ex.artifact)
+    for r, (rid, a, b) in zip(g["recordings"], recs):
+        assert r["rr"] == [float(v) for v in ex.x[a:b]]
+        n = b - a
+        assert len(r["lgbm_margin"]) == len(r["cnn_logit"]) == len(r["proba"]) == n
+        np.testing.assert_allclose(r["lgbm_margin"], sc["lgbm_margin"][a:b], atol=1e-9)
+        np.testing.assert_allclose(r["cnn_logit"], sc["cnn_logit"][a:b], atol=1e-6)
+        cols = {"lgbm_margin": np.array(r["lgbm_margin"]), "cnn_logit": np.array(r["cnn_logit"]),
+                "artifact_c": ex.artifact[a:b]}
+        z = st["intercept"] + sum(c * cols[f] for f, c in zip(st["features"], st["coef"]))
+        np.testing.assert_allclose(r["proba"], sigmoid(z), atol=1e-12)
+    # the ONNX net reproduces the golden logits from the golden windows
+    np.testing.assert_allclose(np.concatenate([r["cnn_logit"] for r in g["recordings"]]),
+                               predict_logits(tiny_bundle["result"]["net"], ex.windows), atol=1e-5)
+
+
+def test_report_mentions_models(tiny_bundle):
+    rep = (tiny_bundle["out"] / "report.md").read_text()
+    for k in ("lgbm", "cnn", "stack", "us/window", "Per outer fold"):
+        assert k in rep
