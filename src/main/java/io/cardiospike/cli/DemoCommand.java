@@ -1,5 +1,6 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.api.ApiServer;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
@@ -70,10 +71,12 @@ final class DemoCommand implements Callable<Integer> {
             description = "also how often scores are committed (exactly-once)")
     String checkpointInterval;
 
-    // Reserved for the web dashboard (io.cardiospike.api, built separately): the demo will start it on this port
-    // against the same broker. Accepted now so scripts can pass it; nothing listens yet.
-    @Option(names = "--port", defaultValue = "0", description = "web dashboard port (reserved; not served yet)")
+    @Option(names = "--port", defaultValue = "8080",
+            description = "dashboard port (any free port if taken; 0 = any free port)")
     int port;
+
+    @Option(names = "--no-dashboard", description = "do not start the web dashboard")
+    boolean noDashboard;
 
     private volatile boolean stopRequested;
 
@@ -104,6 +107,7 @@ final class DemoCommand implements Callable<Integer> {
         JobClient job = null;
         ReplayProducer producer = null;
         TopicReader reader = null;
+        ApiServer dashboard = null;
         Thread feeder = null;
         boolean complete = false;
         try {
@@ -120,6 +124,11 @@ final class DemoCommand implements Callable<Integer> {
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
                     + checkpointInterval + ")...");
             job = LocalJob.start(config, null);
+
+            if (!noDashboard) {
+                dashboard = startDashboard(kafka.bootstrapServers(), config);
+                log("dashboard (live patients, API docs at /docs): " + dashboard.url());
+            }
 
             Map<String, Map<Long, Double>> probaByPatient = new ConcurrentHashMap<>();
             AtomicLong scored = new AtomicLong(), alerts = new AtomicLong(), deadLetters = new AtomicLong();
@@ -199,6 +208,9 @@ final class DemoCommand implements Callable<Integer> {
                     // already gone (e.g. Ctrl-C also stopped the MiniCluster)
                 }
             }
+            if (dashboard != null) {
+                dashboard.close();
+            }
             if (reader != null) {
                 reader.close();
             }
@@ -215,6 +227,18 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The dashboard on the same broker, listing the replayed recordings too; a taken port falls back to a free one. */
+    private ApiServer startDashboard(String bootstrapServers, StreamConfig config) throws Exception {
+        ApiServer.Options options = ApiServer.Options.defaults().modelDir(model).dataFile(replay)
+                .bootstrapServers(bootstrapServers).topics(config.scoresTopic(), config.alertsTopic());
+        try {
+            return ApiServer.start(options.port(port));
+        } catch (io.javalin.util.JavalinBindException e) {
+            log("port " + port + " is taken; the dashboard uses a free port");
+            return ApiServer.start(options.port(0));
+        }
     }
 
     /** Same rows and formatting as {@code bin/cardiospike score}: RrCsv.writeScores, in the input's row order. */

@@ -1,7 +1,6 @@
 package io.cardiospike.cli;
 
 import io.cardiospike.api.ApiServer;
-import io.cardiospike.model.EnsembleScorer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -30,12 +29,9 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model).dataFile(data)
                 .bootstrapServers(bootstrapServers);
-        // The scorer lives as long as the process: exit frees the native models, so the shutdown hook only stops
-        // the server (closing LightGBM at exit has crashed when another JVM re-extracted its shared library).
-        EnsembleScorer scorer = EnsembleScorer.open(model);
         ApiServer server;
         try {
-            server = ApiServer.start(options, scorer);
+            server = ApiServer.start(options);
         } catch (io.javalin.util.JavalinBindException e) {
             throw new UserException("cannot listen on " + host + ":" + port + " (in use?); try --port");
         } catch (org.apache.kafka.common.KafkaException e) {
