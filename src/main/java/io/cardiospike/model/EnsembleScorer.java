@@ -104,17 +104,7 @@ public final class EnsembleScorer implements AutoCloseable {
             encoder.encode(windows[k], features, k * f, tensor, k * net);
         }
         double[] margin = lightGbm.margins(features, size);
-        double[] logit;
-        if (size == 1) {
-            // ONNX Runtime takes another kernel path for a batch of one (logits differ by ~1e-7), so a lone window
-            // runs as a batch of two: every window then scores identically however callers batch it, and the
-            // streaming job (small batches) reproduces the batch scorer exactly.
-            float[] pair = java.util.Arrays.copyOf(tensor, 2 * net);
-            System.arraycopy(tensor, 0, pair, net, net);
-            logit = new double[] {cardioNet.logits(pair, 2, NetInput.CHANNELS, spec().windowSize())[0]};
-        } else {
-            logit = cardioNet.logits(tensor, size, NetInput.CHANNELS, spec().windowSize());
-        }
+        double[] logit = cardioNet.logits(tensor, size, NetInput.CHANNELS, spec().windowSize());
         double[] proba = new double[size];
         for (int k = 0; k < size; k++) {
             proba[k] = stacker.proba(margin[k], logit[k], Artifacts.isArtifact(windows[k][c]));

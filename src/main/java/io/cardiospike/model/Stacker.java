@@ -13,9 +13,10 @@ import java.util.Set;
  * named in {@code stacker.json} from {@link #INPUTS}.
  */
 final class Stacker {
-    static final Set<String> INPUTS = Set.of("lgbm_margin", "cnn_logit", "artifact_c");
+    static final List<String> INPUT_ORDER = List.of("lgbm_margin", "cnn_logit", "artifact_c");
+    static final Set<String> INPUTS = Set.copyOf(INPUT_ORDER);
 
-    private final String[] inputs;
+    private final int[] inputs; // index into INPUT_ORDER
     private final double[] coef;
     private final double intercept;
 
@@ -37,7 +38,7 @@ final class Stacker {
                 throw new ModelBundleException(file + ": unknown stacker input '" + n + "' (known: " + INPUTS + ")");
             }
         }
-        inputs = names.toArray(String[]::new);
+        inputs = names.stream().mapToInt(INPUT_ORDER::indexOf).toArray();
         coef = new double[inputs.length];
         for (int i = 0; i < coef.length; i++) {
             coef[i] = c.get(i).asDouble();
@@ -49,8 +50,8 @@ final class Stacker {
         double z = intercept;
         for (int i = 0; i < inputs.length; i++) {
             double x = switch (inputs[i]) {
-                case "lgbm_margin" -> lgbmMargin;
-                case "cnn_logit" -> cnnLogit;
+                case 0 -> lgbmMargin;
+                case 1 -> cnnLogit;
                 default -> artifact ? 1 : 0;
             };
             z += coef[i] * x;
