@@ -84,6 +84,8 @@ class FlinkClusterIT {
         assertThat(JOB_JAR).as("run `mvn package` first").exists();
         EmbeddedKafka kafka = null;
         String jobId = null;
+        Thread killCluster = new Thread(() -> processes.values().forEach(Process::destroyForcibly));
+        Runtime.getRuntime().addShutdownHook(killCluster); // the test JVM killed: no orphaned cluster
         try {
             kafka = EmbeddedKafka.start(dir.resolve("kafka"));
             kafka.createTopics(2, TOPICS);
@@ -91,10 +93,13 @@ class FlinkClusterIT {
             Path conf = writeClusterConfig();
             startCluster(conf);
             awaitTaskManager();
+            log("cluster up");
 
             jobId = submit(conf, kafka.bootstrapServers());
             String id = jobId;
+            log("submitted " + jobId);
             await("job RUNNING", 60_000, () -> "RUNNING".equals(jobState(id)));
+            log("job RUNNING");
 
             List<Recording> recordings = SyntheticRr.recordings(4, 250, 400, 20261124L);
             int beats = recordings.stream().mapToInt(Recording::size).sum();
@@ -112,7 +117,10 @@ class FlinkClusterIT {
                          Double.POSITIVE_INFINITY)) {
                 producer.send(ReplayProducer.interleave(recordings, ReplayProducer.REPLAY_BASE_EPOCH_MS), null);
                 await("all " + beats + " beats scored", 90_000,
-                        () -> scores.values().stream().mapToInt(List::size).sum() >= beats);
+                        () -> scores.values().stream().mapToInt(List::size).sum() >= beats,
+                        () -> "scores per patient so far: " + recordings.stream().map(r -> r.id() + " "
+                                + scores.getOrDefault(r.id(), List.of()).size() + "/" + r.size()).toList());
+                log("all beats scored");
                 Thread.sleep(1_500); // another checkpoint: nothing more may arrive
             }
 
@@ -133,13 +141,14 @@ class FlinkClusterIT {
             assertThat(deadLetters).isEmpty();
             assertThat(jobState(jobId)).as("job state on the cluster (/jobs/overview)").isEqualTo("RUNNING");
             JsonNode exceptions = get("/jobs/" + jobId + "/exceptions");
+            assertThat(exceptions.path("exceptionHistory").has("entries")).as("/exceptions: %s", exceptions).isTrue();
             assertThat(exceptions.path("exceptionHistory").path("entries")).as("job failures (restarts)").isEmpty();
 
             cancel(jobId);
             jobId = null;
         } catch (Throwable t) {
             stopCluster();
-            throw new AssertionError(t.getMessage() + "\n" + keepLogs() + logTails(), t);
+            throw new AssertionError(t.getMessage() + "\n" + kafkaState(kafka) + keepLogs() + logTails(), t);
         } finally {
             if (jobId != null) {
                 try {
@@ -149,6 +158,7 @@ class FlinkClusterIT {
                 }
             }
             stopCluster();
+            Runtime.getRuntime().removeShutdownHook(killCluster);
             if (kafka != null) {
                 kafka.close();
             }
@@ -347,18 +357,25 @@ class FlinkClusterIT {
         }
     }
 
-    /** Waits for {@code done}; fails early if a cluster process died. */
     private void await(String what, long timeoutMs, BooleanSupplier done) throws InterruptedException {
+        await(what, timeoutMs, done, () -> "");
+    }
+
+    /** Waits for {@code done}; fails early if a cluster process died; {@code progress} goes into the failure. */
+    private void await(String what, long timeoutMs, BooleanSupplier done, java.util.function.Supplier<String> progress)
+            throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMs;
         while (!done.getAsBoolean()) {
             for (String name : List.of("jobmanager", "taskmanager")) {
                 Process p = processes.get(name);
                 if (p != null && !p.isAlive()) {
-                    throw new AssertionError(name + " exited (" + p.exitValue() + ") while waiting for " + what);
+                    throw new AssertionError(name + " exited (" + p.exitValue() + ") while waiting for " + what + "; "
+                            + progress.get());
                 }
             }
             if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what);
+                throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what + "; "
+                        + progress.get());
             }
             Thread.sleep(200);
         }
@@ -378,6 +395,43 @@ class FlinkClusterIT {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * Per output partition: end offset, last stable offset (what read_committed consumers can reach) and the open
+     * transactions holding it back, so a failure shows whether results were written but not committed.
+     */
+    private static String kafkaState(EmbeddedKafka kafka) {
+        if (kafka == null) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder("kafka:\n");
+        try (org.apache.kafka.clients.admin.Admin admin = kafka.admin()) {
+            for (String topic : List.of("rr-events", "rr-scores", "rr-alerts")) {
+                for (int p = 0; p < 2; p++) {
+                    var tp = new org.apache.kafka.common.TopicPartition(topic, p);
+                    long end = admin.listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                            .partitionResult(tp).get(10, TimeUnit.SECONDS).offset();
+                    long stable = admin.listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()),
+                                    new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                                            org.apache.kafka.common.IsolationLevel.READ_COMMITTED))
+                            .partitionResult(tp).get(10, TimeUnit.SECONDS).offset();
+                    sb.append("  ").append(tp).append(" end ").append(end).append(" stable ").append(stable);
+                    admin.describeProducers(List.of(tp)).partitionResult(tp).get(10, TimeUnit.SECONDS)
+                            .activeProducers().stream()
+                            .filter(ps -> ps.currentTransactionStartOffset().isPresent())
+                            .forEach(ps -> sb.append(" open-txn[producer ").append(ps.producerId()).append(" epoch ")
+                                    .append(ps.producerEpoch()).append(" from ")
+                                    .append(ps.currentTransactionStartOffset().getAsLong()).append(']'));
+                    sb.append('\n');
+                }
+            }
+            admin.listTransactions().all().get(10, TimeUnit.SECONDS).forEach(tx -> sb.append("  txn ")
+                    .append(tx.transactionalId()).append(' ').append(tx.state()).append('\n'));
+        } catch (Exception e) {
+            sb.append("  (unavailable: ").append(e).append(")\n");
+        }
+        return sb.toString();
     }
 
     /** Copies the cluster's logs (and JVM crash reports) to {@code target/flink-cluster-it-logs} for a look later. */
@@ -413,6 +467,12 @@ class FlinkClusterIT {
             }
         }
         return sb.toString();
+    }
+
+    private final long startedNanos = System.nanoTime();
+
+    private void log(String message) {
+        System.out.printf("FlinkClusterIT +%.1fs %s%n", (System.nanoTime() - startedNanos) / 1e9, message);
     }
 
     private static List<String> split(String s) {
