@@ -10,7 +10,10 @@ import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.time.Duration;
 import java.util.Properties;
+import io.cardiospike.stream.functions.IdleAfterFirstEvent;
+import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.util.clock.SystemClock;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -39,6 +42,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  */
 public final class ScoringJob {
     public static final String JOB_NAME = "cardiospike-scoring";
+    /** How long a source split that has not delivered its first event yet may hold event time back. */
+    static final Duration STARTUP_IDLENESS = Duration.ofSeconds(15);
 
     private final StreamConfig config;
     private final Source<RrInput, ?, ?> source;
@@ -65,11 +70,14 @@ public final class ScoringJob {
 
     /** Adds the pipeline to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
+        Duration lateness = config.allowedLateness();
+        long idleMs = config.watermarkIdleness().toMillis();
+        long startupMs = Math.max(idleMs, STARTUP_IDLENESS.toMillis());
         WatermarkStrategy<RrInput> watermarks = WatermarkStrategy
-                .<RrInput>forBoundedOutOfOrderness(config.allowedLateness())
+                .<RrInput>forGenerator(ctx -> new IdleAfterFirstEvent<>(new BoundedOutOfOrdernessWatermarks<>(lateness),
+                        SystemClock.getInstance(), idleMs, startupMs))
                 // Rejects carry no event time; the lowest timestamp keeps them from moving the watermark.
-                .withTimestampAssigner((in, recordTs) -> in.isValid() ? in.ts : Long.MIN_VALUE)
-                .withIdleness(config.watermarkIdleness());
+                .withTimestampAssigner((in, recordTs) -> in.isValid() ? in.ts : Long.MIN_VALUE);
         SingleOutputStreamOperator<Beat> beats = env.fromSource(source, watermarks, "rr-events")
                 .uid("rr-events-source")
                 .process(new RejectRouter()).name("validate").uid("validate");
