@@ -103,13 +103,12 @@ public final class SyntheticRr {
             Patient gen = new Patient(seed * 1_000_003L + p);
             double[] time = new double[n], rr = new double[n];
             int[] label = new int[n], rows = new int[n];
-            double t = 0;
             for (int i = 0; i < n; i++) {
                 Beat b = gen.next();
-                time[i] = t;
                 rr[i] = b.rrMs();
                 label[i] = b.label();
-                t += b.rrMs();
+                // As in the CardioSpike files: a beat's RR is the interval that ends at it.
+                time[i] = i == 0 ? 0 : time[i - 1] + rr[i];
             }
             out.add(new Recording(String.format("synth-%04d", p + 1), time, rr, label, rows));
         }

@@ -98,8 +98,8 @@ public final class ReplayProducer implements AutoCloseable {
             public Event next() {
                 int p = due.poll();
                 SyntheticRr.Beat beat = gens[p].next();
+                nextTs[p] += Math.max(1, Math.round(beat.rrMs())); // a beat comes its RR after the previous one
                 Event e = new Event(ids[p], nextTs[p], beat.rrMs());
-                nextTs[p] += Math.max(1, Math.round(beat.rrMs()));
                 due.add(p);
                 return e;
             }

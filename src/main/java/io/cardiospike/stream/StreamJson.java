@@ -87,9 +87,12 @@ public final class StreamJson {
             return List.of(RrInput.beat(patientId, t, rr.doubleValue()));
         }
         List<RrInput> beats = new ArrayList<>(rr.size());
-        for (JsonNode v : rr) {
-            beats.add(RrInput.beat(patientId, t, v.doubleValue()));
-            t += Math.round(v.doubleValue()); // a burst's later beats follow at the previous beat's RR
+        for (int k = 0; k < rr.size(); k++) {
+            double v = rr.get(k).doubleValue();
+            if (k > 0) {
+                t += Math.round(v); // RR k is the interval that ends at beat k (the CardioSpike convention)
+            }
+            beats.add(RrInput.beat(patientId, t, v));
         }
         return beats;
     }

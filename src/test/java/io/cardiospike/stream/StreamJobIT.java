@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
+import io.cardiospike.rr.SyntheticRr;
 import io.cardiospike.rr.RrCsv;
 import io.cardiospike.stream.records.AnomalyAlert;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  * exactly-once Kafka sinks; results are read back with {@code read_committed}.
  */
 class StreamJobIT {
-    static final Path TEST_CSV = Path.of("/work/shared/data/test.csv");
 
     @TempDir
     static Path dir;
@@ -107,8 +107,9 @@ class StreamJobIT {
         }
     }
 
-    static List<Recording> testRecordings(int from, int to) throws Exception {
-        return RrCsv.read(TEST_CSV).recordings().subList(from, to);
+    /** Synthetic recordings (sinus rhythm, anomaly motifs, artifacts) the project generates itself. */
+    static List<Recording> testRecordings(int from, int to) {
+        return SyntheticRr.recordings(to, 150, 700, 2026).subList(from, to);
     }
 
     /** Stream == batch: every beat scored once, probabilities within 1e-5, same labels, alerts = batch episodes. */
