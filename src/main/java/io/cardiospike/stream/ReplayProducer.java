@@ -76,16 +76,22 @@ public final class ReplayProducer implements AutoCloseable {
         return baseEpochMs + Math.round(time);
     }
 
-    /** Endless synthetic patients ({@code patient-0001}...), interleaved by time from {@code startEpochMs}. */
+    /**
+     * Endless synthetic patients ({@code patient-0001}...), in event-time order from {@code startEpochMs}. Each
+     * patient's next beat is drawn ahead, so the queue is ordered by the time that beat really has (its RR after
+     * the previous one: a 40 s RR artifact must not jump ahead of the other patients).
+     */
     public static Iterator<Event> syntheticFleet(int patients, long seed, long startEpochMs) {
         SyntheticRr.Patient[] gens = new SyntheticRr.Patient[patients];
+        SyntheticRr.Beat[] upcoming = new SyntheticRr.Beat[patients];
         String[] ids = new String[patients];
-        long[] nextTs = new long[patients];
-        PriorityQueue<Integer> due = new PriorityQueue<>(Comparator.comparingLong((Integer p) -> nextTs[p]));
+        long[] upcomingTs = new long[patients];
+        PriorityQueue<Integer> due = new PriorityQueue<>(Comparator.comparingLong((Integer p) -> upcomingTs[p]));
         for (int p = 0; p < patients; p++) {
             gens[p] = new SyntheticRr.Patient(seed * 1_000_003L + p);
             ids[p] = String.format("patient-%04d", p + 1);
-            nextTs[p] = startEpochMs + p * 37L; // staggered, so patients do not beat in lockstep
+            upcoming[p] = gens[p].next();
+            upcomingTs[p] = startEpochMs + p * 37L; // staggered, so patients do not beat in lockstep
             due.add(p);
         }
         return new Iterator<>() {
@@ -97,9 +103,9 @@ public final class ReplayProducer implements AutoCloseable {
             @Override
             public Event next() {
                 int p = due.poll();
-                SyntheticRr.Beat beat = gens[p].next();
-                nextTs[p] += Math.max(1, Math.round(beat.rrMs())); // a beat comes its RR after the previous one
-                Event e = new Event(ids[p], nextTs[p], beat.rrMs());
+                Event e = new Event(ids[p], upcomingTs[p], upcoming[p].rrMs());
+                upcoming[p] = gens[p].next();
+                upcomingTs[p] += Math.max(1, Math.round(upcoming[p].rrMs())); // a beat comes its RR after the last
                 due.add(p);
                 return e;
             }
