@@ -16,16 +16,18 @@ public final class NetInput {
     /** Writes the window's {@code CHANNELS x W} values, channel-major, into {@code out} starting at {@code offset}. */
     public static void fill(double[] cleanWindow, float[] out, int offset) {
         int w = cleanWindow.length;
-        double[] logs = new double[w];
+        double[] sorted = Stats.sortedCopy(cleanWindow);
+        // log is monotonic, so the log of the sorted window is the sorted log window: one sort serves both channels.
+        double[] logs = new double[w], sortedLogs = new double[w];
         for (int k = 0; k < w; k++) {
             logs[k] = Math.log(cleanWindow[k]);
+            sortedLogs[k] = Math.log(sorted[k]);
         }
-        scale(cleanWindow, RR_IQR_FLOOR_MS, out, offset);
-        scale(logs, LOG_IQR_FLOOR, out, offset + w);
+        scale(cleanWindow, sorted, RR_IQR_FLOOR_MS, out, offset);
+        scale(logs, sortedLogs, LOG_IQR_FLOOR, out, offset + w);
     }
 
-    private static void scale(double[] v, double floor, float[] out, int offset) {
-        double[] sorted = Stats.sortedCopy(v);
+    private static void scale(double[] v, double[] sorted, double floor, float[] out, int offset) {
         double median = Stats.quantile(sorted, 0.5);
         double iqr = Math.max(Stats.quantile(sorted, 0.75) - Stats.quantile(sorted, 0.25), floor);
         for (int k = 0; k < v.length; k++) {
