@@ -5,7 +5,7 @@
 
 Objective: pooled out-of-fold F1 (best threshold) over `search.folds` grouped folds; each fold's model
 early-stops on a grouped validation split carved from its own training patients (the test fold is never
-used for stopping). Prints the best parameters as key=value overrides for cardiotrain.train.
+used for stopping). Patients in data.train_exclude are neither fit on nor counted in the objective. Prints the best parameters as key=value overrides for cardiotrain.train.
 """
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ log = logging.getLogger("cardiotrain")
 
 def objective_factory(cfg, ex, folds):
     from .lgbm import margins, train_lgbm
+    from .train import fit_rows
+
+    fit = fit_rows(cfg, ex)
 
     def objective(trial):
         lc = OmegaConf.to_container(cfg.lgbm)
@@ -45,11 +48,11 @@ def objective_factory(cfg, ex, folds):
         its = []
         for of in folds:
             inner = of.inner[0]
-            b, it = train_lgbm(lc, ex.features, ex.y, inner.train, inner.val, seed=int(cfg.seed),
-                               threads=int(cfg.threads))
+            b, it = train_lgbm(lc, ex.features, ex.y, inner.train[fit[inner.train]], inner.val[fit[inner.val]],
+                               seed=int(cfg.seed), threads=int(cfg.threads))
             oof[of.test] = margins(b, ex.features[of.test], it)
             its.append(it)
-        ev = ~np.isnan(oof)
+        ev = ~np.isnan(oof) & fit
         f1 = best_threshold(ex.y[ev], oof[ev])[1]
         trial.set_user_attr("best_iterations", its)
         return f1

@@ -20,14 +20,17 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
 
 
-def honest_stack(Z: np.ndarray, y: np.ndarray, fold_of: np.ndarray, C: float = 1.0) -> np.ndarray:
-    """Stacked OOF probability: each outer fold is predicted by a stacker fit on the other folds' OOF."""
+def honest_stack(Z: np.ndarray, y: np.ndarray, fold_of: np.ndarray, C: float = 1.0,
+                 fit_rows: np.ndarray | None = None) -> np.ndarray:
+    """Stacked OOF probability: each outer fold is predicted by a stacker fit on the other folds' OOF
+    (only their `fit_rows`, a boolean mask, when given)."""
+    fit_rows = np.ones(len(y), dtype=bool) if fit_rows is None else fit_rows
     out = np.full(len(y), np.nan)
     folds = np.unique(fold_of[fold_of >= 0])
     for k in folds:
         te = fold_of == k
-        tr = (fold_of >= 0) & ~te
+        tr = (fold_of >= 0) & ~te & fit_rows
         if tr.sum() == 0:          # single evaluated fold (debug runs): no honest option, fit in-sample
-            tr = te
+            tr = te & fit_rows
         out[te] = sigmoid(stack_logit(fit_stacker(Z[tr], y[tr], C), Z[te]))
     return out

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import bundle
 from .config import parse_cli, resolve_path, to_yaml
 from .data import load_export
-from .folds import make_folds
+from .folds import InnerFold, make_folds
 from .metrics import average_precision, best_threshold, prf
 
 log = logging.getLogger("cardiotrain")
@@ -47,6 +47,7 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
     if cfg.cv.max_outer:
         folds = folds[: int(cfg.cv.max_outer)]
     n = ex.n
+    fit_ok = fit_rows(cfg, ex)
     oof = {"lgbm": np.full(n, np.nan), "cnn": np.full(n, np.nan)}
     fold_of = np.full(n, -1, dtype=np.int64)
     best_its, best_eps, fold_info = [], [], []
@@ -55,6 +56,7 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
         k = of.index
         lg_sum, cn_sum = np.zeros(len(of.test)), np.zeros(len(of.test))
         for j, inner in enumerate(of.inner):
+            inner = InnerFold(inner.train[fit_ok[inner.train]], inner.val[fit_ok[inner.val]])
             s = seed + 1000 * (k + 1) + j
             t0 = time.perf_counter()
             b, it = train_lgbm(cfg.lgbm, ex.features, y, inner.train, inner.val, seed=s, threads=threads,
@@ -90,6 +92,14 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
             "folds": fold_info, "seconds": {"lgbm_cv": t_lgb, "cnn_cv": t_cnn}}
 
 
+def fit_rows(cfg, ex) -> np.ndarray:
+    """Rows any model, the stacker or a threshold may be fit on: labelled, and not of a patient in
+    data.train_exclude (labels that contradict themselves). Excluded patients are still scored in their outer fold
+    and counted in every metric."""
+    excluded = sorted({str(v) for v in (cfg.data.train_exclude or [])})
+    return (ex.y >= 0) & ~np.isin(ex.ids.astype(str), excluded)
+
+
 def stack_inputs(cfg, ex, lgbm_margin, cnn_logit) -> tuple[list[str], np.ndarray]:
     names = ["lgbm_margin", "cnn_logit"]
     cols = [lgbm_margin, cnn_logit]
@@ -105,15 +115,16 @@ def evaluate(cfg, ex, cv: dict) -> dict:
 
     fold_of = cv["fold_of"]
     ev = fold_of >= 0
+    fit = ev & fit_rows(cfg, ex)   # stacker and thresholds: fit rows only; metrics: every evaluated row
     y = ex.y
     names, Z = stack_inputs(cfg, ex, cv["oof"]["lgbm"], cv["oof"]["cnn"])
     stack_p = np.full(ex.n, np.nan)
-    stack_p[ev] = honest_stack(Z[ev], y[ev], fold_of[ev], float(cfg.stack.C))
+    stack_p[ev] = honest_stack(Z[ev], y[ev], fold_of[ev], float(cfg.stack.C), fit[ev])
     scores = {"lgbm": cv["oof"]["lgbm"], "cnn": cv["oof"]["cnn"], "stack": stack_p}
     res = {}
     for m in MODELS:
         s = scores[m]
-        thr, _ = best_threshold(y[ev], s[ev])
+        thr, _ = best_threshold(y[fit], s[fit])
         pooled = prf(y[ev], s[ev] >= thr)
         pooled["ap"] = average_precision(y[ev], s[ev])
         # fold-honest threshold: each fold scored with the threshold that is optimal on the other folds
@@ -121,16 +132,19 @@ def evaluate(cfg, ex, cv: dict) -> dict:
         per_fold = []
         for k in np.unique(fold_of[ev]):
             te = fold_of == k
-            other = ev & ~te
+            other = fit & ~te
             t_k = best_threshold(y[other], s[other])[0] if other.any() else thr
             honest_pred[te] = s[te] >= t_k
             r = prf(y[te], s[te] >= thr)
             r.update(fold=int(k), ap=average_precision(y[te], s[te]))
             per_fold.append(r)
         hp = prf(y[ev], honest_pred[ev])
+        fit_only = prf(y[fit], s[fit] >= thr)
+        fit_only["ap"] = average_precision(y[fit], s[fit])
         res[m] = {"threshold": float(thr), "pooled": pooled, "folds": per_fold,
-                  "pooled_fold_threshold": {k: hp[k] for k in ("f1", "precision", "recall")}}
-    final_stacker = fit_stacker(Z[ev], y[ev], float(cfg.stack.C))
+                  "pooled_fold_threshold": {k: hp[k] for k in ("f1", "precision", "recall")},
+                  "pooled_fit_patients": fit_only}
+    final_stacker = fit_stacker(Z[fit], y[fit], float(cfg.stack.C))
     final_stacker["features"] = names
     return {"metrics": res, "scores": scores, "stacker": final_stacker, "stack_features": names,
             "evaluated": ev}
@@ -142,7 +156,7 @@ def fit_final(cfg, ex, cv: dict) -> dict:
     from .lgbm import train_lgbm
 
     seed, threads = int(cfg.seed), int(cfg.threads)
-    rows = np.flatnonzero(ex.y >= 0)
+    rows = np.flatnonzero(fit_rows(cfg, ex))
     n_rounds = int(min(round(float(np.mean(cv["best_iterations"]))), int(cfg.lgbm.max_rounds)))
     n_rounds = max(n_rounds, 1)
     n_epochs = max(int(np.ceil(np.median(cv["best_epochs"]))), 1)
@@ -177,13 +191,20 @@ def run(cfg: DictConfig) -> dict:
         for key in ("past_beats", "lookahead_beats", "window", "channels", "feature_names", "feature_spec_version"):
             if golden.meta[key] != ex.meta[key]:
                 raise ValueError(f"golden export differs from training export in {key}")
+    excluded = ~fit_rows(cfg, ex) & labelled
+    log.info("train_exclude %s: %d rows of %d patients never fit on (still evaluated)",
+             list(cfg.data.train_exclude), int(excluded.sum()), len(np.unique(ex.ids[excluded])))
     cv = cross_validate(cfg, ex)
+    if cfg.cv.oof_out:
+        np.savez(resolve_path(cfg.cv.oof_out), ids=ex.ids, y=ex.y, x=ex.x, artifact=ex.artifact,
+                 fold_of=cv["fold_of"], **cv["oof"])
     ev = evaluate(cfg, ex, cv)
     for m in MODELS:
         r = ev["metrics"][m]
         log.info("OOF %-5s pooled F1=%.4f P=%.4f R=%.4f AP=%.4f (threshold %.4f); fold-honest-threshold F1=%.4f; "
-                 "per-fold F1 %s", m, r["pooled"]["f1"], r["pooled"]["precision"], r["pooled"]["recall"],
-                 r["pooled"]["ap"], r["threshold"], r["pooled_fold_threshold"]["f1"],
+                 "without train_exclude patients F1=%.4f; per-fold F1 %s", m, r["pooled"]["f1"],
+                 r["pooled"]["precision"], r["pooled"]["recall"], r["pooled"]["ap"], r["threshold"],
+                 r["pooled_fold_threshold"]["f1"], r["pooled_fit_patients"]["f1"],
                  " ".join(f"{f['f1']:.4f}" for f in r["folds"]))
     t_cv = time.perf_counter() - t_start
     final = fit_final(cfg, ex, cv)
