@@ -5,7 +5,8 @@
 
 Objective: pooled out-of-fold F1 (best threshold) over `search.folds` grouped folds; each fold's model
 early-stops on a grouped validation split carved from its own training patients (the test fold is never
-used for stopping). Patients in data.train_exclude are neither fit on nor counted in the objective. Prints the best parameters as key=value overrides for cardiotrain.train.
+used for stopping). Patients in data.train_exclude are neither fit on nor counted in the objective. Prints
+the best parameters as key=value overrides for cardiotrain.train.
 """
 from __future__ import annotations
 
