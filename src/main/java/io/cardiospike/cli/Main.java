@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "cardiospike",
         mixinStandardHelpOptions = true,
+        scope = CommandLine.ScopeType.INHERIT, // every subcommand answers --help (and --version)
         version = "cardiospike 0.1.0",
         description = "Heart-rhythm anomaly detection on RR-interval streams.",
         subcommands = {

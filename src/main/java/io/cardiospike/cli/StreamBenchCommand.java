@@ -31,19 +31,20 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "stream", description = "Benchmark the streaming job end to end: events/s and latency through Kafka.")
 final class StreamBenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}")
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
+            description = "model bundle dir (default ${DEFAULT-VALUE}): compare bundles on the same machine")
     Path model;
 
     @Option(names = "--events", defaultValue = "600000", description = "beats to send (default ${DEFAULT-VALUE})")
     int events;
 
-    @Option(names = "--patients", defaultValue = "500")
+    @Option(names = "--patients", defaultValue = "500", description = "synthetic patients (default ${DEFAULT-VALUE})")
     int patients;
 
     @Option(names = "--rate", defaultValue = "0", description = "events/s to offer; 0 = as fast as possible")
     double rate;
 
-    @Option(names = "--parallelism", defaultValue = "2")
+    @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
     int parallelism;
 
     @Option(names = "--checkpoint-interval", defaultValue = "1s",
