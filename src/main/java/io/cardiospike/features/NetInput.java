@@ -13,10 +13,12 @@ public final class NetInput {
 
     private NetInput() {}
 
-    /** Writes the window's {@code CHANNELS x W} values, channel-major, into {@code out} starting at {@code offset}. */
-    public static void fill(double[] cleanWindow, float[] out, int offset) {
+    /**
+     * Writes the window's {@code CHANNELS x W} values, channel-major, into {@code out} starting at {@code offset};
+     * {@code sorted} is the cleaned window in ascending order.
+     */
+    public static void fill(double[] cleanWindow, double[] sorted, float[] out, int offset) {
         int w = cleanWindow.length;
-        double[] sorted = Stats.sortedCopy(cleanWindow);
         // log is monotonic, so the log of the sorted window is the sorted log window: one sort serves both channels.
         double[] logs = new double[w], sortedLogs = new double[w];
         for (int k = 0; k < w; k++) {

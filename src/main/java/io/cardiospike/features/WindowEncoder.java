@@ -28,7 +28,8 @@ public final class WindowEncoder {
             throw new IllegalArgumentException("window of " + rawWindow.length + " beats, expected " + spec.windowSize());
         }
         double[] clean = WindowCleaner.clean(rawWindow);
-        features.extract(rawWindow, clean, featureOut, featureOffset);
-        NetInput.fill(clean, netOut, netOffset);
+        double[] sorted = Stats.sortedCopy(clean); // one sort serves both models' median and IQR
+        features.extract(rawWindow, clean, sorted, featureOut, featureOffset);
+        NetInput.fill(clean, sorted, netOut, netOffset);
     }
 }

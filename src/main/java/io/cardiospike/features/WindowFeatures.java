@@ -40,11 +40,13 @@ public final class WindowFeatures {
         return names.size();
     }
 
-    /** Computes the features of a window into {@code out[offset .. offset + count())}. */
-    public void extract(double[] raw, double[] v, double[] out, int offset) {
+    /**
+     * Computes the features of a window into {@code out[offset .. offset + count())}: {@code raw} the raw window,
+     * {@code v} the cleaned one and {@code sorted} the cleaned one in ascending order.
+     */
+    public void extract(double[] raw, double[] v, double[] sorted, double[] out, int offset) {
         int w = v.length, c = spec.centre();
         int kMax = Math.min(NEIGHBOURS, Math.min(spec.pastBeats(), spec.lookaheadBeats()));
-        double[] sorted = Stats.sortedCopy(v);
         double m = Stats.quantile(sorted, 0.5);
         int o = offset;
         out[o++] = v[c];

@@ -23,7 +23,7 @@ class WindowFeaturesTest {
         double[] flat = new double[spec.windowSize()];
         Arrays.fill(flat, 800);
         double[] out = new double[f.count()];
-        f.extract(flat, flat, out, 0);
+        f.extract(flat, flat, Stats.sortedCopy(flat), out, 0);
         assertThat(f.names()).doesNotHaveDuplicates().hasSize(out.length);
         assertThat(out[f.names().indexOf("rmssd")]).isZero();
         assertThat(out[f.names().indexOf("hr_mean")]).isCloseTo(75, within(1e-12));
@@ -36,7 +36,7 @@ class WindowFeaturesTest {
         double[] raw = {800, 800, 800, 800, 900, 12, 800};
         double[] clean = WindowCleaner.clean(raw);
         double[] out = new double[f.count()];
-        f.extract(raw, clean, out, 0);
+        f.extract(raw, clean, Stats.sortedCopy(clean), out, 0);
         assertThat(out[f.names().indexOf("diff_prev_1")]).isCloseTo(0.125, within(1e-12));
         assertThat(out[f.names().indexOf("artifacts")]).isEqualTo(1);
         assertThat(out[f.names().indexOf("artifact_c")]).isZero();
@@ -47,7 +47,7 @@ class WindowFeaturesTest {
     void netInputIsRobustScaledPerChannel() {
         double[] w = {700, 800, 900, 800, 800, 800, 800};
         float[] out = new float[2 * w.length];
-        NetInput.fill(w, out, 0);
+        NetInput.fill(w, Stats.sortedCopy(w), out, 0);
         // median 800; IQR 0 -> floor of 10 ms
         assertThat(out[0]).isEqualTo(-10f);
         assertThat(out[2]).isEqualTo(10f);
