@@ -1,9 +1,11 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,12 +27,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "0 = one per core")
     int threads;
 
+    @Option(names = "--call-size", defaultValue = "0", description = "instead: us per window when each scorer call "
+            + "holds this many windows, on one thread (the stream's calls hold a few; at most 100,000 windows)")
+    int callSize;
+
     @Override
     public Integer call() throws Exception {
         int patients = Math.max(1, beats / 2000);
         List<Recording> recordings = SyntheticRr.recordings(patients, 1500, 2500, 1);
         long total = recordings.stream().mapToLong(Recording::size).sum();
         try (EnsembleScorer scorer = EnsembleScorer.open(model)) {
+            if (callSize > 0) {
+                benchCalls(scorer, recordings);
+                return 0;
+            }
             ScoreCommand.scoreAll(scorer, recordings.subList(0, Math.min(10, patients)), threads); // warm-up
             for (int r = 1; r <= rounds; r++) {
                 long t0 = System.nanoTime();
@@ -42,5 +52,27 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Scores windows in calls of {@code callSize}, like the streaming job's per-timer calls. */
+    private void benchCalls(EnsembleScorer scorer, List<Recording> recordings) {
+        List<double[]> windows = new ArrayList<>();
+        for (Recording r : recordings) {
+            for (int i = 0; i < r.size() && windows.size() < 100_000; i++) {
+                windows.add(BeatWindows.cut(r.rr(), i, scorer.spec()));
+            }
+        }
+        int n = windows.size() / callSize * callSize;
+        for (int r = 0; r <= rounds; r++) { // round 0 warms up
+            long t0 = System.nanoTime();
+            for (int from = 0; from < n; from += callSize) {
+                scorer.scoreWindows(windows.subList(from, from + callSize));
+            }
+            double us = (System.nanoTime() - t0) / 1e3 / n;
+            if (r > 0) {
+                System.out.printf("round %d: %,d windows in calls of %d: %.1f us/window (model %s, 1 thread)%n", r, n,
+                        callSize, us, scorer.modelVersion());
+            }
+        }
     }
 }
