@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The streaming job scores windows in small batches (whatever became complete on one timer), the batch scorer in
- * large ones; both give bit-identical probabilities only if a window's score does not depend on its batch.
+ * large ones; both give bit-identical probabilities only if a window's score does not depend on its batch. Small calls
+ * also take LightGBM's single-row path and large ones its matrix path (LightGbm.SMALL_CALL_ROWS = 64).
  */
 class BatchInvarianceTest {
     @Test
