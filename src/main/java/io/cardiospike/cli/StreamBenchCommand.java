@@ -88,7 +88,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         long[] received = {0};
         EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"));
         JobClient job = null;
-        try (kafka) {
+        try {
             StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", kafka.bootstrapServers(),
                     "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
                     "--checkpoint-dir", work.resolve("checkpoints").toString(),
@@ -141,6 +141,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                 }
             }
         } finally {
+            // The job goes first: a job left running without its broker logs a stack trace per checkpoint.
             if (job != null) {
                 try {
                     job.cancel().get(15, TimeUnit.SECONDS);
@@ -148,6 +149,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     // already stopped
                 }
             }
+            kafka.close();
             try (Stream<Path> paths = Files.walk(work)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }

@@ -13,6 +13,7 @@ import java.util.Properties;
 import io.cardiospike.stream.functions.IdleAfterFirstEvent;
 import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.clock.SystemClock;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
@@ -83,9 +84,10 @@ public final class ScoringJob {
                 .process(new RejectRouter()).name("validate").uid("validate");
         SingleOutputStreamOperator<ScoredBeat> scores = beats
                 .keyBy(b -> b.patientId)
-                .process(new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
-                        config.stateRetention().toMillis()))
-                .name("score-patients").uid("score-patients");
+                .transform("score-patients", TypeInformation.of(ScoredBeat.class),
+                        new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
+                                config.stateRetention().toMillis()))
+                .uid("score-patients");
         scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
         scores.getSideOutput(PatientScorer.ALERTS).sinkTo(alertsSink).name("rr-alerts").uid("rr-alerts-sink");
         DataStream<DeadLetter> deadLetters = beats.getSideOutput(RejectRouter.DEAD_LETTERS)

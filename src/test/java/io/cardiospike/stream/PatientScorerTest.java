@@ -9,6 +9,7 @@ import io.cardiospike.stream.functions.PatientScorer;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.util.ArrayList;
@@ -19,7 +20,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
@@ -43,7 +44,7 @@ class PatientScorerTest {
     private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(OperatorSubtaskState restore)
             throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>(
-                new KeyedProcessOperator<>(new PatientScorer(TestBundle.DIR.toString(), IDLE_MS, RETENTION_MS)),
+                new PatientScorer(TestBundle.DIR.toString(), IDLE_MS, RETENTION_MS),
                 b -> b.patientId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         harnesses.add(h);
@@ -84,6 +85,13 @@ class PatientScorerTest {
                 .getState(new ValueStateDescriptor<>("patient", PatientState.class)).value();
     }
 
+    private static Episode episode(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, String id)
+            throws Exception {
+        h.getOperator().setCurrentKey(id);
+        return h.getOperator().getKeyedStateStore()
+                .getState(new ValueStateDescriptor<>("episode", Episode.class)).value();
+    }
+
     private static double[] probas(List<ScoredBeat> scores, String id) {
         return scores.stream().filter(s -> s.patientId.equals(id)).mapToDouble(s -> s.proba).toArray();
     }
@@ -112,6 +120,7 @@ class PatientScorerTest {
         assertThat(scored).allSatisfy(b -> assertThat(b.anomaly).isEqualTo(b.proba >= scorer.threshold()));
 
         PatientState afterFlush = state(h, "p1");
+        assertThat(episode(h, "p1")).as("no episode stays open after the segment").isNull();
         assertThat(afterFlush.segLen).isZero();
         assertThat(afterFlush.pendingCount).isZero();
         assertThat(afterFlush.lastReleasedTs).isEqualTo(BASE + (long) r.time()[r.size() - 1]);
@@ -286,6 +295,64 @@ class PatientScorerTest {
         EnsembleScorer scorer = TestBundle.scorer();
         assertThat(probas(scored, "a")).containsExactly(scorer.scoreRecording(a.rr()).proba());
         assertThat(probas(scored, "b")).containsExactly(scorer.scoreRecording(b.rr()).proba());
+    }
+
+    @Test
+    void aWatermarksWindowsAreScoredTogetherAndTheirScoresPrecedeIt() throws Exception {
+        Recording a = recording(40, 81), b = recording(50, 82);
+        var h = harness(null);
+        h.setProcessingTime(0);
+        for (Beat beat : beats("a", a, BASE)) {
+            h.processElement(beat, beat.ts);
+        }
+        for (Beat beat : beats("b", b, BASE + 100)) {
+            h.processElement(beat, beat.ts);
+        }
+        assertThat(h.getOutput()).as("nothing is scored before the watermark").isEmpty();
+        long watermark = BASE + 100 + (long) b.time()[b.size() - 1];
+        h.processWatermark(watermark);
+
+        List<Object> out = new ArrayList<>(h.getOutput());
+        int lookahead = TestBundle.scorer().spec().lookaheadBeats();
+        assertThat(out).hasSize(a.size() - lookahead + b.size() - lookahead + 1);
+        assertThat(out.get(out.size() - 1)).as("the watermark comes last").isEqualTo(new Watermark(watermark));
+        assertThat(out.subList(0, out.size() - 1)).allSatisfy(o -> {
+            StreamRecord<?> r = (StreamRecord<?>) o;
+            assertThat(r.getValue()).isInstanceOf(ScoredBeat.class);
+            assertThat(r.getTimestamp()).as("stamped with the watermark that completed it").isEqualTo(watermark);
+        });
+        List<ScoredBeat> scored = h.extractOutputValues();
+        EnsembleScorer scorer = TestBundle.scorer();
+        assertThat(probas(scored, "a")).containsExactly(
+                Arrays.copyOf(scorer.scoreRecording(a.rr()).proba(), a.size() - lookahead));
+        assertThat(probas(scored, "b")).containsExactly(
+                Arrays.copyOf(scorer.scoreRecording(b.rr()).proba(), b.size() - lookahead));
+    }
+
+    @Test
+    void aWatermarkThatCompletesMoreWindowsThanOneBatchHoldsScoresThemAllInOrder() throws Exception {
+        int patients = 60, beatsEach = 90; // 60 x 82 complete windows > MAX_PENDING_WINDOWS (4096)
+        List<Recording> recordings = SyntheticRr.recordings(patients, beatsEach, beatsEach, 91);
+        var h = harness(null);
+        h.setProcessingTime(0);
+        long last = Long.MIN_VALUE;
+        for (int p = 0; p < patients; p++) {
+            for (Beat beat : beats("p" + p, recordings.get(p), BASE + p)) {
+                h.processElement(beat, beat.ts);
+                last = Math.max(last, beat.ts);
+            }
+        }
+        h.processWatermark(last);
+
+        List<Object> out = new ArrayList<>(h.getOutput());
+        assertThat(out.get(out.size() - 1)).isEqualTo(new Watermark(last));
+        List<ScoredBeat> scored = h.extractOutputValues();
+        int lookahead = TestBundle.scorer().spec().lookaheadBeats();
+        assertThat(scored).hasSize(patients * (beatsEach - lookahead));
+        for (int p = 0; p < patients; p++) {
+            assertThat(probas(scored, "p" + p)).as("patient p%d", p).containsExactly(Arrays.copyOf(
+                    TestBundle.scorer().scoreRecording(recordings.get(p).rr()).proba(), beatsEach - lookahead));
+        }
     }
 
     @Test

@@ -3,34 +3,47 @@ package io.cardiospike.stream.functions;
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
-import io.cardiospike.model.WindowScores;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.stream.StreamJson;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.util.Collector;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
 /**
  * Per-patient scoring, keyed by patient id. Beats wait in keyed state until the watermark passes them (so beats that
  * arrive out of order within the allowed lateness are put back in order), then join the patient's current segment.
- * A beat is scored as soon as its window is final ({@link BeatWindows#isComplete}); all beats that become final on
- * one timer are scored in one {@link EnsembleScorer#scoreWindows} call.
+ * A beat's window is cut as soon as it is final ({@link BeatWindows#isComplete}).
+ *
+ * <p>Windows are scored across patients: every window cut while one watermark fires its timers (or one idle timer
+ * fires) goes into one {@link EnsembleScorer#scoreWindows} call before the watermark moves on downstream. A patient
+ * streaming at one beat per second completes about one window per watermark, and a call of one window costs about
+ * 2.6 times as much per window as a call of hundreds (ONNX Runtime's per-call overhead). A window scores the same in
+ * any call (BatchInvarianceTest), so batching changes no result. This is why the scorer is an operator rather than a
+ * {@code KeyedProcessFunction}: it scores after all timers of a watermark have fired and then emits each patient's
+ * results under that patient's key.
  *
  * <p>A pause longer than the idle-flush gap ends the patient's segment: its remaining beats are scored with the
  * segment's final length, exactly like the batch scorer treats the end of a recording, and the next beat starts a new
@@ -43,13 +56,19 @@ import org.apache.flink.util.OutputTag;
  * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (one per anomaly episode, emitted
  * when it closes) and {@link #LATE_BEATS} (beats too late to be put in order).
  */
-public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat> {
+public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
+        implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
     public static final OutputTag<AnomalyAlert> ALERTS = new OutputTag<>("alerts") {};
     public static final OutputTag<DeadLetter> LATE_BEATS = new OutputTag<>("late-beats") {};
+    static final long MAX_ARTIFACT_RR_MS = 60_000;
+    /**
+     * Windows scored at once at most: a watermark that jumps far (the end of a bounded input, a long-idle source)
+     * fires every patient's timer in one go, and the pending windows must not grow with the number of patients.
+     */
+    static final int MAX_PENDING_WINDOWS = 4096;
+    private static final VoidNamespace NS = VoidNamespace.INSTANCE;
 
     private final String modelDir;
-    static final long MAX_ARTIFACT_RR_MS = 60_000;
-
     private final long idleFlushMs;
     private final long stateRetentionMs;
 
@@ -58,14 +77,25 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
     private transient double threshold;
     private transient String modelVersion;
     private transient ValueState<PatientState> state;
+    private transient ValueState<Episode> episodes;
+    private transient InternalTimerService<VoidNamespace> timers;
+    /** Cut but not yet scored, in the order they were cut: windows, and the ends of segments between them. */
+    private transient List<Pending> pending;
+    private transient int pendingWindows;
+    /** Event time stamped on what the pending windows produce: the watermark that completed them, or none. */
+    private transient long pendingTimestamp;
     private transient Counter beatsScored;
     private transient Counter alerts;
     private transient Counter duplicates;
     private transient Counter lateBeats;
     private transient Histogram scoringLatencyMicros;
+    private transient Histogram windowsPerCall;
     /** The watermark last seen and the processing time it last moved (or this task started: restores). */
     private transient long lastWatermark;
     private transient long watermarkMovedAtMs;
+
+    /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
+    private record Pending(String patientId, long ts, double rrMs, double[] window) {}
 
     public PatientScorer(String modelDir, long idleFlushMs, long stateRetentionMs) {
         if (idleFlushMs <= 0 || stateRetentionMs < 0) {
@@ -77,33 +107,43 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
     }
 
     @Override
-    public void open(OpenContext openContext) throws Exception {
+    public void open() throws Exception {
+        super.open();
         scorer = EnsembleScorer.open(Path.of(modelDir));
         spec = scorer.spec();
         threshold = scorer.threshold();
         modelVersion = scorer.modelVersion();
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("patient", PatientState.class));
-        MetricGroup metrics = getRuntimeContext().getMetricGroup();
+        state = getPartitionedState(new ValueStateDescriptor<>("patient", PatientState.class));
+        episodes = getPartitionedState(new ValueStateDescriptor<>("episode", Episode.class));
+        timers = getInternalTimerService("patient-timers", VoidNamespaceSerializer.INSTANCE, this);
+        pending = new ArrayList<>();
+        MetricGroup metrics = getMetricGroup();
         beatsScored = metrics.counter("beatsScored");
         alerts = metrics.counter("alerts");
         duplicates = metrics.counter("duplicates");
         lateBeats = metrics.counter("lateBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
+        windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
         lastWatermark = Long.MIN_VALUE;
         watermarkMovedAtMs = Long.MIN_VALUE;
     }
 
     @Override
     public void close() throws Exception {
-        if (scorer != null) {
-            scorer.close();
-            scorer = null;
+        try {
+            if (scorer != null) {
+                scorer.close();
+                scorer = null;
+            }
+        } finally {
+            super.close();
         }
     }
 
     @Override
-    public void processElement(Beat beat, Context ctx, Collector<ScoredBeat> out) throws Exception {
-        noteActive(ctx);
+    public void processElement(StreamRecord<Beat> record) throws Exception {
+        Beat beat = record.getValue();
+        noteActive();
         PatientState s = state.value();
         if (s == null) {
             s = new PatientState();
@@ -112,80 +152,107 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
             duplicates.inc(); // dropped by design: a resent beat must not be scored twice
             return;
         }
-        long watermark = ctx.timerService().currentWatermark();
-        if (beat.ts <= Math.max(watermark, s.lastReleasedTs)) {
+        if (beat.ts <= Math.max(timers.currentWatermark(), s.lastReleasedTs)) {
             lateBeats.inc();
-            ctx.output(LATE_BEATS, new DeadLetter(StreamJson.LATE,
+            output.collect(LATE_BEATS, new StreamRecord<>(new DeadLetter(StreamJson.LATE,
                     "beat at or before the watermark or the patient's last released beat (allowed lateness exceeded)",
                     beat.patientId, beat.patientId,
-                    new String(StreamJson.event(beat.patientId, beat.ts, beat.rrMs), StandardCharsets.UTF_8), null));
+                    new String(StreamJson.event(beat.patientId, beat.ts, beat.rrMs), StandardCharsets.UTF_8), null)));
             return;
         }
         s.addPending(beat.ts, beat.rrMs);
         if (s.eventTimerAt == PatientState.NO_TIMER || beat.ts < s.eventTimerAt) {
             // The patient's event-time timer sits at the oldest waiting beat; it re-arms itself for the next one.
-            ctx.timerService().registerEventTimeTimer(beat.ts);
+            timers.registerEventTimeTimer(NS, beat.ts);
             s.eventTimerAt = beat.ts;
         }
-        long now = ctx.timerService().currentProcessingTime();
+        long now = timers.currentProcessingTime();
         s.lastArrivalMs = now;
         if (s.idleTimerAt == PatientState.NO_TIMER || s.idleTimerAt > now + idleFlushMs) {
             // No idle check pending, or only the later state-cleanup one: check for a pause one gap from now.
-            armIdleTimer(s, ctx, now + idleFlushMs);
+            armIdleTimer(s, now + idleFlushMs);
         }
         state.update(s);
     }
 
+    /** Fires the timers the watermark passed (their windows collect in {@link #pending}), scores, then forwards it. */
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ScoredBeat> out) throws Exception {
-        noteActive(ctx);
+    public void processWatermark(Watermark mark) throws Exception {
+        // Replaces AbstractStreamOperator's "advance the timers, emit the watermark" to score in between, so results
+        // precede the watermark downstream. (Flink's interruptible-timers option does not apply to this operator.)
+        timeServiceManager.advanceWatermark(mark);
+        scorePending(mark.getTimestamp());
+        output.emitWatermark(mark);
+    }
+
+    @Override
+    public void onEventTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+        noteActive();
         PatientState s = state.value();
         if (s == null) {
             return; // a timer of a patient whose state was already cleaned up
         }
-        switch (ctx.timeDomain()) {
-            case EVENT_TIME -> {
-                long watermark = ctx.timerService().currentWatermark();
-                release(s, watermark, ctx, out);
-                if (s.pendingCount == 0 && s.segSeen > 0 && watermark >= s.lastReleasedTs + silenceMs()) {
-                    endSegment(s, ctx, out); // silent in event time while the stream went on
-                }
-                // One event-time timer per patient: the oldest waiting beat, else the silence check.
-                int oldest = s.oldestPending();
-                long next = oldest >= 0 ? s.pendingTs[oldest]
-                        : s.segSeen > 0 ? s.lastReleasedTs + silenceMs() : PatientState.NO_TIMER;
-                if (next != PatientState.NO_TIMER) {
-                    ctx.timerService().registerEventTimeTimer(next);
-                }
-                s.eventTimerAt = next;
-                state.update(s);
-            }
-            case PROCESSING_TIME -> {
-                if (timestamp != s.idleTimerAt) {
-                    return; // superseded
-                }
-                s.idleTimerAt = PatientState.NO_TIMER;
-                if (s.hasBeats()) {
-                    long quietSince = Math.max(s.lastArrivalMs, watermarkMovedAtMs);
-                    if (timestamp - quietSince >= idleFlushMs) {
-                        flushSegment(s, ctx, out); // the whole input went quiet: the end of a replay
-                        armIdleTimer(s, ctx, Math.max(timestamp + 1, s.lastArrivalMs + stateRetentionMs));
-                    } else {
-                        armIdleTimer(s, ctx, quietSince + idleFlushMs);
-                    }
-                } else if (timestamp - s.lastArrivalMs >= stateRetentionMs) {
-                    if (s.eventTimerAt != PatientState.NO_TIMER) {
-                        ctx.timerService().deleteEventTimeTimer(s.eventTimerAt);
-                    }
-                    state.clear(); // silent for the retention period: forget the patient
-                    return;
-                } else {
-                    armIdleTimer(s, ctx, s.lastArrivalMs + stateRetentionMs);
-                }
-                state.update(s);
-            }
-            default -> throw new IllegalStateException("unknown time domain " + ctx.timeDomain());
+        long watermark = timers.currentWatermark();
+        release(s, watermark);
+        if (s.pendingCount == 0 && s.segSeen > 0 && watermark >= s.lastReleasedTs + silenceMs()) {
+            endSegment(s); // silent in event time while the stream went on
         }
+        // One event-time timer per patient: the oldest waiting beat, else the silence check.
+        int oldest = s.oldestPending();
+        long next = oldest >= 0 ? s.pendingTs[oldest]
+                : s.segSeen > 0 ? s.lastReleasedTs + silenceMs() : PatientState.NO_TIMER;
+        if (next != PatientState.NO_TIMER) {
+            timers.registerEventTimeTimer(NS, next);
+        }
+        s.eventTimerAt = next;
+        state.update(s);
+        if (pendingWindows >= MAX_PENDING_WINDOWS) {
+            scorePending(watermark); // still before the watermark goes downstream
+        }
+    }
+
+    @Override
+    public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+        noteActive();
+        PatientState s = state.value();
+        if (s == null || timer.getTimestamp() != s.idleTimerAt) {
+            return; // cleaned up already, or superseded
+        }
+        long now = timer.getTimestamp();
+        s.idleTimerAt = PatientState.NO_TIMER;
+        if (s.hasBeats()) {
+            long quietSince = Math.max(s.lastArrivalMs, watermarkMovedAtMs);
+            if (now - quietSince >= idleFlushMs) {
+                flushSegment(s); // the whole input went quiet: the end of a replay
+                armIdleTimer(s, Math.max(now + 1, s.lastArrivalMs + stateRetentionMs));
+            } else {
+                armIdleTimer(s, quietSince + idleFlushMs);
+            }
+            state.update(s);
+            scorePending(Long.MIN_VALUE); // no watermark comes to carry these: score now
+        } else if (now - s.lastArrivalMs >= stateRetentionMs) {
+            if (s.eventTimerAt != PatientState.NO_TIMER) {
+                timers.deleteEventTimeTimer(NS, s.eventTimerAt);
+            }
+            state.clear(); // silent for the retention period: forget the patient
+            episodes.clear();
+        } else {
+            armIdleTimer(s, s.lastArrivalMs + stateRetentionMs);
+            state.update(s);
+        }
+    }
+
+    /** Nothing cut stays unscored across a checkpoint (the batch is not state); normally it is empty here. */
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        scorePending(Long.MIN_VALUE);
+        super.prepareSnapshotPreBarrier(checkpointId);
+    }
+
+    @Override
+    public void finish() throws Exception {
+        scorePending(Long.MIN_VALUE);
+        super.finish();
     }
 
     /**
@@ -196,108 +263,167 @@ public class PatientScorer extends KeyedProcessFunction<String, Beat, ScoredBeat
         return idleFlushMs + MAX_ARTIFACT_RR_MS;
     }
 
-    private void noteActive(Context ctx) {
-        long watermark = ctx.timerService().currentWatermark();
+    private void noteActive() {
+        long watermark = timers.currentWatermark();
         if (watermark != lastWatermark || watermarkMovedAtMs == Long.MIN_VALUE) {
             lastWatermark = watermark;
-            watermarkMovedAtMs = ctx.timerService().currentProcessingTime();
+            watermarkMovedAtMs = timers.currentProcessingTime();
         }
     }
 
-    private void armIdleTimer(PatientState s, Context ctx, long at) {
+    private void armIdleTimer(PatientState s, long at) {
         if (s.idleTimerAt != PatientState.NO_TIMER) {
-            ctx.timerService().deleteProcessingTimeTimer(s.idleTimerAt);
+            timers.deleteProcessingTimeTimer(NS, s.idleTimerAt);
         }
-        ctx.timerService().registerProcessingTimeTimer(at);
+        timers.registerProcessingTimeTimer(NS, at);
         s.idleTimerAt = at;
     }
 
-    /** Scores the beats whose windows became final; their windows never reach the (still open) right edge. */
-    private void scoreCompleted(PatientState s, Context ctx, Collector<ScoredBeat> out) {
+    /** Cuts the windows that became final; they never reach the (still open) right edge. */
+    private void cutCompleted(PatientState s) {
         int to = s.nextToScore;
         while (to < s.segSeen && BeatWindows.isComplete(to, s.segSeen, spec)) {
             to++;
         }
-        score(s, to, ctx, out);
+        cut(s, to);
     }
 
-    /** Moves the waiting beats up to {@code bound} into the segment in time order and scores what became final. */
-    private void release(PatientState s, long bound, Context ctx, Collector<ScoredBeat> out) {
+    /** Moves the waiting beats up to {@code bound} into the segment in time order and cuts what became final. */
+    private void release(PatientState s, long bound) {
         boolean released = false;
         for (int k = s.oldestPending(); k >= 0 && s.pendingTs[k] <= bound; k = s.oldestPending()) {
             // A pause is time the beat's own RR does not explain: a 40 s RR artifact is data, not a pause.
             if (s.segSeen > 0 && s.pendingTs[k] - s.lastReleasedTs - s.pendingRr[k] > idleFlushMs) {
-                endSegment(s, ctx, out); // a pause between two beats: they belong to different segments
+                endSegment(s); // a pause between two beats: they belong to different segments
             }
             s.release(k);
             released = true;
         }
         if (released) {
-            scoreCompleted(s, ctx, out);
+            cutCompleted(s);
         }
     }
 
     /** Releases every waiting beat regardless of the watermark and ends the segment. */
-    private void flushSegment(PatientState s, Context ctx, Collector<ScoredBeat> out) {
-        release(s, Long.MAX_VALUE, ctx, out);
+    private void flushSegment(PatientState s) {
+        release(s, Long.MAX_VALUE);
         if (s.eventTimerAt != PatientState.NO_TIMER) {
-            ctx.timerService().deleteEventTimeTimer(s.eventTimerAt); // nothing waits for the watermark any more
+            timers.deleteEventTimeTimer(NS, s.eventTimerAt); // nothing waits for the watermark any more
             s.eventTimerAt = PatientState.NO_TIMER;
         }
-        endSegment(s, ctx, out);
+        endSegment(s);
     }
 
-    /** The segment ends: score what is left with the segment's final length, like the end of a recording. */
-    private void endSegment(PatientState s, Context ctx, Collector<ScoredBeat> out) {
-        score(s, s.segSeen, ctx, out);
-        closeEpisode(s, ctx);
+    /** The segment ends: its remaining beats are cut with its final length, like the end of a recording. */
+    private void endSegment(PatientState s) {
+        cut(s, s.segSeen);
+        pending.add(new Pending(patientId(), 0, 0, null)); // closes the patient's open episode, if any
         s.endSegment();
     }
 
-    private void score(PatientState s, int to, Context ctx, Collector<ScoredBeat> out) {
-        int from = s.nextToScore, n = s.segSeen;
-        if (to <= from) {
-            return;
+    private void cut(PatientState s, int to) {
+        String patientId = patientId();
+        for (int i = s.nextToScore; i < to; i++) {
+            pending.add(new Pending(patientId, s.tsAt(i), s.rrAt(i), BeatWindows.cut(s::rrAt, s.segSeen, i, spec)));
+            pendingWindows++;
         }
-        List<double[]> windows = new ArrayList<>(to - from);
-        for (int i = from; i < to; i++) {
-            windows.add(BeatWindows.cut(s::rrAt, n, i, spec));
-        }
-        long started = System.nanoTime();
-        WindowScores scores = scorer.scoreWindows(windows);
-        scoringLatencyMicros.update((System.nanoTime() - started) / 1000);
-        String patientId = ctx.getCurrentKey();
-        for (int i = from; i < to; i++) {
-            double p = scores.proba()[i - from], rr = s.rrAt(i);
-            long ts = s.tsAt(i);
-            boolean anomaly = p >= threshold;
-            out.collect(new ScoredBeat(patientId, ts, rr, p, anomaly, Artifacts.isArtifact(rr), modelVersion));
-            if (anomaly) {
-                if (s.episodeBeats == 0) {
-                    s.episodeStartTs = ts;
-                    s.episodeMaxProba = 0;
-                    s.episodeSumProba = 0;
-                }
-                s.episodeBeats++;
-                s.episodeEndTs = ts;
-                s.episodeMaxProba = Math.max(s.episodeMaxProba, p);
-                s.episodeSumProba += p;
-            } else {
-                closeEpisode(s, ctx);
-            }
-        }
-        beatsScored.inc(to - from);
-        s.nextToScore = to;
-        s.dropBefore(BeatWindows.oldestNeeded(to, spec));
+        s.nextToScore = Math.max(s.nextToScore, to);
+        s.dropBefore(BeatWindows.oldestNeeded(s.nextToScore, spec));
     }
 
-    private void closeEpisode(PatientState s, Context ctx) {
-        if (s.episodeBeats == 0) {
+    private String patientId() {
+        return (String) getCurrentKey();
+    }
+
+    /**
+     * Scores every pending window in one call, then emits each beat's score and updates its patient's episode, in
+     * the order the windows were cut (so per patient in time order). Stamps the outputs with {@code timestamp}
+     * ({@code Long.MIN_VALUE}: none).
+     */
+    private void scorePending(long timestamp) throws Exception {
+        if (pending.isEmpty()) {
             return;
         }
-        ctx.output(ALERTS, new AnomalyAlert(ctx.getCurrentKey(), s.episodeStartTs, s.episodeEndTs, s.episodeBeats,
-                s.episodeMaxProba, s.episodeSumProba / s.episodeBeats, modelVersion));
+        pendingTimestamp = timestamp;
+        List<double[]> windows = new ArrayList<>(pending.size());
+        for (Pending p : pending) {
+            if (p.window != null) {
+                windows.add(p.window);
+            }
+        }
+        double[] proba = new double[0];
+        if (!windows.isEmpty()) {
+            long started = System.nanoTime();
+            proba = scorer.scoreWindows(windows).proba();
+            scoringLatencyMicros.update((System.nanoTime() - started) / 1000);
+            windowsPerCall.update(windows.size());
+        }
+        int next = 0;
+        String patientId = null;
+        Episode episode = null;
+        boolean changed = false;
+        for (Pending p : pending) {
+            if (!p.patientId.equals(patientId)) {
+                if (changed) {
+                    saveEpisode(episode);
+                }
+                patientId = p.patientId;
+                setCurrentKey(patientId);
+                episode = episodes.value();
+                changed = false;
+            }
+            if (p.window == null) { // the segment ended
+                changed |= closeEpisode(episode);
+                episode = null;
+                continue;
+            }
+            double pr = proba[next++];
+            boolean anomaly = pr >= threshold;
+            emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
+            if (anomaly) {
+                if (episode == null) {
+                    episode = new Episode();
+                }
+                episode.add(p.ts, pr);
+                changed = true;
+            } else {
+                changed |= closeEpisode(episode);
+                episode = null;
+            }
+        }
+        if (changed) {
+            saveEpisode(episode);
+        }
+        beatsScored.inc(windows.size());
+        pending.clear();
+        pendingWindows = 0;
+    }
+
+    private void saveEpisode(Episode episode) throws Exception {
+        if (episode == null) {
+            episodes.clear();
+        } else {
+            episodes.update(episode);
+        }
+    }
+
+    /** Emits the alert of an open episode; true if there was one. */
+    private boolean closeEpisode(Episode e) {
+        if (e == null) {
+            return false;
+        }
+        AnomalyAlert alert = new AnomalyAlert(patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
+                e.sumProba / e.beats, modelVersion);
+        output.collect(ALERTS, stamped(alert));
         alerts.inc();
-        s.episodeBeats = 0;
+        return true;
+    }
+
+    private void emit(ScoredBeat scored) {
+        output.collect(stamped(scored));
+    }
+
+    private <T> StreamRecord<T> stamped(T value) {
+        return pendingTimestamp == Long.MIN_VALUE ? new StreamRecord<>(value) : new StreamRecord<>(value, pendingTimestamp);
     }
 }

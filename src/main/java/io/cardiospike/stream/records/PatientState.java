@@ -25,13 +25,6 @@ public class PatientState {
     /** Segment index of the first beat not scored yet. */
     public int nextToScore;
 
-    /** The open anomaly episode; {@code episodeBeats == 0} when none is open. */
-    public int episodeBeats;
-    public long episodeStartTs;
-    public long episodeEndTs;
-    public double episodeMaxProba;
-    public double episodeSumProba;
-
     /** Time of the newest beat released in order; anything at or before it is a duplicate or too late. */
     public long lastReleasedTs = Long.MIN_VALUE;
     /** Processing time of the last accepted beat, for the idle flush. */
@@ -127,7 +120,6 @@ public class PatientState {
         segLen = 0;
         segSeen = 0;
         nextToScore = 0;
-        episodeBeats = 0;
     }
 
     public boolean hasBeats() {
