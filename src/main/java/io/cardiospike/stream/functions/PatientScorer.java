@@ -115,7 +115,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         modelVersion = scorer.modelVersion();
         state = getPartitionedState(new ValueStateDescriptor<>("patient", PatientState.class));
         episodes = getPartitionedState(new ValueStateDescriptor<>("episode", Episode.class));
-        timers = getInternalTimerService("patient-timers", VoidNamespaceSerializer.INSTANCE, this);
+        // The name KeyedProcessOperator (this scorer's earlier form) gives its timers; restoring its checkpoints into
+        // this operator is untested.
+        timers = getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
         pending = new ArrayList<>();
         MetricGroup metrics = getMetricGroup();
         beatsScored = metrics.counter("beatsScored");
@@ -181,6 +183,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         // Replaces AbstractStreamOperator's "advance the timers, emit the watermark" to score in between, so results
         // precede the watermark downstream. (Flink's interruptible-timers option does not apply to this operator.)
         timeServiceManager.advanceWatermark(mark);
+        noteActive(); // the watermark moved even if no timer of this task fired
         scorePending(mark.getTimestamp());
         output.emitWatermark(mark);
     }
