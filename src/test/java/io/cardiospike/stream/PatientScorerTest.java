@@ -81,8 +81,7 @@ class PatientScorerTest {
     private static PatientState state(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, String id)
             throws Exception {
         h.getOperator().setCurrentKey(id);
-        return h.getOperator().getKeyedStateStore()
-                .getState(new ValueStateDescriptor<>("patient", PatientState.class)).value();
+        return h.getOperator().getKeyedStateStore().getState(PatientScorer.patientState()).value();
     }
 
     private static Episode episode(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, String id)

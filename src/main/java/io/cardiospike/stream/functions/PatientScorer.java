@@ -10,6 +10,7 @@ import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
+import io.cardiospike.stream.records.PatientStateSerializer;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -97,6 +98,11 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
 
+    /** The keyed state holding each patient's {@link PatientState}. */
+    public static ValueStateDescriptor<PatientState> patientState() {
+        return new ValueStateDescriptor<>("patient", PatientStateSerializer.INSTANCE);
+    }
+
     public PatientScorer(String modelDir, long idleFlushMs, long stateRetentionMs) {
         if (idleFlushMs <= 0 || stateRetentionMs < 0) {
             throw new IllegalArgumentException("idle flush gap must be positive, retention non-negative");
@@ -113,11 +119,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         spec = scorer.spec();
         threshold = scorer.threshold();
         modelVersion = scorer.modelVersion();
-        state = getPartitionedState(new ValueStateDescriptor<>("patient", PatientState.class));
+        state = getPartitionedState(patientState());
         episodes = getPartitionedState(new ValueStateDescriptor<>("episode", Episode.class));
-        // The name KeyedProcessOperator (this scorer's earlier form) gives its timers; restoring its checkpoints into
-        // this operator is untested.
-        timers = getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
+        timers = getInternalTimerService("patient-timers", VoidNamespaceSerializer.INSTANCE, this);
         pending = new ArrayList<>();
         MetricGroup metrics = getMetricGroup();
         beatsScored = metrics.counter("beatsScored");

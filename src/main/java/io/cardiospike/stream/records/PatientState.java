@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * Everything the scorer keeps for one patient, stored as one RocksDB value so a beat costs one read and one write.
  * Bounded: the out-of-order buffer holds at most the allowed lateness worth of beats, the segment buffer only the
- * beats a not-yet-scored window can still read ({@code BeatWindows.oldestNeeded}). Flink POJO.
+ * beats a not-yet-scored window can still read ({@code BeatWindows.oldestNeeded}). Stored with
+ * {@link PatientStateSerializer}; equality is by content (the beats held, not the arrays' spare capacity).
  */
 public class PatientState {
     public static final long NO_TIMER = Long.MIN_VALUE;
@@ -124,5 +125,25 @@ public class PatientState {
 
     public boolean hasBeats() {
         return pendingCount > 0 || segLen > 0;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof PatientState other)) {
+            return false;
+        }
+        return pendingCount == other.pendingCount && segLen == other.segLen && segBase == other.segBase
+                && segSeen == other.segSeen && nextToScore == other.nextToScore
+                && lastReleasedTs == other.lastReleasedTs && lastArrivalMs == other.lastArrivalMs
+                && idleTimerAt == other.idleTimerAt && eventTimerAt == other.eventTimerAt
+                && Arrays.equals(pendingTs, 0, pendingCount, other.pendingTs, 0, pendingCount)
+                && Arrays.equals(pendingRr, 0, pendingCount, other.pendingRr, 0, pendingCount)
+                && Arrays.equals(segTs, 0, segLen, other.segTs, 0, segLen)
+                && Arrays.equals(segRr, 0, segLen, other.segRr, 0, segLen);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(pendingCount, segLen, segBase, segSeen, nextToScore, lastReleasedTs);
     }
 }
