@@ -60,16 +60,8 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
 
     @Override
     public void serialize(PatientState s, DataOutputView out) throws IOException {
-        out.writeInt(s.pendingCount);
-        for (int k = 0; k < s.pendingCount; k++) {
-            out.writeLong(s.pendingTs[k]);
-            out.writeDouble(s.pendingRr[k]);
-        }
-        out.writeInt(s.segLen);
-        for (int k = 0; k < s.segLen; k++) {
-            out.writeLong(s.segTs[k]);
-            out.writeDouble(s.segRr[k]);
-        }
+        writeBeats(out, s.pendingTs, s.pendingRr, s.pendingCount);
+        writeBeats(out, s.segTs, s.segRr, s.segLen);
         out.writeInt(s.segBase);
         out.writeInt(s.segSeen);
         out.writeInt(s.nextToScore);
@@ -85,17 +77,11 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
         s.pendingCount = in.readInt();
         s.pendingTs = new long[s.pendingCount + SPARE];
         s.pendingRr = new double[s.pendingCount + SPARE];
-        for (int k = 0; k < s.pendingCount; k++) {
-            s.pendingTs[k] = in.readLong();
-            s.pendingRr[k] = in.readDouble();
-        }
+        readBeats(in, s.pendingTs, s.pendingRr, s.pendingCount);
         s.segLen = in.readInt();
         s.segTs = new long[s.segLen + SPARE];
         s.segRr = new double[s.segLen + SPARE];
-        for (int k = 0; k < s.segLen; k++) {
-            s.segTs[k] = in.readLong();
-            s.segRr[k] = in.readDouble();
-        }
+        readBeats(in, s.segTs, s.segRr, s.segLen);
         s.segBase = in.readInt();
         s.segSeen = in.readInt();
         s.nextToScore = in.readInt();
@@ -104,6 +90,23 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
         s.idleTimerAt = in.readLong();
         s.eventTimerAt = in.readLong();
         return s;
+    }
+
+    /** A count, then that many (time, RR) pairs. */
+    private static void writeBeats(DataOutputView out, long[] ts, double[] rr, int count) throws IOException {
+        out.writeInt(count);
+        for (int k = 0; k < count; k++) {
+            out.writeLong(ts[k]);
+            out.writeDouble(rr[k]);
+        }
+    }
+
+    /** Reads the pairs {@link #writeBeats} wrote after its count into arrays of room for them. */
+    private static void readBeats(DataInputView in, long[] ts, double[] rr, int count) throws IOException {
+        for (int k = 0; k < count; k++) {
+            ts[k] = in.readLong();
+            rr[k] = in.readDouble();
+        }
     }
 
     @Override
