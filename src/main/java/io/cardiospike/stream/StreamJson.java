@@ -38,18 +38,17 @@ public final class StreamJson {
     /** Parses one {@code rr-events} record into its beats, or into a single reject. */
     public static List<RrInput> parseEvent(byte[] key, byte[] value, String origin) {
         String rawKey = key == null ? null : new String(key, StandardCharsets.UTF_8);
-        String rawValue = value == null ? null : new String(value, StandardCharsets.UTF_8);
         if (value == null || value.length == 0) {
-            return List.of(RrInput.reject(MALFORMED_JSON, "empty value", null, rawKey, rawValue, origin));
+            return List.of(RrInput.reject(MALFORMED_JSON, "empty value", null, rawKey, text(value), origin));
         }
         JsonNode root;
         try {
             root = MAPPER.readTree(value);
         } catch (IOException e) {
-            return List.of(RrInput.reject(MALFORMED_JSON, "not valid JSON", null, rawKey, rawValue, origin));
+            return List.of(RrInput.reject(MALFORMED_JSON, "not valid JSON", null, rawKey, text(value), origin));
         }
         if (root == null || !root.isObject()) {
-            return List.of(RrInput.reject(MALFORMED_JSON, "value is not a JSON object", null, rawKey, rawValue,
+            return List.of(RrInput.reject(MALFORMED_JSON, "value is not a JSON object", null, rawKey, text(value),
                     origin));
         }
         JsonNode id = root.get("patient_id");
@@ -63,11 +62,11 @@ public final class StreamJson {
             problem = "patient_id longer than " + MAX_PATIENT_ID_LENGTH + " characters";
         }
         if (problem != null) {
-            return List.of(RrInput.reject(INVALID_FIELD, problem, null, rawKey, rawValue, origin));
+            return List.of(RrInput.reject(INVALID_FIELD, problem, null, rawKey, text(value), origin));
         }
         if (rawKey != null && !rawKey.equals(patientId)) {
             return List.of(RrInput.reject(KEY_MISMATCH, "record key differs from patient_id", patientId, rawKey,
-                    rawValue, origin));
+                    text(value), origin));
         }
         JsonNode ts = root.get("ts");
         if (ts == null || ts.isNull()) {
@@ -80,7 +79,7 @@ public final class StreamJson {
             problem = checkRr(rr);
         }
         if (problem != null) {
-            return List.of(RrInput.reject(INVALID_FIELD, problem, patientId, rawKey, rawValue, origin));
+            return List.of(RrInput.reject(INVALID_FIELD, problem, patientId, rawKey, text(value), origin));
         }
         long t = ts.longValue();
         if (!rr.isArray()) {
@@ -95,6 +94,11 @@ public final class StreamJson {
             beats.add(RrInput.beat(patientId, t, v));
         }
         return beats;
+    }
+
+    /** The raw value as text, decoded only for a dead letter (a valid beat never needs it). */
+    private static String text(byte[] value) {
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
     }
 
     private static String checkRr(JsonNode rr) {
