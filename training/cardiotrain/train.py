@@ -50,11 +50,13 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
     fit_ok = fit_rows(cfg, ex)
     oof = {"lgbm": np.full(n, np.nan), "cnn": np.full(n, np.nan)}
     fold_of = np.full(n, -1, dtype=np.int64)
+    refit_oof = {"lgbm": np.full(n, np.nan), "cnn": np.full(n, np.nan)} if cfg.cv.refit_check else None
     best_its, best_eps, fold_info = [], [], []
-    t_lgb = t_cnn = 0.0
+    t_lgb = t_cnn = t_refit = 0.0
     for of in tqdm(folds, desc="outer folds", unit="fold", dynamic_ncols=True):
         k = of.index
         lg_sum, cn_sum = np.zeros(len(of.test)), np.zeros(len(of.test))
+        fold_its, fold_eps = [], []
         for j, inner in enumerate(of.inner):
             inner = InnerFold(inner.train[fit_ok[inner.train]], inner.val[fit_ok[inner.val]])
             s = seed + 1000 * (k + 1) + j
@@ -69,8 +71,8 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
             t2 = time.perf_counter()
             t_lgb += t1 - t0
             t_cnn += t2 - t1
-            best_its.append(it)
-            best_eps.append(ep)
+            fold_its.append(it)
+            fold_eps.append(ep)
             log.info("fold %d.%d inner-train=%d rows/%d patients inner-val=%d rows/%d patients "
                      "lgbm_best_iter=%d cnn_best_epoch=%d (%.0fs lgbm, %.0fs cnn)", k, j, len(inner.train),
                      len(np.unique(groups[inner.train])), len(inner.val), len(np.unique(groups[inner.val])),
@@ -78,6 +80,18 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
             del net, b
         oof["lgbm"][of.test] = lg_sum / len(of.inner)
         oof["cnn"][of.test] = cn_sum / len(of.inner)
+        best_its += fold_its
+        best_eps += fold_eps
+        if refit_oof is not None:
+            # The bundle ships one refit per model, not the inner models' mean: make that refit here on the outer
+            # training patients, so the outer test shows what the shipped protocol achieves.
+            t0 = time.perf_counter()
+            r = refit_models(cfg, ex, of.train[fit_ok[of.train]], fold_its, fold_eps,
+                             seed=seed + 1000 * (k + 1) + 999, desc=f"cnn {k} refit")
+            refit_oof["lgbm"][of.test] = margins(r["booster"], ex.features[of.test])
+            refit_oof["cnn"][of.test] = predict_logits(r["net"], ex.windows[of.test],
+                                                       int(cfg.cnn.eval_batch)).astype(np.float64)
+            t_refit += time.perf_counter() - t0
         fold_of[of.test] = k
         yt = y[of.test]
         info = {"fold": k, "test_rows": int(len(of.test)), "test_patients": int(len(np.unique(groups[of.test]))),
@@ -88,8 +102,9 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
                  info["test_patients"], average_precision(yt, oof["lgbm"][of.test]),
                  average_precision(yt, oof["cnn"][of.test]))
     torch.set_num_threads(threads)
-    return {"oof": oof, "fold_of": fold_of, "best_iterations": best_its, "best_epochs": best_eps,
-            "folds": fold_info, "seconds": {"lgbm_cv": t_lgb, "cnn_cv": t_cnn}}
+    return {"oof": oof, "refit_oof": refit_oof, "fold_of": fold_of, "best_iterations": best_its,
+            "best_epochs": best_eps, "folds": fold_info,
+            "seconds": {"lgbm_cv": t_lgb, "cnn_cv": t_cnn, "refit_check": t_refit}}
 
 
 def fit_rows(cfg, ex) -> np.ndarray:
@@ -144,35 +159,58 @@ def evaluate(cfg, ex, cv: dict) -> dict:
         res[m] = {"threshold": float(thr), "pooled": pooled, "folds": per_fold,
                   "pooled_fold_threshold": {k: hp[k] for k in ("f1", "precision", "recall")},
                   "pooled_fit_patients": fit_only}
+    refit = None
+    if cv.get("refit_oof") is not None:
+        r_oof = cv["refit_oof"]
+        _, Zr = stack_inputs(cfg, ex, r_oof["lgbm"], r_oof["cnn"])
+        r_stack = np.full(ex.n, np.nan)
+        r_stack[ev] = honest_stack(Z[ev], y[ev], fold_of[ev], float(cfg.stack.C), fit[ev], Z_scored=Zr[ev])
+        refit = {}
+        for m, s in (("lgbm", r_oof["lgbm"]), ("cnn", r_oof["cnn"]), ("stack", r_stack)):
+            thr = res[m]["threshold"]   # the thresholds the bundle ships
+            pooled = prf(y[ev], s[ev] >= thr)
+            pooled["ap"] = average_precision(y[ev], s[ev])
+            refit[m] = {"pooled": pooled, "pooled_fit_patients": prf(y[fit], s[fit] >= thr)}
     final_stacker = fit_stacker(Z[fit], y[fit], float(cfg.stack.C))
     final_stacker["features"] = names
-    return {"metrics": res, "scores": scores, "stacker": final_stacker, "stack_features": names,
+    return {"metrics": res, "refit": refit, "scores": scores, "stacker": final_stacker, "stack_features": names,
             "evaluated": ev}
 
 
-def fit_final(cfg, ex, cv: dict) -> dict:
-    import torch
-    from .cnn import set_determinism, train_net
+def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epochs: list[int], seed: int,
+                 desc: str = "cnn final") -> dict:
+    """One LightGBM and one CardioNet fit on `rows`, sized by inner CV: the mean best iteration (capped at
+    lgbm.max_rounds) and the median best epoch. The bundle's models are made this way; so are the refit check's."""
+    from .cnn import train_net
     from .lgbm import train_lgbm
 
-    seed, threads = int(cfg.seed), int(cfg.threads)
-    rows = np.flatnonzero(fit_rows(cfg, ex))
-    n_rounds = int(min(round(float(np.mean(cv["best_iterations"]))), int(cfg.lgbm.max_rounds)))
-    n_rounds = max(n_rounds, 1)
-    n_epochs = max(int(np.ceil(np.median(cv["best_epochs"]))), 1)
+    threads = int(cfg.threads)
+    n_rounds = max(int(min(round(float(np.mean(best_iterations))), int(cfg.lgbm.max_rounds))), 1)
+    n_epochs = max(int(np.ceil(np.median(best_epochs))), 1)
     t0 = time.perf_counter()
     booster, _ = train_lgbm(cfg.lgbm, ex.features, ex.y, rows, None, seed=seed, threads=threads,
                             num_rounds=n_rounds, feature_names=ex.meta["feature_names"])
     t1 = time.perf_counter()
-    set_determinism(seed, threads)
-    net, _, hist = train_net(cfg.cnn, ex.windows, ex.y, rows, None, seed=seed, center=int(ex.meta["past_beats"]),
-                             epochs=n_epochs, desc="cnn final", leave=False)
+    net, _, _ = train_net(cfg.cnn, ex.windows, ex.y, rows, None, seed=seed, center=int(ex.meta["past_beats"]),
+                          epochs=n_epochs, desc=desc, leave=False)
     t2 = time.perf_counter()
-    log.info("final refit on %d rows/%d patients: lgbm %d rounds (%.0fs), cnn %d epochs (%.0fs)", len(rows),
-             len(np.unique(ex.ids[rows])), n_rounds, t1 - t0, n_epochs, t2 - t1)
-    torch.set_num_threads(threads)
     return {"booster": booster, "net": net, "lgbm_rounds": n_rounds, "cnn_epochs": n_epochs,
             "seconds": {"lgbm_final": t1 - t0, "cnn_final": t2 - t1}}
+
+
+def fit_final(cfg, ex, cv: dict) -> dict:
+    import torch
+    from .cnn import set_determinism
+
+    seed, threads = int(cfg.seed), int(cfg.threads)
+    rows = np.flatnonzero(fit_rows(cfg, ex))
+    set_determinism(seed, threads)
+    final = refit_models(cfg, ex, rows, cv["best_iterations"], cv["best_epochs"], seed)
+    log.info("final refit on %d rows/%d patients: lgbm %d rounds (%.0fs), cnn %d epochs (%.0fs)", len(rows),
+             len(np.unique(ex.ids[rows])), final["lgbm_rounds"], final["seconds"]["lgbm_final"], final["cnn_epochs"],
+             final["seconds"]["cnn_final"])
+    torch.set_num_threads(threads)
+    return final
 
 
 def run(cfg: DictConfig) -> dict:
@@ -206,6 +244,10 @@ def run(cfg: DictConfig) -> dict:
                  r["pooled"]["precision"], r["pooled"]["recall"], r["pooled"]["ap"], r["threshold"],
                  r["pooled_fold_threshold"]["f1"], r["pooled_fit_patients"]["f1"],
                  " ".join(f"{f['f1']:.4f}" for f in r["folds"]))
+    for m, r in (ev["refit"] or {}).items():
+        log.info("refit check %-5s pooled F1=%.4f P=%.4f R=%.4f AP=%.4f at the bundle's threshold; without "
+                 "train_exclude patients F1=%.4f", m, r["pooled"]["f1"], r["pooled"]["precision"],
+                 r["pooled"]["recall"], r["pooled"]["ap"], r["pooled_fit_patients"]["f1"])
     t_cv = time.perf_counter() - t_start
     final = fit_final(cfg, ex, cv)
     res = bundle.write_bundle(cfg, out, ex, golden, cv, ev, final, timings={"cv_total": t_cv, "start": t_start})

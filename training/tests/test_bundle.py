@@ -32,6 +32,10 @@ def test_manifest(tiny_bundle, synth_export):
     for model in ("lgbm", "cnn", "stack"):
         assert set(m["cv"][model]["pooled"]) >= {"f1", "precision", "recall"}
         assert len(m["cv"][model]["folds"]) == 2
+        refit = m["cv"]["refit_check"][model]["pooled"]
+        assert 0.0 <= refit["f1"] <= 1.0 and 0.0 < refit["ap"] <= 1.0
+        # scored by other models than the inner-model means, so not a copy of their figures
+        assert refit["ap"] != m["cv"][model]["pooled"]["ap"], model
     assert m["training_data"]["sha256"] == meta["source_sha256"] and m["training_data"]["rows"] == meta["rows"]
     assert set(m["libraries"]) >= {"python", "numpy", "torch", "lightgbm", "onnx", "onnxruntime", "sklearn"}
     for f in MODEL_FILES:
@@ -85,5 +89,5 @@ def test_golden_consistent(tiny_bundle, golden_export):
 
 def test_report_mentions_models(tiny_bundle):
     rep = (tiny_bundle["out"] / "report.md").read_text()
-    for k in ("lgbm", "cnn", "stack", "us/window", "Per outer fold"):
+    for k in ("lgbm", "cnn", "stack", "us/window", "Per outer fold", "The shipped protocol"):
         assert k in rep

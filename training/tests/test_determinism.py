@@ -14,5 +14,6 @@ def test_same_seed_same_oof(synth_export):
         ev = ~np.isnan(a["oof"][m])
         assert ev.sum() > 0
         assert np.array_equal(a["oof"][m], b["oof"][m], equal_nan=True), m
+        assert np.array_equal(a["refit_oof"][m], b["refit_oof"][m], equal_nan=True), m
     assert np.array_equal(a["fold_of"], b["fold_of"])
     assert a["best_iterations"] == b["best_iterations"] and a["best_epochs"] == b["best_epochs"]

@@ -31,10 +31,12 @@ def test_excluded_patient_is_scored_but_never_fit_on(synth_export, monkeypatch):
     monkeypatch.setattr(cardiotrain.lgbm, "train_lgbm", lgbm_spy)
     monkeypatch.setattr(cardiotrain.cnn, "train_net", net_spy)
     cv = cross_validate(cfg, ex)
-    assert len(seen) == 2 * 2 * cfg.cv.outer_folds * cfg.cv.inner_folds
+    # both models per inner fold (train and val) and, for the refit check, per outer fold (train only)
+    assert len(seen) == 2 * 2 * cfg.cv.outer_folds * (cfg.cv.inner_folds + 1)
     for idx in seen:
-        assert not rows[idx].any(), "an excluded patient's beats were used for fitting"
-    assert np.isfinite(cv["oof"]["lgbm"][rows]).all() and np.isfinite(cv["oof"]["cnn"][rows]).all()
+        assert idx is None or not rows[idx].any(), "an excluded patient's beats were used for fitting"
+    for scores in (cv["oof"], cv["refit_oof"]):
+        assert np.isfinite(scores["lgbm"][rows]).all() and np.isfinite(scores["cnn"][rows]).all()
 
     ev = evaluate(cfg, ex, cv)
     assert np.isfinite(ev["scores"]["stack"][rows]).all()
