@@ -6,7 +6,7 @@ package io.cardiospike.features;
  * other features is refused.
  */
 public record FeatureSpec(int pastBeats, int lookaheadBeats) {
-    public static final String VERSION = "fs-3";
+    public static final String VERSION = "fs-4";
 
     public FeatureSpec {
         if (pastBeats < 1 || lookaheadBeats < 1) {

@@ -1,15 +1,19 @@
 package io.cardiospike.features;
 
 /**
- * CardioNet's input for one window: two channels of length W, {@code x} and {@code log x} of the cleaned window,
- * each robust-scaled within the window: {@code (v - median) / max(IQR, floor)}. The floors ({@value #RR_IQR_FLOOR_MS}
- * ms and {@value #LOG_IQR_FLOOR}) keep a flat window from blowing small jitter up into large values.
- * Quantiles interpolate linearly between order statistics (numpy's default).
+ * CardioNet's input for one window: three channels of length W from the cleaned window {@code v} with median
+ * {@code m}: {@code x} and {@code log x}, each robust-scaled within the window, {@code (v - median) / max(IQR, floor)},
+ * and the window relative to its median, {@code RELATIVE_GAIN * (v / m - 1)}. The robust-scaled channels show the
+ * rhythm's shape whatever its size; the relative one keeps the size (a 4 % dip and a 20 % one differ there only).
+ * The floors ({@value #RR_IQR_FLOOR_MS} ms and {@value #LOG_IQR_FLOOR}) keep a flat window from blowing small jitter
+ * up into large values. Quantiles interpolate linearly between order statistics (numpy's default).
  */
 public final class NetInput {
-    public static final int CHANNELS = 2;
+    public static final int CHANNELS = 3;
     public static final double RR_IQR_FLOOR_MS = 10.0;
     public static final double LOG_IQR_FLOOR = 0.0125;
+    /** Brings the relative channel to the others' order of magnitude (anomalies change RR by 5-30 %). */
+    public static final double RELATIVE_GAIN = 10.0;
 
     private NetInput() {}
 
@@ -27,6 +31,10 @@ public final class NetInput {
         }
         scale(cleanWindow, sorted, RR_IQR_FLOOR_MS, out, offset);
         scale(logs, sortedLogs, LOG_IQR_FLOOR, out, offset + w);
+        double median = Stats.quantile(sorted, 0.5);
+        for (int k = 0; k < w; k++) {
+            out[offset + 2 * w + k] = (float) (RELATIVE_GAIN * (cleanWindow[k] / median - 1));
+        }
     }
 
     private static void scale(double[] v, double[] sorted, double floor, float[] out, int offset) {

@@ -46,11 +46,15 @@ class WindowFeaturesTest {
     @Test
     void netInputIsRobustScaledPerChannel() {
         double[] w = {700, 800, 900, 800, 800, 800, 800};
-        float[] out = new float[2 * w.length];
+        float[] out = new float[NetInput.CHANNELS * w.length];
         NetInput.fill(w, Stats.sortedCopy(w), out, 0);
         // median 800; IQR 0 -> floor of 10 ms
         assertThat(out[0]).isEqualTo(-10f);
         assertThat(out[2]).isEqualTo(10f);
         assertThat(out[w.length + 1]).isZero();
+        // relative channel keeps the size: 700 ms is 12.5 % below the median, 900 ms 12.5 % above
+        assertThat(out[2 * w.length]).isCloseTo(-1.25f, within(1e-6f));
+        assertThat(out[2 * w.length + 2]).isCloseTo(1.25f, within(1e-6f));
+        assertThat(out[2 * w.length + 1]).isZero();
     }
 }
