@@ -117,12 +117,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         return Admin.create(p);
     }
 
+    /**
+     * Waits until the broker answers and its group coordinator is up. Without the second step the job's first offset
+     * commits (Flink's Kafka source commits on every checkpoint) fail with a warning while the broker is still
+     * creating its offsets topic.
+     */
     private void awaitReady() throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         Exception last = null;
         while (System.nanoTime() < deadline) {
             try (Admin admin = admin()) {
                 admin.describeCluster().nodes().get(5, TimeUnit.SECONDS);
+                admin.listConsumerGroupOffsets("cardiospike-readiness").partitionsToOffsetAndMetadata()
+                        .get(5, TimeUnit.SECONDS);
                 return;
             } catch (Exception e) {
                 last = e;
