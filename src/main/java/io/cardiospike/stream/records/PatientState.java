@@ -1,6 +1,7 @@
 package io.cardiospike.stream.records;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * Everything the scorer keeps for one patient, stored as one RocksDB value so a beat costs one read and one write.
@@ -144,6 +145,6 @@ public class PatientState {
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(pendingCount, segLen, segBase, segSeen, nextToScore, lastReleasedTs);
+        return Objects.hash(pendingCount, segLen, segBase, segSeen, nextToScore, lastReleasedTs);
     }
 }
