@@ -19,9 +19,10 @@ from .metrics import average_precision
 class CardioNet(nn.Module):
     def __init__(self, in_channels: int, window: int, center: int, branch_channels: int = 16,
                  kernels=(3, 5, 7, 9), mix_channels: int = 32, gru_hidden: int = 32, mlp_hidden: int = 32,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, aux_offsets=()):
         super().__init__()
         self.window, self.center = int(window), int(center)
+        self.aux_offsets = tuple(int(o) for o in aux_offsets)
         self.branches = nn.ModuleList(
             nn.Conv1d(in_channels, branch_channels, int(k), padding=int(k) // 2) for k in kernels)
         cat = branch_channels * len(kernels)
@@ -31,21 +32,36 @@ class CardioNet(nn.Module):
         self.att = nn.Linear(2 * gru_hidden, 1)
         self.head = nn.Sequential(nn.Linear(4 * gru_hidden, mlp_hidden), nn.ReLU(), nn.Dropout(dropout),
                                   nn.Linear(mlp_hidden, 1))
+        # Training-only tagger: the GRU output at centre+offset predicts that neighbour's label (run edges are
+        # where most errors are). Not exported: serving sees the same graph either way.
+        self.aux = nn.Linear(2 * gru_hidden, 1) if self.aux_offsets else None
 
-    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+    def encode(self, windows: torch.Tensor) -> torch.Tensor:
         h = torch.cat([b(windows) for b in self.branches], dim=1)   # (B, 4C, W) 'same' padding
         h = F.relu(self.norm(h))
         h = F.relu(self.mix(h)).transpose(1, 2)                      # (B, W, M)
-        o, _ = self.gru(h)                                           # (B, W, 2H)
+        return self.gru(h)[0]                                        # (B, W, 2H)
+
+    def score(self, o: torch.Tensor) -> torch.Tensor:
         a = torch.softmax(self.att(o).squeeze(-1), dim=1)            # (B, W) attention over time
         pooled = torch.sum(o * a.unsqueeze(-1), dim=1)               # (B, 2H)
         centre = o[:, self.center, :]                                # (B, 2H) output at the scored beat
         return self.head(torch.cat([pooled, centre], dim=1)).squeeze(-1)   # (B,) logit
 
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        return self.score(self.encode(windows))
+
+    def forward_with_aux(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logit (B,), neighbour logits (B, len(aux_offsets)))."""
+        o = self.encode(windows)
+        pos = [self.center + off for off in self.aux_offsets]
+        return self.score(o), self.aux(o[:, pos, :]).squeeze(-1)
+
 
 def build_net(ccfg, channels: int, window: int, center: int) -> CardioNet:
     return CardioNet(channels, window, center, int(ccfg.branch_channels), tuple(ccfg.kernels),
-                     int(ccfg.mix_channels), int(ccfg.gru_hidden), int(ccfg.mlp_hidden), float(ccfg.dropout))
+                     int(ccfg.mix_channels), int(ccfg.gru_hidden), int(ccfg.mlp_hidden), float(ccfg.dropout),
+                     tuple(ccfg.get("aux_offsets", None) or ()))
 
 
 def set_determinism(seed: int, threads: int) -> None:
@@ -71,18 +87,40 @@ def _pos_weight(ccfg, y: np.ndarray) -> float:
     return float(ccfg.pos_weight)
 
 
+def neighbour_labels(y: np.ndarray, ids: np.ndarray, offsets) -> np.ndarray:
+    """(N, K) float32: the label of beat i+offset of the same recording, NaN past the recording's edges and for
+    unlabelled beats (y = -1); rows are in recording order, as export-dataset writes them."""
+    from .data import recordings
+    out = np.full((len(y), len(offsets)), np.nan, dtype=np.float32)
+    for _, a, b in recordings(ids):
+        for k, off in enumerate(offsets):
+            lo, hi = max(a, a - off), min(b, b - off)          # i with a <= i+off < b
+            if lo < hi:
+                out[lo:hi, k] = y[lo + off:hi + off]
+    out[out < 0] = np.nan
+    return out
+
+
 def train_net(ccfg, windows: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray | None,
-              seed: int, center: int, epochs: int | None = None, desc: str = "cnn", leave: bool = False):
+              seed: int, center: int, epochs: int | None = None, desc: str = "cnn", leave: bool = False,
+              ids: np.ndarray | None = None):
     """Train one CardioNet on windows[train_idx]. With val_idx: keep the best-epoch weights by inner-val
     average precision, stop after `patience` epochs without improvement. Without val_idx: run `epochs`.
-    Returns (net, best_epoch (1-based), history)."""
+    With `cnn.aux_offsets`, the neighbours' labels (from `ids`' recordings) are extra targets weighted by
+    `cnn.aux_weight`. Returns (net, best_epoch (1-based), history)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     n_ch, w = windows.shape[1], windows.shape[2]
     net = build_net(ccfg, n_ch, w, center)
     xt = torch.from_numpy(np.ascontiguousarray(windows[train_idx]))
     yt = torch.from_numpy(y[train_idx].astype(np.float32))
-    crit = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(_pos_weight(ccfg, y[train_idx]), dtype=torch.float32))
+    pos_weight = torch.tensor(_pos_weight(ccfg, y[train_idx]), dtype=torch.float32)
+    crit = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    if net.aux_offsets:
+        if ids is None:
+            raise ValueError("cnn.aux_offsets needs the recording ids")
+        ya = torch.from_numpy(neighbour_labels(y, ids, net.aux_offsets)[train_idx])
+        aux_weight = float(ccfg.aux_weight)
     opt = torch.optim.AdamW(net.parameters(), lr=float(ccfg.lr), weight_decay=float(ccfg.weight_decay))
     max_ep = int(epochs if epochs is not None else ccfg.epochs)
     steps = max_ep * math.ceil(len(xt) / int(ccfg.batch))
@@ -99,7 +137,13 @@ def train_net(ccfg, windows: np.ndarray, y: np.ndarray, train_idx: np.ndarray, v
             if len(b) < 2:
                 continue
             opt.zero_grad(set_to_none=True)
-            loss = crit(net(xt[b]), yt[b])
+            if net.aux_offsets:
+                logit, aux = net.forward_with_aux(xt[b])
+                known = ~torch.isnan(ya[b])
+                aux_loss = F.binary_cross_entropy_with_logits(aux[known], ya[b][known], pos_weight=pos_weight)
+                loss = crit(logit, yt[b]) + aux_weight * aux_loss
+            else:
+                loss = crit(net(xt[b]), yt[b])
             loss.backward()
             opt.step()
             sched.step()

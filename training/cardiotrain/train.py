@@ -66,7 +66,7 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
             lg_sum += margins(b, ex.features[of.test], num_iteration=it)
             t1 = time.perf_counter()
             net, ep, _ = train_net(cfg.cnn, ex.windows, y, inner.train, inner.val, seed=s, center=center,
-                                   desc=f"cnn {k}.{j}")
+                                   desc=f"cnn {k}.{j}", ids=groups)
             cn_sum += predict_logits(net, ex.windows[of.test], int(cfg.cnn.eval_batch)).astype(np.float64)
             t2 = time.perf_counter()
             t_lgb += t1 - t0
@@ -192,7 +192,7 @@ def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epo
                             num_rounds=n_rounds, feature_names=ex.meta["feature_names"])
     t1 = time.perf_counter()
     net, _, _ = train_net(cfg.cnn, ex.windows, ex.y, rows, None, seed=seed, center=int(ex.meta["past_beats"]),
-                          epochs=n_epochs, desc=desc, leave=False)
+                          epochs=n_epochs, desc=desc, leave=False, ids=ex.ids)
     t2 = time.perf_counter()
     return {"booster": booster, "net": net, "lgbm_rounds": n_rounds, "cnn_epochs": n_epochs,
             "seconds": {"lgbm_final": t1 - t0, "cnn_final": t2 - t1}}
