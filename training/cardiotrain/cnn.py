@@ -61,7 +61,7 @@ class CardioNet(nn.Module):
 def build_net(ccfg, channels: int, window: int, center: int) -> CardioNet:
     return CardioNet(channels, window, center, int(ccfg.branch_channels), tuple(ccfg.kernels),
                      int(ccfg.mix_channels), int(ccfg.gru_hidden), int(ccfg.mlp_hidden), float(ccfg.dropout),
-                     tuple(ccfg.get("aux_offsets", None) or ()))
+                     tuple(ccfg.aux_offsets))
 
 
 def set_determinism(seed: int, threads: int) -> None:

@@ -29,16 +29,15 @@ public final class NetInput {
             logs[k] = Math.log(cleanWindow[k]);
             sortedLogs[k] = Math.log(sorted[k]);
         }
-        scale(cleanWindow, sorted, RR_IQR_FLOOR_MS, out, offset);
-        scale(logs, sortedLogs, LOG_IQR_FLOOR, out, offset + w);
         double median = Stats.quantile(sorted, 0.5);
+        scale(cleanWindow, sorted, median, RR_IQR_FLOOR_MS, out, offset);
+        scale(logs, sortedLogs, Stats.quantile(sortedLogs, 0.5), LOG_IQR_FLOOR, out, offset + w);
         for (int k = 0; k < w; k++) {
             out[offset + 2 * w + k] = (float) (RELATIVE_GAIN * (cleanWindow[k] / median - 1));
         }
     }
 
-    private static void scale(double[] v, double[] sorted, double floor, float[] out, int offset) {
-        double median = Stats.quantile(sorted, 0.5);
+    private static void scale(double[] v, double[] sorted, double median, double floor, float[] out, int offset) {
         double iqr = Math.max(Stats.quantile(sorted, 0.75) - Stats.quantile(sorted, 0.25), floor);
         for (int k = 0; k < v.length; k++) {
             out[offset + k] = (float) ((v[k] - median) / iqr);
