@@ -148,7 +148,8 @@ def main(argv=None) -> None:
     y, ids, fold_of = oof["y"], oof["ids"], oof["fold_of"]
     if len(y) != ex.n or not np.array_equal(ids, ex.ids):
         sys.exit(f"{args.oof} does not belong to the export {args.export} (other rows or order)")
-    exp = Experiment(record_channels(np.asarray(ex.features[:, 0]), ex.artifact, ex.ids), y, args.mode,
+    rr_clean = np.asarray(ex.features[:, ex.meta["feature_names"].index("rr_c")])
+    exp = Experiment(record_channels(rr_clean, ex.artifact, ex.ids), y, args.mode,
                      args.lookahead, args.epochs)
     recs = recordings(ids)
     scores = np.full(len(y), np.nan)
