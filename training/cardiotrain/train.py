@@ -234,8 +234,9 @@ def run(cfg: DictConfig) -> dict:
              list(cfg.data.train_exclude), int(excluded.sum()), len(np.unique(ex.ids[excluded])))
     cv = cross_validate(cfg, ex)
     if cfg.cv.oof_out:
+        refit_oof = {f"refit_{m}": s for m, s in (cv["refit_oof"] or {}).items()}
         np.savez(resolve_path(cfg.cv.oof_out), ids=ex.ids, y=ex.y, x=ex.x, artifact=ex.artifact,
-                 fold_of=cv["fold_of"], **cv["oof"])
+                 fold_of=cv["fold_of"], **cv["oof"], **refit_oof)
     ev = evaluate(cfg, ex, cv)
     for m in MODELS:
         r = ev["metrics"][m]

@@ -46,6 +46,8 @@ def tiny_bundle(tmp_path_factory, synth_export, golden_export):
     from cardiotrain.config import load_config
     from cardiotrain.train import run
     out = tmp_path_factory.mktemp("bundle")
-    cfg = load_config(["preset=tiny", f"data.dir={synth_export}", f"golden.dir={golden_export}", f"out={out}"])
+    oof = tmp_path_factory.mktemp("oof") / "oof.npz"
+    cfg = load_config(["preset=tiny", f"data.dir={synth_export}", f"golden.dir={golden_export}", f"out={out}",
+                       f"cv.oof_out={oof}"])
     res = run(cfg)
-    return {"out": out, "cfg": cfg, "result": res}
+    return {"out": out, "cfg": cfg, "result": res, "oof": oof}

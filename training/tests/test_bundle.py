@@ -91,3 +91,14 @@ def test_report_mentions_models(tiny_bundle):
     rep = (tiny_bundle["out"] / "report.md").read_text()
     for k in ("lgbm", "cnn", "stack", "us/window", "Per outer fold", "The shipped protocol"):
         assert k in rep
+
+
+def test_oof_file_holds_both_protocols_scores(tiny_bundle, synth_export):
+    ex = load_export(synth_export)
+    d = np.load(tiny_bundle["oof"])
+    evaluated = d["fold_of"] >= 0
+    assert evaluated.all() and len(d["y"]) == ex.n
+    for m in ("lgbm", "cnn"):
+        assert np.isfinite(d[m]).all() and np.isfinite(d[f"refit_{m}"]).all(), m
+        # the refit check's models are other models than the inner ones
+        assert not np.allclose(d[m], d[f"refit_{m}"]), m
