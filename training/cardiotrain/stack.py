@@ -21,12 +21,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def honest_stack(Z: np.ndarray, y: np.ndarray, fold_of: np.ndarray, C: float = 1.0,
-                 fit_rows: np.ndarray | None = None, Z_scored: np.ndarray | None = None) -> np.ndarray:
+                 fit_rows: np.ndarray | None = None) -> np.ndarray:
     """Stacked OOF probability: each outer fold is predicted by a stacker fit on the other folds' OOF
-    (only their `fit_rows`, a boolean mask, when given). The stackers are always fit on `Z`; with `Z_scored` they
-    score those inputs instead (the refit check: stackers of the inner-model means applied to refit scores)."""
+    (only their `fit_rows`, a boolean mask, when given)."""
     fit_rows = np.ones(len(y), dtype=bool) if fit_rows is None else fit_rows
-    Z_scored = Z if Z_scored is None else Z_scored
     out = np.full(len(y), np.nan)
     folds = np.unique(fold_of[fold_of >= 0])
     for k in folds:
@@ -34,5 +32,5 @@ def honest_stack(Z: np.ndarray, y: np.ndarray, fold_of: np.ndarray, C: float = 1
         tr = (fold_of >= 0) & ~te & fit_rows
         if tr.sum() == 0:          # single evaluated fold (debug runs): no honest option, fit in-sample
             tr = te & fit_rows
-        out[te] = sigmoid(stack_logit(fit_stacker(Z[tr], y[tr], C), Z_scored[te]))
+        out[te] = sigmoid(stack_logit(fit_stacker(Z[tr], y[tr], C), Z[te]))
     return out

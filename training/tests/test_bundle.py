@@ -102,3 +102,18 @@ def test_oof_file_holds_both_protocols_scores(tiny_bundle, synth_export):
         assert np.isfinite(d[m]).all() and np.isfinite(d[f"refit_{m}"]).all(), m
         # the refit check's models are other models than the inner ones
         assert not np.allclose(d[m], d[f"refit_{m}"]), m
+
+
+def test_bundle_stacker_and_threshold_are_fit_on_the_refit_checks_scores(tiny_bundle, synth_export):
+    from cardiotrain.stack import fit_stacker
+    from cardiotrain.train import fit_rows, stack_inputs
+    cfg, out = tiny_bundle["cfg"], tiny_bundle["out"]
+    ex = load_export(synth_export)
+    d = np.load(tiny_bundle["oof"])
+    fit = fit_rows(cfg, ex)
+    _, Z_refit = stack_inputs(cfg, ex, d["refit_lgbm"], d["refit_cnn"])
+    want = fit_stacker(Z_refit[fit], ex.y[fit], float(cfg.stack.C))
+    st = json.loads((out / "stacker.json").read_text())
+    np.testing.assert_allclose(st["coef"], want["coef"], rtol=1e-9)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["threshold"] == m["cv"]["refit_check"]["stack"]["threshold"]
