@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cardiotrain.data import recordings  # noqa: E402
-from cardiotrain.metrics import best_threshold  # noqa: E402
+from cardiotrain.metrics import best_threshold, prf  # noqa: E402
 from cardiotrain.stack import honest_stack  # noqa: E402
 
 
@@ -46,11 +46,6 @@ def apply_rules(p: np.ndarray, s: np.ndarray, min_len: int, keep: float, gap: in
     return p
 
 
-def f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    tp = (pred & truth).sum()
-    return 2 * tp / (2 * tp + (pred & ~truth).sum() + (~pred & truth).sum())
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--oof", required=True, help="a main run's cv.oof_out .npz")
@@ -69,7 +64,7 @@ def main(argv=None) -> None:
         return out
 
     grid = itertools.product([0.40, 0.45, 0.50], [1, 3, 4, 5, 6], [0.6, 0.7, 0.8, 0.9, 1.01], [0, 1, 2, 3])
-    cells = sorted(((f1(p, truth), f1(p[keep_rows], truth[keep_rows]), *c)
+    cells = sorted(((prf(truth, p)["f1"], prf(truth[keep_rows], p[keep_rows])["f1"], *c)
                     for c in grid for p in [decide(*c)]), reverse=True)
     t_plain, f_plain = best_threshold(y, s)
     print(f"plain threshold {t_plain:.3f}: pooled F1 {f_plain:.4f}")
