@@ -11,7 +11,7 @@ import java.util.Map;
 /** One recording scored by the ensemble, with the per-beat flags and episodes that the API and the page show. */
 record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes) {
 
-    /** Consecutive beats at or above the threshold; {@code start} and {@code end} are inclusive beat indices. */
+    /** Consecutive flagged beats; {@code start} and {@code end} are inclusive beat indices. */
     record Episode(int start, int end, double maxProba) {
         Map<String, Object> json() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -24,16 +24,14 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
 
     static Analysis of(EnsembleScorer scorer, double[] rr) {
         double[] proba = scorer.scoreRecording(rr).proba();
-        double threshold = scorer.threshold();
         int n = rr.length;
-        int[] anomaly = new int[n], artifact = new int[n];
+        int[] anomaly = scorer.decide(proba); // the same decisions as the CLI's y column
+        int[] artifact = new int[n];
         List<Episode> episodes = new ArrayList<>();
         int start = -1;
         double max = 0;
         for (int i = 0; i < n; i++) {
             artifact[i] = Artifacts.isArtifact(rr[i]) ? 1 : 0;
-            // the same rule as the CLI's y column (RrCsv.writeScores): proba >= threshold
-            anomaly[i] = proba[i] >= threshold ? 1 : 0;
             if (anomaly[i] == 1) {
                 if (start < 0) {
                     start = i;

@@ -248,6 +248,8 @@ public final class ApiServer implements AutoCloseable {
         m.put("status", "ok");
         m.put("model_version", scorer.modelVersion());
         m.put("threshold", scorer.threshold());
+        m.put("alert_budget", Map.of("max_flagged", scorer.alertBudget().maxFlagged(),
+                "window_beats", scorer.alertBudget().windowBeats()));
         m.put("recordings", recordings.size());
         m.put("data", dataName);
         m.put("live", live != null);
@@ -276,7 +278,7 @@ public final class ApiServer implements AutoCloseable {
             proba.add(scorer.scoreRecording(r.rr()).proba());
         }
         StringWriter out = new StringWriter();
-        RrCsv.writeScores(out, table, proba, scorer.threshold());
+        RrCsv.writeScores(out, table, proba, proba.stream().map(scorer::decide).toList());
         ctx.contentType("text/csv; charset=utf-8").result(out.toString());
     }
 

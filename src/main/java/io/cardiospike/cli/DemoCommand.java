@@ -130,7 +130,7 @@ final class DemoCommand implements Callable<Integer> {
                 log("dashboard (live patients, API docs at /docs): " + dashboard.url());
             }
 
-            Map<String, Map<Long, Double>> probaByPatient = new ConcurrentHashMap<>();
+            Map<String, Map<Long, Score>> scoresByPatient = new ConcurrentHashMap<>();
             AtomicLong scored = new AtomicLong(), alerts = new AtomicLong(), deadLetters = new AtomicLong();
             String scoresTopic = config.scoresTopic(), alertsTopic = config.alertsTopic();
             reader = new TopicReader(kafka.bootstrapServers(),
@@ -138,8 +138,9 @@ final class DemoCommand implements Callable<Integer> {
                         if (r.topic().equals(scoresTopic)) {
                             scored.incrementAndGet();
                             if (scoresCsv != null) {
-                                probaByPatient.computeIfAbsent(r.key(), k -> new ConcurrentHashMap<>())
-                                        .put(r.value().path("ts").asLong(), r.value().path("proba").asDouble());
+                                scoresByPatient.computeIfAbsent(r.key(), k -> new ConcurrentHashMap<>())
+                                        .put(r.value().path("ts").asLong(), new Score(
+                                                r.value().path("proba").asDouble(), r.value().path("anomaly").asBoolean()));
                             }
                         } else if (r.topic().equals(alertsTopic)) {
                             alerts.incrementAndGet();
@@ -189,7 +190,7 @@ final class DemoCommand implements Callable<Integer> {
                 if (!complete) {
                     log("stopped before the replay was completely scored: " + scoresCsv + " has NaN for the rest");
                 }
-                writeScores(table, probaByPatient, manifest.threshold());
+                writeScores(table, scoresByPatient);
                 log("wrote " + table.rowCount() + " scores to " + scoresCsv);
             }
             log("scored " + scored.get() + " beats, " + alerts.get() + " alerts, " + deadLetters.get()
@@ -241,24 +242,30 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** A beat's result on the scores topic: what the stream decided. */
+    private record Score(double proba, boolean anomaly) {}
+
     /** Same rows and formatting as {@code bin/cardiospike score}: RrCsv.writeScores, in the input's row order. */
-    private void writeScores(RrCsv.Table table, Map<String, Map<Long, Double>> probaByPatient, double threshold)
-            throws IOException {
+    private void writeScores(RrCsv.Table table, Map<String, Map<Long, Score>> scoresByPatient) throws IOException {
         List<double[]> proba = new ArrayList<>();
+        List<int[]> decisions = new ArrayList<>();
         for (Recording rec : table.recordings()) {
-            Map<Long, Double> byTs = probaByPatient.getOrDefault(rec.id(), Map.of());
+            Map<Long, Score> byTs = scoresByPatient.getOrDefault(rec.id(), Map.of());
             double[] p = new double[rec.size()];
+            int[] y = new int[rec.size()];
             for (int i = 0; i < rec.size(); i++) {
-                Double v = byTs.get(ReplayProducer.replayTs(rec.time()[i], ReplayProducer.REPLAY_BASE_EPOCH_MS));
-                p[i] = v == null ? Double.NaN : v;
+                Score v = byTs.get(ReplayProducer.replayTs(rec.time()[i], ReplayProducer.REPLAY_BASE_EPOCH_MS));
+                p[i] = v == null ? Double.NaN : v.proba();
+                y[i] = v != null && v.anomaly() ? 1 : 0;
             }
             proba.add(p);
+            decisions.add(y);
         }
         if (scoresCsv.toAbsolutePath().getParent() != null) {
             Files.createDirectories(scoresCsv.toAbsolutePath().getParent());
         }
         try (Writer out = Files.newBufferedWriter(scoresCsv, StandardCharsets.UTF_8)) {
-            RrCsv.writeScores(out, table, proba, threshold);
+            RrCsv.writeScores(out, table, proba, decisions);
         }
     }
 

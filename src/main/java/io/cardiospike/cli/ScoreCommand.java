@@ -39,7 +39,7 @@ final class ScoreCommand implements Callable<Integer> {
                 Files.createDirectories(output.toAbsolutePath().getParent());
             }
             try (Writer out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
-                RrCsv.writeScores(out, table, proba, scorer.threshold());
+                RrCsv.writeScores(out, table, proba, proba.stream().map(scorer::decide).toList());
             }
         }
         System.err.printf("scored %d beats of %d patients with model %s -> %s%n", table.rowCount(),

@@ -66,6 +66,15 @@ public final class EnsembleScorer implements AutoCloseable {
         return manifest.threshold();
     }
 
+    public AlertBudget alertBudget() {
+        return manifest.alertBudget();
+    }
+
+    /** A whole recording's 0/1 decisions from its probabilities: the threshold and the alert budget. */
+    public int[] decide(double[] proba) {
+        return manifest.alertBudget().decide(proba, manifest.threshold());
+    }
+
     public String modelVersion() {
         return manifest.modelVersion();
     }

@@ -89,16 +89,17 @@ public final class RrCsv {
         return new Table(row, recordings);
     }
 
-    /** Writes score results in input order: {@code id,time,y,proba}. */
-    public static void writeScores(Writer out, Table table, List<double[]> probaPerRecording, double threshold)
-            throws IOException {
+    /** Writes score results in input order: {@code id,time,y,proba}, with {@code y} the 0/1 decisions given. */
+    public static void writeScores(Writer out, Table table, List<double[]> probaPerRecording,
+                                   List<int[]> decisionsPerRecording) throws IOException {
         String[] lines = new String[table.rowCount()];
         for (int r = 0; r < table.recordings().size(); r++) {
             Recording rec = table.recordings().get(r);
             double[] proba = probaPerRecording.get(r);
+            int[] y = decisionsPerRecording.get(r);
             for (int i = 0; i < rec.size(); i++) {
-                lines[rec.inputRows()[i]] = rec.id() + "," + formatTime(rec.time()[i]) + ","
-                        + (proba[i] >= threshold ? 1 : 0) + "," + String.format(Locale.ROOT, "%.8f", proba[i]);
+                lines[rec.inputRows()[i]] = rec.id() + "," + formatTime(rec.time()[i]) + "," + y[i] + ","
+                        + String.format(Locale.ROOT, "%.8f", proba[i]);
             }
         }
         out.write("id,time,y,proba\n");

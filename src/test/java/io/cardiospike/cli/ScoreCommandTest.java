@@ -2,7 +2,12 @@ package io.cardiospike.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cardiospike.model.AlertBudget;
+import io.cardiospike.model.BundleCopies;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.rr.Recording;
+import io.cardiospike.rr.RrCsv;
+import io.cardiospike.rr.SyntheticRr;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -15,8 +20,12 @@ class ScoreCommandTest {
     private final StringWriter err = new StringWriter();
 
     private int score(Path in, Path out) {
+        return score(in, out, Path.of("models"));
+    }
+
+    private int score(Path in, Path out, Path model) {
         return Main.run(new PrintWriter(err, true), "score", "--input", in.toString(), "--output", out.toString(),
-                "--model", "models");
+                "--model", model.toString());
     }
 
     @Test
@@ -47,8 +56,44 @@ class ScoreCommandTest {
             String[] f = line.split(",");
             double p = Double.parseDouble(f[3]);
             assertThat(p).isBetween(0.0, 1.0);
-            assertThat(f[2]).isEqualTo(p >= threshold ? "1" : "0");
+            assertThat(f[2]).isEqualTo(p >= threshold ? "1" : "0"); // 45 beats: the alert budget cannot bind
         }
+    }
+
+    @Test
+    void yIsTheThresholdWithinTheAlertBudgetPerPatient(@TempDir Path dir) throws Exception {
+        Path model = BundleCopies.withAlertBudget(Files.createDirectory(dir.resolve("bundle")), 5, 100);
+        List<Recording> recordings = SyntheticRr.recordings(2, 500, 500, 77);
+        StringBuilder csv = new StringBuilder("id,time,x\n");
+        for (int i = 0; i < 500; i++) { // the two patients' rows interleaved
+            for (Recording r : recordings) {
+                csv.append(r.id()).append(',').append(RrCsv.formatTime(r.time()[i])).append(',').append(r.rr()[i])
+                        .append('\n');
+            }
+        }
+        Path in = dir.resolve("in.csv"), out = dir.resolve("out.csv");
+        Files.writeString(in, csv);
+        assertThat(score(in, out, model)).as(err.toString()).isZero();
+
+        List<String> lines = Files.readAllLines(out);
+        int refused = 0;
+        try (EnsembleScorer scorer = EnsembleScorer.open(model)) {
+            for (int p = 0; p < recordings.size(); p++) {
+                double[] proba = new double[500];
+                int[] y = new int[500];
+                for (int i = 0; i < 500; i++) {
+                    String[] f = lines.get(1 + 2 * i + p).split(",");
+                    assertThat(f[0]).isEqualTo(recordings.get(p).id());
+                    y[i] = Integer.parseInt(f[2]);
+                    proba[i] = Double.parseDouble(f[3]);
+                }
+                assertThat(y).containsExactly(new AlertBudget(5, 100).decide(proba, scorer.threshold()));
+                for (int i = 0; i < 500; i++) {
+                    refused += proba[i] >= scorer.threshold() && y[i] == 0 ? 1 : 0;
+                }
+            }
+        }
+        assertThat(refused).as("the budget binds on this data").isPositive();
     }
 
     @Test

@@ -11,27 +11,29 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ModelBundleTest {
-    private static Path copyBundle(Path to) throws Exception {
-        try (Stream<Path> files = Files.list(GoldenParityTest.BUNDLE)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, to.resolve(f.getFileName()));
-            }
-        }
-        return to;
-    }
-
     @Test
     void committedBundleLoadsWithItsManifest() throws Exception {
         try (EnsembleScorer scorer = EnsembleScorer.open(GoldenParityTest.BUNDLE)) {
             assertThat(scorer.threshold()).isBetween(0.0, 1.0);
             assertThat(scorer.modelVersion()).startsWith("cs-");
             assertThat(scorer.scoreRecording(new double[] {800}).proba()).hasSize(1);
+            assertThat(scorer.alertBudget().maxFlagged()).isPositive();
+            assertThat(scorer.alertBudget().windowBeats()).isGreaterThan(scorer.alertBudget().maxFlagged());
         }
     }
 
     @Test
+    void refusesABundleWithoutAnAlertBudget(@TempDir Path dir) throws Exception {
+        BundleCopies.copy(dir);
+        Path manifest = dir.resolve("manifest.json");
+        Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"alert_budget\"", "\"no_budget\""));
+        assertThatThrownBy(() -> EnsembleScorer.open(dir)).isInstanceOf(ModelBundleException.class)
+                .hasMessageContaining("alert_budget needs max_flagged >= 1 and window_beats >= 1");
+    }
+
+    @Test
     void refusesABundleTrainedOnOtherFeatures(@TempDir Path dir) throws Exception {
-        copyBundle(dir);
+        BundleCopies.copy(dir);
         Path manifest = dir.resolve("manifest.json");
         Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"feature_spec_version\"\\s*:\\s*\"[^\"]*\"",
                 "\"feature_spec_version\": \"fs-0\""));
@@ -41,7 +43,7 @@ class ModelBundleTest {
 
     @Test
     void refusesAModelFileThatIsNotTheOneInTheManifest(@TempDir Path dir) throws Exception {
-        copyBundle(dir);
+        BundleCopies.copy(dir);
         Files.writeString(dir.resolve(EnsembleScorer.STACKER_FILE), " ", StandardOpenOption.APPEND);
         assertThatThrownBy(() -> EnsembleScorer.open(dir)).isInstanceOf(ModelBundleException.class)
                 .hasMessageContaining("SHA-256 does not match");

@@ -29,7 +29,8 @@ class RrCsvTest {
     void writesScoresInInputOrder() throws Exception {
         RrCsv.Table t = parse("id,time,x\na,800,800\nb,0,700\na,0,750\n");
         StringWriter out = new StringWriter();
-        RrCsv.writeScores(out, t, List.of(new double[] {0.1, 0.9}, new double[] {0.5}), 0.5);
+        RrCsv.writeScores(out, t, List.of(new double[] {0.1, 0.9}, new double[] {0.5}),
+                List.of(new int[] {0, 1}, new int[] {1}));
         assertThat(out.toString()).isEqualTo("id,time,y,proba\na,800,1,0.90000000\nb,0,1,0.50000000\na,0,0,0.10000000\n");
     }
 

@@ -2,6 +2,8 @@ package io.cardiospike.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cardiospike.model.AlertBudget;
+import io.cardiospike.model.BundleCopies;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
@@ -12,6 +14,7 @@ import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.ScoredBeat;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,6 +28,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The keyed scorer alone, driven by Flink's operator test harness: ordering, timers, state contents and cleanup. */
 class PatientScorerTest {
@@ -43,8 +47,13 @@ class PatientScorerTest {
 
     private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(OperatorSubtaskState restore)
             throws Exception {
+        return harness(TestBundle.DIR, restore);
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(Path bundle,
+            OperatorSubtaskState restore) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>(
-                new PatientScorer(TestBundle.DIR.toString(), IDLE_MS, RETENTION_MS),
+                new PatientScorer(bundle.toString(), IDLE_MS, RETENTION_MS),
                 b -> b.patientId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         harnesses.add(h);
@@ -116,7 +125,9 @@ class PatientScorerTest {
         assertThat(scored).hasSize(r.size());
         assertThat(scored).extracting(b -> b.ts).isSorted().doesNotHaveDuplicates();
         assertThat(probas(scored, "p1")).containsExactly(scorer.scoreRecording(r.rr()).proba());
-        assertThat(scored).allSatisfy(b -> assertThat(b.anomaly).isEqualTo(b.proba >= scorer.threshold()));
+        assertThat(scored).extracting(b -> b.anomaly ? 1 : 0)
+                .containsExactly(Arrays.stream(scorer.decide(scorer.scoreRecording(r.rr()).proba())).boxed()
+                        .toArray(Integer[]::new));
 
         PatientState afterFlush = state(h, "p1");
         assertThat(episode(h, "p1")).as("no episode stays open after the segment").isNull();
@@ -364,11 +375,12 @@ class PatientScorerTest {
 
         EnsembleScorer scorer = TestBundle.scorer();
         double[] proba = scorer.scoreRecording(r.rr()).proba();
+        int[] y = scorer.decide(proba);
         List<long[]> expected = new ArrayList<>(); // {start index, end index}
         for (int i = 0; i < proba.length; i++) {
-            if (proba[i] >= scorer.threshold() && (i == 0 || proba[i - 1] < scorer.threshold())) {
+            if (y[i] == 1 && (i == 0 || y[i - 1] == 0)) {
                 int end = i;
-                while (end + 1 < proba.length && proba[end + 1] >= scorer.threshold()) {
+                while (end + 1 < proba.length && y[end + 1] == 1) {
                     end++;
                 }
                 expected.add(new long[] {i, end});
@@ -389,6 +401,44 @@ class PatientScorerTest {
                     org.assertj.core.api.Assertions.within(1e-12));
             assertThat(a.alertId).isEqualTo(AnomalyAlert.alertId("p1", a.startTs, scorer.modelVersion()));
         }
+    }
+
+    @Test
+    void theAlertBudgetKeepsItsPlaceInKeyedStateAcrossARestore(@TempDir Path dir) throws Exception {
+        Path bundle = BundleCopies.withAlertBudget(dir, 4, 60);
+        Recording r = recording(400, 52);
+        List<Beat> beats = beats("p1", r, BASE);
+        var h = harness(bundle, null);
+        h.setProcessingTime(0);
+        feed(h, beats.subList(0, 200));
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+        List<ScoredBeat> scored = new ArrayList<>(h.extractOutputValues());
+        AlertBudget.Tracker saved = budget(h, "p1");
+        assertThat(saved.beats).isEqualTo(scored.size());
+        assertThat(saved.flagged.length).isLessThanOrEqualTo(4);
+
+        var restored = harness(bundle, snapshot);
+        restored.setProcessingTime(0);
+        feed(restored, beats.subList(200, beats.size()));
+        restored.setProcessingTime(IDLE_MS);
+        scored.addAll(restored.extractOutputValues());
+
+        EnsembleScorer scorer = EnsembleScorer.open(bundle);
+        try (scorer) {
+            double[] proba = scorer.scoreRecording(r.rr()).proba();
+            int[] y = new AlertBudget(4, 60).decide(proba, scorer.threshold());
+            assertThat(scored).extracting(b -> b.anomaly ? 1 : 0)
+                    .containsExactly(Arrays.stream(y).boxed().toArray(Integer[]::new));
+            long refused = scored.stream().filter(b -> b.proba >= scorer.threshold() && !b.anomaly).count();
+            assertThat(refused).as("the budget binds on this recording").isPositive();
+        }
+        assertThat(budget(restored, "p1").beats).isEqualTo(r.size());
+    }
+
+    private static AlertBudget.Tracker budget(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h,
+            String id) throws Exception {
+        h.getOperator().setCurrentKey(id);
+        return h.getOperator().getKeyedStateStore().getState(PatientScorer.alertBudgetState()).value();
     }
 
     @Test

@@ -117,6 +117,7 @@ class StreamJobIT {
         Map<String, Integer> expectedAlertBeats = new HashMap<>();
         for (Recording rec : recordings) {
             double[] batch = scorer.scoreRecording(rec.rr()).proba();
+            int[] y = scorer.decide(batch);
             List<JsonNode> stream = new ArrayList<>(out.scoresByPatient.getOrDefault(rec.id(), List.of()));
             assertThat(stream).as("scores of %s", rec.id()).hasSize(rec.size());
             stream.sort((a, b) -> Long.compare(a.path("ts").asLong(), b.path("ts").asLong()));
@@ -125,13 +126,13 @@ class StreamJobIT {
                 assertThat(s.path("ts").asLong()).isEqualTo(ReplayProducer.replayTs(rec.time()[i],
                         ReplayProducer.REPLAY_BASE_EPOCH_MS));
                 assertThat(s.path("proba").asDouble()).as("%s beat %d", rec.id(), i).isCloseTo(batch[i], within(1e-5));
-                assertThat(s.path("anomaly").asBoolean()).isEqualTo(batch[i] >= scorer.threshold());
+                assertThat(s.path("anomaly").asBoolean()).isEqualTo(y[i] == 1);
                 assertThat(s.path("model_version").asText()).isEqualTo(scorer.modelVersion());
             }
             for (int i = 0; i < rec.size(); i++) {
-                if (batch[i] >= scorer.threshold() && (i == 0 || batch[i - 1] < scorer.threshold())) {
+                if (y[i] == 1 && (i == 0 || y[i - 1] == 0)) {
                     int end = i;
-                    while (end + 1 < rec.size() && batch[end + 1] >= scorer.threshold()) {
+                    while (end + 1 < rec.size() && y[end + 1] == 1) {
                         end++;
                     }
                     String id = AnomalyAlert.alertId(rec.id(), ReplayProducer.replayTs(rec.time()[i],
