@@ -29,10 +29,11 @@ def sha256_file(p: Path) -> str:
     return h.hexdigest()
 
 
-def model_version(files: dict[str, str], when: _dt.date | None = None) -> str:
+def model_version(files: dict[str, str], decisions: dict, when: _dt.date | None = None) -> str:
+    """Names what the bundle outputs: the model files' hashes and the decision rule (threshold, alert budget)."""
     when = when or _dt.datetime.now(_dt.timezone.utc).date()
-    h = hashlib.sha256("".join(f"{k}:{files[k]}\n" for k in sorted(files)).encode()).hexdigest()[:8]
-    return f"cs-{when.strftime('%Y%m%d')}-{h}"
+    text = "".join(f"{k}:{files[k]}\n" for k in sorted(files)) + json.dumps(decisions, sort_keys=True)
+    return f"cs-{when.strftime('%Y%m%d')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def library_versions() -> dict:
@@ -232,7 +233,7 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
     st = {"features": ev["stacker"]["features"], "coef": ev["stacker"]["coef"], "intercept": ev["stacker"]["intercept"]}
     (out / "stacker.json").write_text(json.dumps(st, indent=2) + "\n")
     files = {f: sha256_file(out / f) for f in MODEL_FILES}
-    version = model_version(files)
+    version = model_version(files, {"threshold": float(ev["threshold"]), "alert_budget": ev["alert_budget"]})
     onnx_t = bench_onnx(out / "cardionet.onnx", ex.windows[: max(int(cfg.bench.batch), 1)], int(cfg.bench.batch),
                         int(cfg.bench.rounds))
     lgbm_us = bench_lgbm(out / "lightgbm.txt", ex.features)

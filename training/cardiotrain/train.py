@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from . import bundle
+from .budget import apply_budget, budget_from_labels
 from .config import parse_cli, resolve_path, to_yaml
 from .data import load_export
 from .folds import InnerFold, make_folds
@@ -153,10 +154,8 @@ def budget_metrics(y, s, thr, fold_of, ev, fit, ids) -> dict:
     """The stack's decisions under the alert budget (budget.py), fold-honest: each outer fold is decided with the
     budget of the other folds' recordings (fit rows), at the pooled threshold `thr` and, separately, at the
     fold-honest thresholds of threshold_metrics."""
-    from .budget import apply_budget, budget_from_labels
-
     pred, honest_pred = np.zeros(len(y), dtype=bool), np.zeros(len(y), dtype=bool)
-    budgets, per_fold = [], []
+    per_fold = []
     for k in np.unique(fold_of[ev]):
         te = fold_of == k
         other = fit & ~te
@@ -167,7 +166,6 @@ def budget_metrics(y, s, thr, fold_of, ev, fit, ids) -> dict:
         r = prf(y[te], pred[te])
         r.update(fold=int(k), **b)
         per_fold.append(r)
-        budgets.append(b)
     hp = prf(y[ev], honest_pred[ev])
     return {"threshold": float(thr), "pooled": prf(y[ev], pred[ev]), "folds": per_fold,
             "pooled_fold_threshold": {k: hp[k] for k in ("f1", "precision", "recall")},
@@ -177,7 +175,6 @@ def budget_metrics(y, s, thr, fold_of, ev, fit, ids) -> dict:
 def evaluate(cfg, ex, cv: dict) -> dict:
     """Honest stacked OOF, thresholds (pooled-F1-optimal on OOF) and per-fold / pooled P/R/F1, for the inner
     models' means and, with the refit check, for the shipped protocol; the bundle's stacker and threshold."""
-    from .budget import budget_from_labels
     from .stack import fit_stacker, honest_stack
 
     fold_of = cv["fold_of"]
@@ -279,10 +276,8 @@ def run(cfg: DictConfig) -> dict:
                  r["pooled"]["precision"], r["pooled"]["recall"], r["pooled"]["ap"], r["threshold"],
                  r["pooled_fold_threshold"]["f1"], r["pooled_fit_patients"]["f1"],
                  " ".join(f"{f['f1']:.4f}" for f in r["folds"]))
-    for m in MODELS:
-        r = (ev["refit"] or {}).get(m)
-        if r is None:
-            continue
+    for m in MODELS if ev["refit"] else ():
+        r = ev["refit"][m]
         log.info("refit check %-5s pooled F1=%.4f P=%.4f R=%.4f AP=%.4f (threshold %.4f); fold-honest-threshold "
                  "F1=%.4f; without train_exclude patients F1=%.4f", m, r["pooled"]["f1"], r["pooled"]["precision"],
                  r["pooled"]["recall"], r["pooled"]["ap"], r["threshold"], r["pooled_fold_threshold"]["f1"],

@@ -1,4 +1,5 @@
 """End-to-end: launcher-generated synthetic export -> tiny nested-CV training -> bundle checks."""
+import datetime as _dt
 import hashlib
 import json
 import re
@@ -6,7 +7,7 @@ import re
 import numpy as np
 import torch
 
-from cardiotrain.bundle import MODEL_FILES, score_with_bundle
+from cardiotrain.bundle import MODEL_FILES, model_version, score_with_bundle
 from cardiotrain.cnn import ort_logits, ort_session, predict_logits
 from cardiotrain.data import load_export, recordings
 from cardiotrain.stack import sigmoid
@@ -25,6 +26,11 @@ def test_manifest(tiny_bundle, synth_export):
     meta = json.loads((synth_export / "meta.json").read_text())
     assert m["bundle_format"] == 2
     assert re.fullmatch(r"cs-\d{8}-[0-9a-f]{8}", m["model_version"])
+    # the version changes with the decision rule too, not only with the model files
+    day = _dt.date.fromisoformat(m["created_utc"][:10])
+    decisions = {"threshold": m["threshold"], "alert_budget": m["alert_budget"]}
+    assert model_version(m["files"], decisions, day) == m["model_version"]
+    assert model_version(m["files"], {**decisions, "threshold": 0.5}, day) != m["model_version"]
     for k in ("feature_spec_version", "past_beats", "lookahead_beats", "window", "channels", "feature_names"):
         assert m[k] == meta[k], k
     assert m["net_input"] == "windows" and m["net_output"] == "logit"
