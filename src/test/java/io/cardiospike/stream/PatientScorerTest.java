@@ -423,8 +423,7 @@ class PatientScorerTest {
         restored.setProcessingTime(IDLE_MS);
         scored.addAll(restored.extractOutputValues());
 
-        EnsembleScorer scorer = EnsembleScorer.open(bundle);
-        try (scorer) {
+        try (EnsembleScorer scorer = EnsembleScorer.open(bundle)) {
             double[] proba = scorer.scoreRecording(r.rr()).proba();
             int[] y = new AlertBudget(4, 60).decide(proba, scorer.threshold());
             assertThat(scored).extracting(b -> b.anomaly ? 1 : 0)
