@@ -82,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        double pace = "max".equalsIgnoreCase(speed) ? Double.POSITIVE_INFINITY : parseSpeed(speed);
+        double pace = parseSpeed(speed);
         if (replay == null && (exitWhenDone || scoresCsv != null)) {
             throw new UserException("--exit-when-done and --scores-csv need --replay (synthetic patients never end)");
         }
@@ -278,7 +278,11 @@ final class DemoCommand implements Callable<Integer> {
         return seen.size();
     }
 
-    private static double parseSpeed(String s) throws UserException {
+    /** {@code --speed}: a positive factor of real time, or {@code max} (no pause). */
+    static double parseSpeed(String s) throws UserException {
+        if ("max".equalsIgnoreCase(s)) {
+            return Double.POSITIVE_INFINITY;
+        }
         try {
             double v = Double.parseDouble(s);
             if (v > 0 && Double.isFinite(v)) {

@@ -17,6 +17,9 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             DemoCommand.class,
             ServeCommand.class,
+            ClusterCommand.class,
+            JobCommand.class,
+            ProduceCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

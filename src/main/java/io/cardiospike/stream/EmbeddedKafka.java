@@ -40,10 +40,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.bootstrapServers = bootstrapServers;
     }
 
-    /** Starts a broker whose data lives in {@code dataDir} (created if needed) and waits until it serves requests. */
+    /** Starts a broker on free ports whose data lives in {@code dataDir} (created if needed); waits until it serves. */
     public static EmbeddedKafka start(Path dataDir) throws Exception {
+        return start(dataDir, freePort(), freePort());
+    }
+
+    /**
+     * Starts a broker on {@code 127.0.0.1:brokerPort}; data in {@code dataDir} survives a restart (the log directory is
+     * formatted only once), as a broker's disk would.
+     */
+    public static EmbeddedKafka start(Path dataDir, int brokerPort, int controllerPort) throws Exception {
         Path logDir = Files.createDirectories(dataDir.resolve("kraft-logs"));
-        int brokerPort = freePort(), controllerPort = freePort();
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");

@@ -15,7 +15,7 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * Runs the {@link ScoringJob} on an in-process Flink MiniCluster (the demo, the benchmark and the tests): same
+ * Runs the {@link ScoringPipeline} on an in-process Flink MiniCluster (the demo, the benchmark and the tests): same
  * pipeline, same RocksDB and checkpoint configuration as on a cluster. The MiniCluster goes away with the job.
  */
 public final class LocalJob {
@@ -23,14 +23,17 @@ public final class LocalJob {
 
     /** Starts the Kafka job; {@code restoreFrom} (a checkpoint directory) or null for a fresh start. */
     public static JobClient start(StreamConfig config, Path restoreFrom) throws Exception {
-        Configuration conf = ScoringJob.flinkConfiguration(config);
+        if (config.checkpointDir() == null) {
+            throw new IllegalArgumentException("a local job needs a checkpoint directory (--checkpoint-dir)");
+        }
+        Configuration conf = ScoringPipeline.flinkConfiguration(config);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
         conf.set(RestOptions.BIND_PORT, "0"); // never clash with a running Flink or a second demo
         if (restoreFrom != null) {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom.toUri().toString());
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(config.parallelism(), conf);
-        ScoringJob.kafka(config).build(env);
+        ScoringPipeline.kafka(config).build(env);
         return env.executeAsync(ScoringJob.JOB_NAME);
     }
 

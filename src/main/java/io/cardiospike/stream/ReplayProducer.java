@@ -31,6 +31,9 @@ public final class ReplayProducer implements AutoCloseable {
     private final double speed;
     private final double ratePerSecond;
     private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong acknowledged = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private volatile Exception firstFailure;
     private volatile boolean stopped;
 
     public record Event(String patientId, long ts, double rrMs) {}
@@ -42,7 +45,12 @@ public final class ReplayProducer implements AutoCloseable {
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.LINGER_MS_CONFIG, 5,
-                ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024),
+                ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024,
+                // Ride out a broker restart: keep retrying (idempotence keeps retries from duplicating) for minutes,
+                // and block a send while the broker is away rather than failing it.
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10 * 60_000,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 10 * 60_000,
+                ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000),
                 new StringSerializer(), new ByteArraySerializer());
         this.topic = topic;
         this.speed = speed;
@@ -129,7 +137,15 @@ public final class ReplayProducer implements AutoCloseable {
             } else if (!Double.isInfinite(speed)) {
                 waitUntil(startNanos + (long) ((e.ts() - firstTs) * 1e6 / speed));
             }
-            producer.send(new ProducerRecord<>(topic, e.patientId(), StreamJson.event(e.patientId(), e.ts(), e.rrMs())));
+            producer.send(new ProducerRecord<>(topic, e.patientId(), StreamJson.event(e.patientId(), e.ts(), e.rrMs())),
+                    (metadata, error) -> {
+                        if (error == null) {
+                            acknowledged.incrementAndGet();
+                        } else {
+                            failed.incrementAndGet();
+                            firstFailure = firstFailure == null ? error : firstFailure;
+                        }
+                    });
             sent.incrementAndGet();
             if (onSent != null) {
                 onSent.accept(e, seq);
@@ -151,6 +167,20 @@ public final class ReplayProducer implements AutoCloseable {
 
     public long sent() {
         return sent.get();
+    }
+
+    /** Events the broker acknowledged (acks=all). */
+    public long acknowledged() {
+        return acknowledged.get();
+    }
+
+    /** Events the producer gave up on (after its retries); {@link #firstFailure} says why. */
+    public long failed() {
+        return failed.get();
+    }
+
+    public Exception firstFailure() {
+        return firstFailure;
     }
 
     public void stop() {

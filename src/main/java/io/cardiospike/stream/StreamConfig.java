@@ -75,9 +75,9 @@ public record StreamConfig(
                 groupId, transactionalIdPrefix, transactionTimeout, startFrom);
     }
 
-    /** The checkpoint directory as a URI Flink accepts (a plain path becomes {@code file://...}). */
+    /** The checkpoint directory as a URI Flink accepts (a plain path becomes {@code file://...}); null if unset. */
     public String checkpointUri() {
-        return checkpointDir.contains("://") ? checkpointDir : Path.of(checkpointDir).toAbsolutePath().toUri().toString();
+        return checkpointDir == null ? null : checkpointDir.contains("://") ? checkpointDir : Path.of(checkpointDir).toAbsolutePath().toUri().toString();
     }
 
     @Command(name = "scoring-job", mixinStandardHelpOptions = true,
@@ -88,9 +88,13 @@ public record StreamConfig(
         @Option(names = "--scores-topic", defaultValue = "rr-scores") String scoresTopic;
         @Option(names = "--alerts-topic", defaultValue = "rr-alerts") String alertsTopic;
         @Option(names = "--dlq-topic", defaultValue = "rr-dlq") String dlqTopic;
-        @Option(names = "--model-dir", defaultValue = "models") String modelDir;
+        @Option(names = "--model-dir", defaultValue = "models",
+                description = "model bundle: a local directory or any Flink filesystem URI (s3://bucket/models/VERSION)")
+        String modelDir;
         @Option(names = "--parallelism", defaultValue = "2") int parallelism;
-        @Option(names = "--checkpoint-dir", defaultValue = "/tmp/cardiospike-checkpoints") String checkpointDir;
+        @Option(names = "--checkpoint-dir",
+                description = "checkpoint URI (s3://..., file://...); default: the cluster's execution.checkpointing.dir")
+        String checkpointDir;
         @Option(names = "--checkpoint-interval", defaultValue = "10s") String checkpointInterval;
         @Option(names = "--idle-flush", defaultValue = "10s",
                 description = "a patient silent this long (processing time) has its pending beats scored")

@@ -4,6 +4,7 @@ import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.AlertBudget;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.stream.BundleStore;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.stream.StreamJson;
 import io.cardiospike.stream.records.AnomalyAlert;
@@ -14,7 +15,6 @@ import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.PatientStateSerializer;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.state.ValueState;
@@ -126,7 +126,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     @Override
     public void open() throws Exception {
         super.open();
-        scorer = EnsembleScorer.open(Path.of(modelDir));
+        scorer = EnsembleScorer.open(BundleStore.localCopy(modelDir)); // fetched once per TaskManager
         spec = scorer.spec();
         threshold = scorer.threshold();
         alertBudget = scorer.alertBudget();

@@ -1,0 +1,255 @@
+package io.cardiospike.ops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
+import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
+import org.apache.flink.runtime.jobmanager.JobManagerProcessSpec;
+import org.apache.flink.runtime.jobmanager.JobManagerProcessUtils;
+import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
+
+/**
+ * The local cluster's supervisor, a JVM of its own that {@code cluster start} detaches: it starts the object store,
+ * the broker, the JobManager and the TaskManagers, each its own process with its own log, restarts any that dies
+ * (as systemd or Kubernetes would), and keeps {@code DIR/status.json} current. SIGTERM ({@code cluster stop}) ends
+ * them all, TaskManagers first.
+ */
+public final class ClusterSupervisor {
+    public static final String STATUS_FILE = "status.json";
+    public static final String PID_FILE = "supervisor.pid";
+    static final Duration START_TIMEOUT = Duration.ofMinutes(3);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ClusterConfig cluster;
+    private final List<ManagedProcess> processes = new ArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private volatile boolean stopping;
+    private volatile boolean ready;
+    private volatile String failure;
+
+    ClusterSupervisor(ClusterConfig cluster, Installation installation) throws IOException {
+        this.cluster = cluster;
+        Configuration flink = cluster.writeFlinkConf(installation);
+        Path logs = Files.createDirectories(cluster.logsDir());
+        Path conf = cluster.confDir();
+        Files.createDirectories(cluster.s3Dir().resolve(ClusterConfig.BUCKET)); // a bucket is a folder to s3proxy's backend
+        String java = installation.java().toString();
+        List<String> opens = split(flink.toMap().getOrDefault("env.java.opts.all", ""));
+        String log4j = "-Dlog4j.configuration=" + conf.resolve("log4j.properties").toUri();
+        Map<String, String> flinkEnv = Map.of(
+                "FLINK_CONF_DIR", conf.toString(),
+                "FLINK_PLUGINS_DIR", installation.pluginsDir().toString());
+
+        processes.add(new ManagedProcess("s3", List.of(java, "-Xmx256m",
+                "-Dlogback.configurationFile=" + conf.resolve("s3proxy-logback.xml"),
+                "-jar", installation.s3proxyJar().toString(), "--properties", conf.resolve("s3proxy.properties").toString()),
+                Map.of(), logs.resolve("s3.log"), () -> httpAnswers(cluster.s3Endpoint() + "/")));
+
+        List<String> kafka = new ArrayList<>(List.of(java, "-Xmx768m", log4j, "-cp", installation.appClasspath(),
+                KafkaBroker.class.getName(), cluster.kafkaDir().toString(), Integer.toString(cluster.kafkaPort()),
+                Integer.toString(cluster.kafkaControllerPort()), Integer.toString(cluster.partitions())));
+        kafka.addAll(List.of(ClusterConfig.TOPICS));
+        processes.add(new ManagedProcess("kafka", kafka, Map.of(), logs.resolve("kafka.log"),
+                () -> KafkaBroker.topicsExist(cluster.kafkaBootstrap(), ClusterConfig.TOPICS)));
+
+        // JVM flags and dynamic properties as Flink's start scripts compute them (BashJavaUtils).
+        JobManagerProcessSpec jm = JobManagerProcessUtils.processSpecFromConfig(flink);
+        List<String> jmCmd = new ArrayList<>(List.of(java));
+        jmCmd.addAll(split(JobManagerProcessUtils.generateJvmParametersStr(jm, flink)));
+        jmCmd.addAll(opens);
+        jmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve("jobmanager.log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
+                "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "--configDir", conf.toString(),
+                "-D", "metrics.reporter.prom.port=" + cluster.prometheusPort(0)));
+        jmCmd.addAll(split(JobManagerProcessUtils.generateDynamicConfigsStr(jm)));
+        processes.add(new ManagedProcess("jobmanager", jmCmd, flinkEnv, logs.resolve("jobmanager.log"),
+                () -> httpOk(cluster.restUrl() + "/overview")));
+
+        TaskExecutorProcessSpec tm = TaskExecutorProcessUtils.processSpecFromConfig(flink);
+        for (int i = 1; i <= cluster.taskManagers(); i++) {
+            String name = "taskmanager-" + i;
+            List<String> tmCmd = new ArrayList<>(List.of(java));
+            tmCmd.addAll(split(ProcessMemoryUtils.generateJvmParametersStr(tm)));
+            tmCmd.addAll(opens);
+            tmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve(name + ".log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
+                    "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
+                    "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", "--configDir", conf.toString(),
+                    "-D", "taskmanager.resource-id=" + name,
+                    "-D", "metrics.reporter.prom.port=" + cluster.prometheusPort(i)));
+            tmCmd.addAll(split(TaskExecutorProcessUtils.generateDynamicConfigsStr(tm)));
+            processes.add(new ManagedProcess(name, tmCmd, flinkEnv, logs.resolve(name + ".log"),
+                    () -> taskManagerRegistered(name)));
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        ClusterConfig cluster = ClusterConfig.load(Path.of(args[0]));
+        ClusterSupervisor supervisor = new ClusterSupervisor(cluster, Installation.current());
+        Files.writeString(cluster.dir().resolve(PID_FILE), Long.toString(ProcessHandle.current().pid()));
+        Runtime.getRuntime().addShutdownHook(new Thread(supervisor::stopAll, "cluster-stop"));
+        supervisor.run();
+    }
+
+    void run() throws Exception {
+        log("starting " + processes.stream().map(p -> p.name).toList() + " in " + cluster.dir());
+        Instant start = Instant.now();
+        // The object store and the broker need nothing else; Flink's JobManager comes next, then the TaskManagers.
+        startAndAwait(processes.subList(0, 2), start);
+        startAndAwait(processes.subList(2, 3), start);
+        startAndAwait(processes.subList(3, processes.size()), start);
+        if (failure != null) {
+            writeStatus();
+            log(failure);
+            System.exit(1);
+        }
+        ready = true;
+        log("all running after " + Duration.between(start, Instant.now()).toMillis() + " ms");
+        writeStatus();
+        while (!stopping) {
+            String before = statusLine();
+            for (ManagedProcess p : processes) {
+                if (!stopping) {
+                    p.check();
+                }
+            }
+            if (!before.equals(statusLine())) {
+                log(statusLine());
+                writeStatus();
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    private void startAndAwait(List<ManagedProcess> group, Instant start) throws Exception {
+        if (failure != null) {
+            return;
+        }
+        for (ManagedProcess p : group) {
+            p.start();
+        }
+        writeStatus();
+        while (!stopping && group.stream().anyMatch(p -> !p.isRunning())) {
+            if (Duration.between(start, Instant.now()).compareTo(START_TIMEOUT) > 0) {
+                failure = "not healthy within " + START_TIMEOUT.toSeconds() + " s: "
+                        + group.stream().filter(p -> !p.isRunning()).map(p -> p.name + " (" + p.log() + ")").toList();
+                return;
+            }
+            for (ManagedProcess p : group) {
+                p.check();
+            }
+            writeStatus();
+            Thread.sleep(250);
+        }
+    }
+
+    /** TaskManagers first (their jobs' tasks end), then the JobManager, then broker and object store. */
+    private void stopAll() {
+        stopping = true;
+        ready = false;
+        log("stopping");
+        List<ManagedProcess> reversed = new ArrayList<>(processes);
+        java.util.Collections.reverse(reversed);
+        reversed.parallelStream().filter(p -> p.name.startsWith("taskmanager-")).forEach(p -> p.stop(20));
+        reversed.stream().filter(p -> !p.name.startsWith("taskmanager-")).forEach(p -> p.stop(20));
+        try {
+            writeStatus();
+            Files.deleteIfExists(cluster.dir().resolve(PID_FILE));
+        } catch (IOException e) {
+            log("status not written: " + e);
+        }
+        log("stopped");
+    }
+
+    private String statusLine() {
+        StringBuilder sb = new StringBuilder();
+        for (ManagedProcess p : processes) {
+            sb.append(p.name).append('=').append(p.state()).append('/').append(p.restarts()).append(' ');
+        }
+        return sb.toString().trim();
+    }
+
+    private synchronized void writeStatus() throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("supervisor_pid", ProcessHandle.current().pid());
+        root.put("ready", ready);
+        if (failure != null) {
+            root.put("failure", failure);
+        }
+        ArrayNode list = root.putArray("processes");
+        for (ManagedProcess p : processes) {
+            list.addObject().put("name", p.name).put("pid", p.pid()).put("state", p.state().name())
+                    .put("restarts", p.restarts()).put("log", p.log().toString());
+        }
+        Path tmp = cluster.dir().resolve(STATUS_FILE + ".tmp");
+        JSON.writeValue(tmp.toFile(), root);
+        Files.move(tmp, cluster.dir().resolve(STATUS_FILE), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private boolean httpAnswers(String url) {
+        return httpStatus(url) > 0;
+    }
+
+    private boolean httpOk(String url) {
+        return httpStatus(url) == 200;
+    }
+
+    private int httpStatus(String url) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private boolean taskManagerRegistered(String resourceId) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cluster.restUrl() + "/taskmanagers"))
+                    .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                return false;
+            }
+            for (JsonNode tm : JSON.readTree(r.body()).path("taskmanagers")) {
+                if (tm.path("id").asText().equals(resourceId)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static List<String> split(String s) {
+        return Arrays.stream(s.trim().split("\\s+")).filter(x -> !x.isEmpty()).toList();
+    }
+
+    private static void log(String message) {
+        System.out.println(Instant.now() + " supervisor: " + message);
+    }
+}

@@ -1,0 +1,183 @@
+package io.cardiospike.stream;
+
+import io.cardiospike.model.ModelManifest;
+import io.cardiospike.stream.functions.PatientScorer;
+import io.cardiospike.stream.functions.RejectRouter;
+import io.cardiospike.stream.functions.RrEventDeserializer;
+import io.cardiospike.stream.records.AnomalyAlert;
+import io.cardiospike.stream.records.Beat;
+import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.RrInput;
+import io.cardiospike.stream.records.ScoredBeat;
+import java.time.Duration;
+import java.util.Properties;
+import io.cardiospike.stream.functions.IdleAfterFirstEvent;
+import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.util.ParameterTool;
+import org.apache.flink.util.clock.SystemClock;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The streaming job's pipeline: {@code rr-events} -> validate -> key by patient -> {@link PatientScorer} ->
+ * {@code rr-scores}, {@code rr-alerts}, and every rejected input to {@code rr-dlq}. The source and sinks come in
+ * through the constructor so tests, the demo and {@link ScoringJob} (the job jar's entry point) share one pipeline.
+ */
+public final class ScoringPipeline {
+    /**
+     * Key groups: fixed, so that a savepoint restores at any parallelism up to this (rescaling keeps every patient's
+     * state; a change of this number would not).
+     */
+    public static final int MAX_PARALLELISM = 128;
+    /** How long a source split that has not delivered its first event yet may hold event time back. */
+    static final Duration STARTUP_IDLENESS = Duration.ofSeconds(15);
+
+    private final StreamConfig config;
+    private final Source<RrInput, ?, ?> source;
+    private final Sink<ScoredBeat> scoresSink;
+    private final Sink<AnomalyAlert> alertsSink;
+    private final Sink<DeadLetter> deadLetterSink;
+
+    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
+                      Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink) {
+        this.config = config;
+        this.source = source;
+        this.scoresSink = scoresSink;
+        this.alertsSink = alertsSink;
+        this.deadLetterSink = deadLetterSink;
+    }
+
+    /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
+    public static ScoringPipeline kafka(StreamConfig config) {
+        return new ScoringPipeline(config, kafkaSource(config),
+                kafkaSink(config, KafkaJson.scores(config.scoresTopic()), "scores"),
+                kafkaSink(config, KafkaJson.alerts(config.alertsTopic()), "alerts"),
+                kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"));
+    }
+
+    /** Adds the pipeline to {@code env}. */
+    public void build(StreamExecutionEnvironment env) {
+        Duration lateness = config.allowedLateness();
+        long idleMs = config.watermarkIdleness().toMillis();
+        long startupMs = Math.max(idleMs, STARTUP_IDLENESS.toMillis());
+        WatermarkStrategy<RrInput> watermarks = WatermarkStrategy
+                .<RrInput>forGenerator(ctx -> new IdleAfterFirstEvent<>(new BoundedOutOfOrdernessWatermarks<>(lateness),
+                        SystemClock.getInstance(), idleMs, startupMs))
+                // Rejects carry no event time; the lowest timestamp keeps them from moving the watermark.
+                .withTimestampAssigner((in, recordTs) -> in.isValid() ? in.ts : Long.MIN_VALUE);
+        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, watermarks, "rr-events")
+                .uid("rr-events-source")
+                .process(new RejectRouter()).name("validate").uid("validate");
+        SingleOutputStreamOperator<ScoredBeat> scores = beats
+                .keyBy(b -> b.patientId)
+                .transform("score-patients", TypeInformation.of(ScoredBeat.class),
+                        new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
+                                config.stateRetention().toMillis()))
+                .uid("score-patients");
+        scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
+        scores.getSideOutput(PatientScorer.ALERTS).sinkTo(alertsSink).name("rr-alerts").uid("rr-alerts-sink");
+        DataStream<DeadLetter> deadLetters = beats.getSideOutput(RejectRouter.DEAD_LETTERS)
+                .union(scores.getSideOutput(PatientScorer.LATE_BEATS));
+        deadLetters.sinkTo(deadLetterSink).name("rr-dlq").uid("rr-dlq-sink");
+    }
+
+    /**
+     * Job configuration: RocksDB state with incremental checkpoints, exactly-once checkpointing (the Kafka sinks
+     * commit their transactions on checkpoint completion), checkpoints retained on cancellation for restarts.
+     */
+    public static Configuration flinkConfiguration(StreamConfig config) {
+        Configuration c = new Configuration();
+        c.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+        c.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        if (config.checkpointDir() != null) { // else the cluster's execution.checkpointing.dir
+            c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointUri());
+        }
+        c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
+        c.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        c.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        c.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 3);
+        // Under backpressure aligned barriers queue behind buffered beats and commits (= result visibility) lag;
+        // after 1 s of alignment the checkpoint goes unaligned instead.
+        c.set(CheckpointingOptions.ENABLE_UNALIGNED, true);
+        c.set(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT, Duration.ofSeconds(1));
+        c.set(CoreOptions.DEFAULT_PARALLELISM, config.parallelism());
+        c.set(PipelineOptions.MAX_PARALLELISM, MAX_PARALLELISM);
+        c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
+        c.set(PipelineOptions.AUTO_WATERMARK_INTERVAL, Duration.ofMillis(100));
+        return c;
+    }
+
+    public static KafkaSource<RrInput> kafkaSource(StreamConfig config) {
+        OffsetsInitializer start = switch (config.startFrom()) {
+            case EARLIEST -> OffsetsInitializer.earliest();
+            case LATEST -> OffsetsInitializer.latest();
+            case COMMITTED -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+        };
+        return KafkaSource.<RrInput>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.inputTopic())
+                .setGroupId(config.groupId())
+                .setStartingOffsets(start)
+                .setDeserializer(new RrEventDeserializer())
+                // Only read what producers committed, in case they write transactionally too.
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("partition.discovery.interval.ms", "60000")
+                .build();
+    }
+
+    static <T> KafkaSink<T> kafkaSink(StreamConfig config, KafkaRecordSerializationSchema<T> serializer,
+                                      String name) {
+        Properties producer = new Properties();
+        producer.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                Long.toString(config.transactionTimeout().toMillis()));
+        producer.setProperty(ProducerConfig.LINGER_MS_CONFIG, "5");
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                // Unique per sink and job: Flink aborts lingering transactions of this prefix on restore.
+                .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + name)
+                .setKafkaProducerConfig(producer)
+                .build();
+    }
+
+    /**
+     * Builds and submits the Kafka job from the job jar's arguments ({@link ScoringJob#main}): the bundle is fetched
+     * and checked here, once, so a bad {@code --model-dir} fails the submission rather than every task.
+     */
+    static void submit(String[] args) throws Exception {
+        StreamConfig config = StreamConfig.fromArgs(args);
+        ModelManifest manifest = ModelManifest.load(BundleStore.localCopy(config.modelDir()));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+        if (env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
+            throw new IllegalArgumentException("no checkpoint directory: pass --checkpoint-dir or set "
+                    + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " in the cluster's config.yaml");
+        }
+        env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(JobParameters.of(config, manifest, args)));
+        kafka(config).build(env);
+        env.execute(ScoringJob.JOB_NAME);
+    }
+}
