@@ -1,0 +1,441 @@
+package io.cardiospike.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.features.WindowFeatures;
+import io.cardiospike.model.BundleCopies;
+import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.ModelManifest;
+import io.cardiospike.rr.Recording;
+import io.cardiospike.rr.RrCsv;
+import io.cardiospike.rr.SyntheticRr;
+import io.cardiospike.stream.ReplayProducer;
+import io.cardiospike.stream.TopicReader;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.flink.core.fs.FileSystem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The deployment a user runs, through {@code bin/cardiospike} as a user types it: {@code cluster start} (Kafka,
+ * s3proxy, a Flink JobManager and two TaskManagers, each its own process), {@code job submit} of the shaded job jar
+ * with the bundle uploaded to S3, synthetic patients streamed with {@code produce}, {@code job upgrade} mid-stream to
+ * a copied bundle at parallelism 3 and then to parallelism 1, and {@code cluster stop}. Every beat must be committed
+ * exactly once ({@code read_committed}) and equal the batch scorer; beats scored after the switch carry the new
+ * {@code model_version}; checkpoints are in the bucket; the object store's key is in no log; nothing is left running.
+ */
+class ClusterIT {
+    static final String NEW_VERSION = "cs-upgrade-check";
+    static final Pattern JOB_ID = Pattern.compile("^([0-9a-f]{32})$", Pattern.MULTILINE);
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private Path clusterDir;
+    private String lastJob;
+    private int commands;
+    private final List<Path> outputs = new ArrayList<>();
+    private final long startedNanos = System.nanoTime();
+
+    record Result(int exit, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    @Test
+    void aJobUpgradedMidStreamToANewBundleAndRescaledKeepsEveryBeatExactlyOnce() throws Throwable {
+        clusterDir = dir.resolve("cluster");
+        int kafkaPort = freePorts(2), s3Port = freePorts(1), restPort = freePorts(1), rpcPort = freePorts(1);
+        int promPort = freePorts(3);
+        List<String> ports = List.of("--kafka-port", "" + kafkaPort, "--s3-port", "" + s3Port, "--rest-port",
+                "" + restPort, "--rpc-port", "" + rpcPort, "--prometheus-port", "" + promPort);
+        try {
+            List<String> start = new ArrayList<>(List.of("cluster", "start", "--taskmanagers", "2"));
+            start.addAll(ports);
+            Result started = cs(start.toArray(String[]::new));
+            assertThat(started.exit()).as("cluster start: %s", started).isZero();
+            assertThat(started.out()).contains("cluster started", "127.0.0.1:" + kafkaPort,
+                    "http://127.0.0.1:" + s3Port, "http://127.0.0.1:" + restPort);
+            log("cluster started");
+            Result again = cs(start.toArray(String[]::new));
+            assertThat(again.exit()).as("a second start: %s", again).isNotZero();
+            assertThat(again.err()).contains("already running");
+
+            Map<String, long[]> status = status();
+            assertThat(status.keySet()).containsExactlyInAnyOrder("kafka", "s3", "jobmanager", "taskmanager-1",
+                    "taskmanager-2");
+            assertThat(status.values()).allSatisfy(s -> assertThat(s[1]).as("restarts").isZero());
+
+            // Supervision: the object store SIGKILLed comes back by itself.
+            long s3Pid = status.get("s3")[0];
+            ProcessHandle.of(s3Pid).orElseThrow().destroyForcibly();
+            await("s3 restarted by the supervisor", 60_000, () -> {
+                long[] s = status().get("s3");
+                return s != null && s[0] != s3Pid && s[1] == 1 && running("s3");
+            });
+            log("s3 restarted after SIGKILL");
+
+            // Patients split at two instants of their common time line, so each phase's beats come after the last.
+            List<Recording> recordings = SyntheticRr.recordings(12, 450, 650, 20261201L);
+            double shortest = recordings.stream().mapToDouble(r -> r.time()[r.size() - 1]).min().orElseThrow();
+            Path phaseA = writeCsv("a.csv", recordings, Double.NEGATIVE_INFINITY, 0.3 * shortest);
+            Path phaseB = writeCsv("b.csv", recordings, 0.3 * shortest, 0.75 * shortest);
+            Path phaseC = writeCsv("c.csv", recordings, 0.75 * shortest, Double.POSITIVE_INFINITY);
+            int beats = recordings.stream().mapToInt(Recording::size).sum();
+            Path newBundle = withVersion(dir.resolve("bundle-v2"), NEW_VERSION);
+            Path otherGeometry = withGeometry(dir.resolve("bundle-12-8"), new FeatureSpec(12, 8));
+
+            Result submit = cs("job", "submit", "--model", "models", "--parallelism", "2",
+                    "--checkpoint-interval", "2s", "--idle-flush", "20s");
+            assertThat(submit.exit()).as("job submit: %s", submit).isZero();
+            String firstJob = jobId(submit);
+            log("submitted " + firstJob);
+
+            ClusterConfig cluster = ClusterConfig.load(clusterDir);
+            Map<String, List<JsonNode>> scores = new ConcurrentHashMap<>();
+            List<JsonNode> alerts = new CopyOnWriteArrayList<>(), deadLetters = new CopyOnWriteArrayList<>();
+            try (TopicReader reader = new TopicReader(cluster.kafkaBootstrap(), List.of("rr-scores", "rr-alerts", "rr-dlq"),
+                    r -> {
+                        switch (r.topic()) {
+                            case "rr-scores" -> scores.computeIfAbsent(r.key(), k -> new CopyOnWriteArrayList<>())
+                                    .add(r.value());
+                            case "rr-alerts" -> alerts.add(r.value());
+                            default -> deadLetters.add(r.value());
+                        }
+                    })) {
+                Supplier<Integer> scored = () -> scores.values().stream().mapToInt(List::size).sum();
+                Result a = cs("produce", "--input", phaseA.toString(), "--speed", "max",
+                        "--bootstrap-servers", cluster.kafkaBootstrap());
+                assertThat(a.exit()).as("produce phase A: %s", a).isZero();
+                assertThat(a.err()).contains("all acknowledged");
+                await("first scores committed", 90_000, () -> scored.get() > 100);
+
+                // A bundle cut for other windows cannot continue the saved state: refused, the job untouched.
+                Result refused = cs("job", "upgrade", "--model", otherGeometry.toString());
+                assertThat(refused.exit()).as("upgrade to another geometry: %s", refused).isEqualTo(2);
+                assertThat(refused.err()).contains("cannot continue the job's state");
+                assertThat(cs("job", "status").out()).contains("job " + firstJob, "state RUNNING");
+
+                Map<String, Long> lastOldTs = new HashMap<>(); // per patient: a beat committed before the switch
+                scores.forEach((p, list) -> lastOldTs.put(p, list.stream().mapToLong(s -> s.path("ts").asLong()).max()
+                        .orElse(Long.MIN_VALUE)));
+
+                Process b = csBackground("produce", "--input", phaseB.toString(), "--speed", "15",
+                        "--bootstrap-servers", cluster.kafkaBootstrap());
+                Result upgrade = cs("job", "upgrade", "--model", newBundle.toString(), "--parallelism", "3");
+                assertThat(upgrade.exit()).as("upgrade to the new bundle at parallelism 3: %s", upgrade).isZero();
+                String secondJob = jobId(upgrade);
+                log("upgraded to " + secondJob + " (new bundle, parallelism 3); scored so far " + scored.get());
+                assertThat(cs("job", "status").out()).contains("job " + secondJob, "model " + NEW_VERSION,
+                        "parallelism 3");
+
+                Result rescale = cs("job", "upgrade", "--parallelism", "1");
+                assertThat(rescale.exit()).as("rescale to 1: %s", rescale).isZero();
+                String thirdJob = jobId(rescale);
+                lastJob = thirdJob;
+                log("rescaled to " + thirdJob + " (parallelism 1); scored so far " + scored.get());
+                assertThat(b.waitFor(3, TimeUnit.MINUTES)).as("produce phase B finished").isTrue();
+                assertThat(b.exitValue()).as("produce phase B exit code").isZero();
+                Result c = cs("produce", "--input", phaseC.toString(), "--speed", "max",
+                        "--bootstrap-servers", cluster.kafkaBootstrap());
+                assertThat(c.exit()).as("produce phase C: %s", c).isZero();
+
+                await("all " + beats + " beats committed", 180_000, () -> scored.get() >= beats,
+                        () -> "scored " + scored.get() + ", dead letters " + deadLetters.size());
+                Thread.sleep(5_000); // two more checkpoints: nothing more may arrive
+                log("all beats committed");
+
+                Result status3 = cs("job", "status");
+                assertThat(status3.out()).contains("job " + thirdJob, "state RUNNING", "model " + NEW_VERSION,
+                        "parallelism 1", "s3://cardiospike/checkpoints/" + thirdJob + "/chk-");
+
+                String oldVersion = ModelManifest.load(BundleCopies.COMMITTED).modelVersion();
+                try (EnsembleScorer scorer = EnsembleScorer.open(BundleCopies.COMMITTED)) {
+                    for (Recording rec : recordings) {
+                        double[] proba = scorer.scoreRecording(rec.rr()).proba();
+                        int[] decided = scorer.decide(proba);
+                        List<JsonNode> stream = new ArrayList<>(scores.getOrDefault(rec.id(), List.of()));
+                        assertThat(stream).as("committed scores of %s (exactly once)", rec.id()).hasSize(rec.size());
+                        stream.sort((x, y) -> Long.compare(x.path("ts").asLong(), y.path("ts").asLong()));
+                        boolean switched = false;
+                        for (int i = 0; i < rec.size(); i++) {
+                            JsonNode s = stream.get(i);
+                            long ts = ReplayProducer.replayTs(rec.time()[i], ReplayProducer.REPLAY_BASE_EPOCH_MS);
+                            assertThat(s.path("ts").asLong()).as("%s beat %d ts", rec.id(), i).isEqualTo(ts);
+                            assertThat(s.path("proba").asDouble()).as("%s beat %d", rec.id(), i)
+                                    .isCloseTo(proba[i], within(1e-5));
+                            assertThat(s.path("anomaly").asBoolean()).as("%s beat %d decision", rec.id(), i)
+                                    .isEqualTo(decided[i] == 1);
+                            String version = s.path("model_version").asText();
+                            assertThat(version).isIn(oldVersion, NEW_VERSION);
+                            if (ts <= lastOldTs.getOrDefault(rec.id(), Long.MIN_VALUE)) {
+                                assertThat(version).as("%s beat %d, committed before the switch", rec.id(), i)
+                                        .isEqualTo(oldVersion);
+                            }
+                            switched |= version.equals(NEW_VERSION);
+                            assertThat(version).as("%s beat %d: no old version after the new one", rec.id(), i)
+                                    .isEqualTo(switched ? NEW_VERSION : oldVersion);
+                        }
+                        assertThat(stream.get(rec.size() - 1).path("model_version").asText())
+                                .as("%s: the last beat, scored after both upgrades", rec.id()).isEqualTo(NEW_VERSION);
+                    }
+                }
+                assertThat(deadLetters).as("dead letters").isEmpty();
+                List<String> alertIds = alerts.stream().map(x -> x.path("alert_id").asText()).toList();
+                assertThat(alertIds).as("alerts committed once each").doesNotHaveDuplicates();
+            }
+
+            // Metrics: the job's counters on a TaskManager, checkpoints on the JobManager, Kafka lag from the source.
+            String tms = scrape(cluster.prometheusPort(1)) + scrape(cluster.prometheusPort(2));
+            assertThat(sum(tms, "flink_taskmanager_job_task_operator_beatsScored")).as("beatsScored").isPositive();
+            assertThat(tms).contains("flink_taskmanager_job_task_operator_eventsIn",
+                    "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max",
+                    "flink_taskmanager_job_task_operator_scoringLatencyMicros");
+            String jm = scrape(cluster.prometheusPort(0));
+            assertThat(jm).contains("flink_jobmanager_job_lastCheckpointDuration", "flink_jobmanager_job_lastCheckpointSize");
+
+            // Checkpoints and savepoints in the bucket, read back through the S3 API as the cluster writes them.
+            ClusterStorage.connect(cluster, Installation.current());
+            FileSystem s3 = FileSystem.get(URI.create("s3://cardiospike/"));
+            String jobCheckpoints = "s3://cardiospike/checkpoints/" + lastJob;
+            List<String> checkpoints = Arrays.stream(s3.listStatus(new org.apache.flink.core.fs.Path(jobCheckpoints)))
+                    .map(f -> f.getPath().getName()).filter(n -> n.startsWith("chk-")).toList();
+            assertThat(checkpoints).as("checkpoints of the running job in %s", jobCheckpoints).isNotEmpty();
+            assertThat(s3.exists(new org.apache.flink.core.fs.Path(jobCheckpoints + "/" + checkpoints.get(0)
+                    + "/_metadata"))).as("a complete checkpoint").isTrue();
+            assertThat(Arrays.stream(s3.listStatus(new org.apache.flink.core.fs.Path("s3://cardiospike/savepoints"))))
+                    .as("two upgrades, two savepoints").hasSize(2);
+            assertThat(s3.exists(new org.apache.flink.core.fs.Path("s3://cardiospike/models/" + NEW_VERSION
+                    + "/manifest.json"))).isTrue();
+
+            Result cancel = cs("job", "cancel");
+            assertThat(cancel.exit()).as("job cancel: %s", cancel).isZero();
+
+            String secret = cluster.s3SecretKey();
+            try (Stream<Path> logs = Files.list(cluster.logsDir())) {
+                for (Path log : logs.toList()) {
+                    assertThat(Files.readString(log, StandardCharsets.ISO_8859_1)).as("%s", log).doesNotContain(secret);
+                }
+            }
+            for (Path out : outputs) {
+                assertThat(Files.readString(out)).as("%s", out).doesNotContain(secret);
+            }
+
+            Result stop = cs("cluster", "stop");
+            assertThat(stop.exit()).as("cluster stop: %s", stop).isZero();
+            assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine()
+                    .map(cmd -> cmd.contains(clusterDir.toString())).orElse(false)).map(ProcessHandle::pid))
+                    .as("processes left").isEmpty();
+            for (int port : List.of(kafkaPort, kafkaPort + 1, s3Port, restPort, rpcPort, promPort, promPort + 1, promPort + 2)) {
+                try (ServerSocket free = new ServerSocket(port)) {
+                    assertThat(free.getLocalPort()).isEqualTo(port);
+                }
+            }
+            log("cluster stopped");
+        } catch (Throwable t) {
+            cs("cluster", "stop");
+            throw new AssertionError(t.getMessage() + keepLogs(), t);
+        }
+    }
+
+    /** {@code bin/cardiospike ARGS} against this test's cluster directory; waits up to 5 minutes. */
+    private Result cs(String... args) throws Exception {
+        Process p = csBackground(args);
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("bin/cardiospike " + String.join(" ", args) + " did not return in 5 minutes");
+        }
+        Path out = outputs.get(outputs.size() - 2), err = outputs.get(outputs.size() - 1);
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private Process csBackground(String... args) throws IOException {
+        int n = ++commands;
+        Path out = dir.resolve("cmd-" + n + ".out"), err = dir.resolve("cmd-" + n + ".err");
+        outputs.add(out);
+        outputs.add(err);
+        List<String> cmd = new ArrayList<>(List.of(Path.of("bin/cardiospike").toAbsolutePath().toString()));
+        cmd.addAll(List.of(args));
+        Files.writeString(err, "$ " + String.join(" ", cmd) + "\n");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile())
+                .redirectError(ProcessBuilder.Redirect.appendTo(err.toFile()));
+        pb.environment().put("CARDIOSPIKE_CLUSTER_DIR", clusterDir.toString());
+        pb.environment().put("CARDIOSPIKE_JAVA_OPTS", "-Xmx1g -XX:TieredStopAtLevel=1");
+        return pb.start();
+    }
+
+    /** {@code cluster status}, parsed: name -> {pid, restarts}. */
+    private Map<String, long[]> status() {
+        try {
+            Result r = cs("cluster", "status");
+            Map<String, long[]> s = new HashMap<>();
+            Matcher m = Pattern.compile("^(\\S+) pid (\\d+) (\\S+) restarts (\\d+)$", Pattern.MULTILINE).matcher(r.out());
+            while (m.find()) {
+                s.put(m.group(1), new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(4)),
+                        m.group(3).equals("RUNNING") ? 1 : 0});
+            }
+            return s;
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private boolean running(String name) {
+        long[] s = status().get(name);
+        return s != null && s[2] == 1;
+    }
+
+    private static String jobId(Result r) {
+        Matcher m = JOB_ID.matcher(r.out());
+        assertThat(m.find()).as("a job id on stdout: %s", r).isTrue();
+        return m.group(1);
+    }
+
+    /** The beats of every recording with {@code from <= time < to}, in {@code id,time,x}. */
+    private Path writeCsv(String name, List<Recording> recordings, double from, double to) throws IOException {
+        StringBuilder csv = new StringBuilder("id,time,x\n");
+        for (Recording r : recordings) {
+            for (int i = 0; i < r.size(); i++) {
+                if (r.time()[i] >= from && r.time()[i] < to) {
+                    csv.append(r.id()).append(',').append(RrCsv.formatTime(r.time()[i])).append(',')
+                            .append(RrCsv.formatTime(r.rr()[i])).append('\n');
+                }
+            }
+        }
+        return Files.writeString(dir.resolve(name), csv);
+    }
+
+    private static Path withVersion(Path to, String version) throws Exception {
+        Files.createDirectories(to);
+        BundleCopies.copy(to);
+        ObjectNode manifest = (ObjectNode) JSON.readTree(to.resolve(ModelManifest.FILE).toFile());
+        manifest.put("model_version", version);
+        JSON.writeValue(to.resolve(ModelManifest.FILE).toFile(), manifest);
+        return to;
+    }
+
+    /** A valid manifest for another window geometry (the model files are the committed ones). */
+    private static Path withGeometry(Path to, FeatureSpec spec) throws Exception {
+        Path copy = withVersion(to, "cs-other-geometry");
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve(ModelManifest.FILE).toFile());
+        manifest.put("past_beats", spec.pastBeats()).put("lookahead_beats", spec.lookaheadBeats())
+                .put("window", spec.windowSize());
+        manifest.putPOJO("feature_names", new WindowFeatures(spec).names());
+        JSON.writeValue(copy.resolve(ModelManifest.FILE).toFile(), manifest);
+        ModelManifest.load(copy); // valid on its own
+        return copy;
+    }
+
+    private static String scrape(int port) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+
+    private static double sum(String metrics, String name) {
+        return metrics.lines().filter(l -> l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    private void await(String what, long timeoutMs, BooleanSupplier done) throws InterruptedException {
+        await(what, timeoutMs, done, () -> "");
+    }
+
+    private void await(String what, long timeoutMs, BooleanSupplier done, Supplier<String> progress)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!done.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what + "; " + progress.get());
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    /** Copies the cluster's logs and the commands' output to target/cluster-it-logs for a look after a failure. */
+    private String keepLogs() {
+        Path kept = Path.of("target", "cluster-it-logs").toAbsolutePath();
+        List<Path> files = new ArrayList<>(outputs);
+        try (Stream<Path> logs = Files.isDirectory(clusterDir.resolve("logs")) ? Files.list(clusterDir.resolve("logs"))
+                : Stream.empty()) {
+            files.addAll(logs.toList());
+            Files.createDirectories(kept);
+            StringBuilder tails = new StringBuilder("\nlogs kept in " + kept + "\n");
+            for (Path f : files) {
+                Files.copy(f, kept.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                List<String> lines = Files.readAllLines(f, StandardCharsets.ISO_8859_1);
+                tails.append("===== ").append(f.getFileName()).append('\n');
+                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> tails.append(l).append('\n'));
+            }
+            return tails.toString();
+        } catch (IOException e) {
+            return "\n(logs not kept: " + e + ")";
+        }
+    }
+
+    private final java.util.Set<Integer> taken = new java.util.HashSet<>();
+
+    /** The first of {@code n} consecutive free ports, none handed out before. */
+    private int freePorts(int n) throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int first;
+            try (ServerSocket s = new ServerSocket(0)) {
+                first = s.getLocalPort();
+            }
+            boolean free = first + n < 65536;
+            for (int i = 0; i < n; i++) {
+                free &= !taken.contains(first + i);
+            }
+            for (int i = 0; i < n && free; i++) {
+                try (ServerSocket s = new ServerSocket(first + i)) {
+                    free = true;
+                } catch (IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                for (int i = 0; i < n; i++) {
+                    taken.add(first + i);
+                }
+                return first;
+            }
+        }
+        throw new IOException("no " + n + " consecutive free ports");
+    }
+
+    private void log(String message) {
+        System.out.printf("ClusterIT +%.1fs %s%n", (System.nanoTime() - startedNanos) / 1e9, message);
+    }
+}
