@@ -10,6 +10,7 @@ import io.cardiospike.ops.Installation;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
+import io.cardiospike.stream.TopicReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -177,7 +180,8 @@ final class JobCommand {
             System.out.println("model " + params.getOrDefault(JobParameters.MODEL_VERSION, "?") + " ("
                     + params.getOrDefault(JobParameters.MODEL_DIR, "?") + ")");
             System.out.println("parallelism " + parallelism);
-            JsonNode last = target.rest.checkpoints(id).path("latest").path("completed");
+            JsonNode checkpoints = target.rest.checkpoints(id);
+            JsonNode last = checkpoints.path("latest").path("completed");
             if (last.isMissingNode() || last.isNull()) {
                 System.out.println("last checkpoint none yet");
             } else {
@@ -185,6 +189,11 @@ final class JobCommand {
                         last.path("id").asLong(), Instant.ofEpochMilli(last.path("latest_ack_timestamp").asLong()),
                         last.path("end_to_end_duration").asLong(), last.path("checkpointed_size").asLong(),
                         last.path("state_size").asLong(), last.path("external_path").asText());
+                JsonNode counts = checkpoints.path("counts");
+                JsonNode duration = checkpoints.path("summary").path("end_to_end_duration");
+                System.out.printf(Locale.ROOT, "checkpoints %d completed, %d failed; duration min %d / p50 %.0f / "
+                                + "max %d ms%n", counts.path("completed").asLong(), counts.path("failed").asLong(),
+                        duration.path("min").asLong(), duration.path("p50").asDouble(), duration.path("max").asLong());
             }
             return 0;
         }
@@ -242,22 +251,48 @@ final class JobCommand {
             set(args, "--model-dir", bundle.uri());
             set(args, "--parallelism", Integer.toString(newParallelism));
 
-            long stopNanos = System.nanoTime();
-            System.err.println("stopping job " + oldId + " with a savepoint...");
-            String savepoint = target.rest.stopWithSavepoint(oldId, SAVEPOINT_TIMEOUT);
-            System.err.println("savepoint " + savepoint);
+            // Downtime as a consumer of rr-scores sees it: the last score committed before the stop, the first after.
+            AtomicLong lastCommitNanos = new AtomicLong(), firstAfterNanos = new AtomicLong();
+            AtomicBoolean stopped = new AtomicBoolean();
+            String scoresTopic = option(args, "--scores-topic", "rr-scores");
             String newId;
-            try {
-                newId = target.run(jar != null ? jar : Installation.current().jobJar(), args, newParallelism, savepoint);
-                target.awaitRunning(newId);
-            } catch (IOException | UserException e) {
-                throw new UserException("the old job is stopped, and the new one did not start: " + e.getMessage()
-                        + ". Restore by hand: bin/cardiospike job submit --from-savepoint " + savepoint
-                        + " --model " + params.get(JobParameters.MODEL_DIR));
+            try (TopicReader scores = new TopicReader(target.cluster.kafkaBootstrap(), List.of(scoresTopic), true, r -> {
+                if (!stopped.get()) {
+                    lastCommitNanos.set(r.readNanos());
+                } else {
+                    firstAfterNanos.compareAndSet(0, r.readNanos());
+                }
+            })) {
+                long stopNanos = System.nanoTime();
+                System.err.println("stopping job " + oldId + " with a savepoint...");
+                String savepoint = target.rest.stopWithSavepoint(oldId, SAVEPOINT_TIMEOUT);
+                stopped.set(true); // the savepoint committed the old job's last transactions
+                System.err.println("savepoint " + savepoint);
+                try {
+                    newId = target.run(jar != null ? jar : Installation.current().jobJar(), args, newParallelism,
+                            savepoint);
+                    target.awaitRunning(newId);
+                } catch (IOException | UserException e) {
+                    throw new UserException("the old job is stopped, and the new one did not start: " + e.getMessage()
+                            + ". Restore by hand: bin/cardiospike job submit --from-savepoint " + savepoint
+                            + " --model " + params.get(JobParameters.MODEL_DIR));
+                }
+                System.err.printf(Locale.ROOT, "job %s running from the savepoint: model %s, parallelism %d "
+                                + "(%.1f s from the stop request to running tasks)%n", newId,
+                        bundle.manifest().modelVersion(), newParallelism, (System.nanoTime() - stopNanos) / 1e9);
+                if (lastCommitNanos.get() != 0) {
+                    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                    while (firstAfterNanos.get() == 0 && System.nanoTime() < deadline) {
+                        Thread.sleep(100);
+                    }
+                }
+                System.err.println(lastCommitNanos.get() == 0 || firstAfterNanos.get() == 0
+                        ? "downtime: not measured (no scores committed " + (lastCommitNanos.get() == 0
+                        ? "before the stop" : "within 60 s after the restart") + ")"
+                        : String.format(Locale.ROOT, "downtime: %.1f s between the last score committed before the "
+                        + "upgrade and the first after it (%s, read_committed)",
+                        (firstAfterNanos.get() - lastCommitNanos.get()) / 1e9, scoresTopic));
             }
-            System.err.printf(Locale.ROOT, "job %s running from the savepoint: model %s, parallelism %d "
-                            + "(%.1f s from the stop request to running tasks)%n", newId,
-                    bundle.manifest().modelVersion(), newParallelism, (System.nanoTime() - stopNanos) / 1e9);
             System.out.println(newId);
             return 0;
         }

@@ -23,6 +23,11 @@ public final class TopicReader implements AutoCloseable {
     private volatile boolean closed;
 
     public TopicReader(String bootstrapServers, List<String> topics, Consumer<Record> onRecord) {
+        this(bootstrapServers, topics, false, onRecord);
+    }
+
+    /** {@code fromEnd}: only records committed from now on (a live view), not the topics' history. */
+    public TopicReader(String bootstrapServers, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
         consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
@@ -34,6 +39,10 @@ public final class TopicReader implements AutoCloseable {
                 .flatMap(t -> consumer.partitionsFor(t).stream())
                 .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition()))
                 .toList());
+        if (fromEnd) {
+            consumer.seekToEnd(consumer.assignment());
+            consumer.assignment().forEach(consumer::position); // resolve the end now, not at the first poll
+        }
         thread = new Thread(() -> {
             try {
                 while (!closed) {
