@@ -253,11 +253,13 @@ final class JobCommand {
 
             // Downtime as a consumer of rr-scores sees it: the last score committed before the stop, the first after.
             AtomicLong lastCommitNanos = new AtomicLong(), firstAfterNanos = new AtomicLong();
-            AtomicBoolean stopped = new AtomicBoolean();
+            AtomicBoolean newJobRunning = new AtomicBoolean();
             String scoresTopic = option(args, "--scores-topic", "rr-scores");
             String newId;
             try (TopicReader scores = new TopicReader(target.cluster.kafkaBootstrap(), List.of(scoresTopic), true, r -> {
-                if (!stopped.get()) {
+                // The old job commits its last transactions as the savepoint completes; the new job cannot commit
+                // before its tasks run. So every score read before those run is the old job's.
+                if (!newJobRunning.get()) {
                     lastCommitNanos.set(r.readNanos());
                 } else {
                     firstAfterNanos.compareAndSet(0, r.readNanos());
@@ -266,12 +268,12 @@ final class JobCommand {
                 long stopNanos = System.nanoTime();
                 System.err.println("stopping job " + oldId + " with a savepoint...");
                 String savepoint = target.rest.stopWithSavepoint(oldId, SAVEPOINT_TIMEOUT);
-                stopped.set(true); // the savepoint committed the old job's last transactions
                 System.err.println("savepoint " + savepoint);
                 try {
                     newId = target.run(jar != null ? jar : Installation.current().jobJar(), args, newParallelism,
                             savepoint);
                     target.awaitRunning(newId);
+                    newJobRunning.set(true);
                 } catch (IOException | UserException e) {
                     throw new UserException("the old job is stopped, and the new one did not start: " + e.getMessage()
                             + ". Restore by hand: bin/cardiospike job submit --from-savepoint " + savepoint
