@@ -59,7 +59,7 @@ final class ClusterCommand {
                 description = "each TaskManager's process size (default ${DEFAULT-VALUE})")
         String taskManagerMemory;
 
-        @Option(names = "--partitions", defaultValue = "6",
+        @Option(names = "--partitions", defaultValue = "" + ClusterConfig.DEFAULT_PARTITIONS,
                 description = "partitions of each topic (default ${DEFAULT-VALUE}: parallelism 1, 2, 3 or 6 all read evenly)")
         int partitions;
 

@@ -37,6 +37,8 @@ public record ClusterConfig(
     public static final String BUCKET = "cardiospike";
     public static final String FILE = "cluster.json";
     public static final String[] TOPICS = {"rr-events", "rr-scores", "rr-alerts", "rr-dlq"};
+    /** Partitions of each topic: parallelism 1, 2, 3 or 6 all read evenly. */
+    public static final int DEFAULT_PARTITIONS = 6;
 
     /**
      * The keys of {@code flink-conf/config.yaml} the local cluster sets otherwise, and why: everything else runs as in

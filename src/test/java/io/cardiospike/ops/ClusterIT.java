@@ -223,6 +223,9 @@ class ClusterIT {
                     "flink_taskmanager_job_task_operator_scoringLatencyMicros");
             String jm = scrape(cluster.prometheusPort(0));
             assertThat(jm).contains("flink_jobmanager_job_lastCheckpointDuration", "flink_jobmanager_job_lastCheckpointSize");
+            for (String metric : ProductionFilesTest.DASHBOARD_METRICS) { // the Grafana dashboard charts real names
+                assertThat(tms + jm).as("metric %s served", metric).contains(metric + "{");
+            }
 
             // Checkpoints and savepoints in the bucket, read back through the S3 API as the cluster writes them.
             ClusterStorage.connect(cluster, Installation.current());
