@@ -86,12 +86,17 @@ final class JobCommand {
             return new Bundle(uri, manifest);
         }
 
-        /** Uploads the job jar, runs it, deletes the upload (the job's classes stay in the cluster's blob store). */
-        String run(Path jar, List<String> args, int parallelism, String savepoint) throws IOException, UserException {
-            if (!Files.isRegularFile(jar)) {
-                throw new UserException("no job jar at " + jar + " (build it: mvn -B package -DskipTests)");
+        /** Uploads the job jar; returns its id on the cluster. */
+        String upload(Path jar) throws IOException, UserException {
+            Path file = jar != null ? jar : Installation.current().jobJar();
+            if (!Files.isRegularFile(file)) {
+                throw new UserException("no job jar at " + file + " (build it: mvn -B package -DskipTests)");
             }
-            String jarId = rest.uploadJar(jar);
+            return rest.uploadJar(file);
+        }
+
+        /** Runs an uploaded jar, then deletes the upload (the job's classes stay in the cluster's blob store). */
+        String run(String jarId, List<String> args, int parallelism, String savepoint) throws IOException {
             try {
                 return rest.runJar(jarId, ScoringJob.class.getName(), args, parallelism, savepoint);
             } finally {
@@ -151,7 +156,7 @@ final class JobCommand {
             List<String> args = new ArrayList<>(List.of("--bootstrap-servers", target.cluster.kafkaBootstrap(),
                     "--model-dir", bundle.uri(), "--parallelism", Integer.toString(parallelism)));
             args.addAll(jobOptions);
-            String id = target.run(jar != null ? jar : Installation.current().jobJar(), args, parallelism, savepoint);
+            String id = target.run(target.upload(jar), args, parallelism, savepoint);
             target.awaitRunning(id);
             System.err.println("job running: model " + bundle.manifest().modelVersion() + ", parallelism " + parallelism
                     + ", checkpoints to the cluster's " + checkpointDir(target) + "; web UI " + target.cluster.restUrl()
@@ -251,6 +256,7 @@ final class JobCommand {
             set(args, "--model-dir", bundle.uri());
             set(args, "--parallelism", Integer.toString(newParallelism));
 
+            String jarId = target.upload(jar); // before the stop: the upload is no downtime
             // Downtime as a consumer of rr-scores sees it: the last score committed before the stop, the first after.
             AtomicLong lastCommitNanos = new AtomicLong(), firstAfterNanos = new AtomicLong();
             AtomicBoolean newJobRunning = new AtomicBoolean();
@@ -267,11 +273,17 @@ final class JobCommand {
             })) {
                 long stopNanos = System.nanoTime();
                 System.err.println("stopping job " + oldId + " with a savepoint...");
-                String savepoint = target.rest.stopWithSavepoint(oldId, SAVEPOINT_TIMEOUT);
+                String savepoint;
+                try {
+                    savepoint = target.rest.stopWithSavepoint(oldId, SAVEPOINT_TIMEOUT);
+                } catch (IOException e) {
+                    target.rest.deleteJar(jarId);
+                    throw new UserException("stop-with-savepoint of " + oldId + " failed, nothing changed: "
+                            + e.getMessage());
+                }
                 System.err.println("savepoint " + savepoint);
                 try {
-                    newId = target.run(jar != null ? jar : Installation.current().jobJar(), args, newParallelism,
-                            savepoint);
+                    newId = target.run(jarId, args, newParallelism, savepoint);
                     target.awaitRunning(newId);
                     newJobRunning.set(true);
                 } catch (IOException | UserException e) {
