@@ -105,6 +105,9 @@ final class ClusterCommand {
             }
             if (fresh && Files.exists(home)) {
                 deleteTree(home);
+            } else if (Files.isDirectory(cluster.kafkaDir())) {
+                System.err.println("keeping the previous cluster's data in " + home + " (topics, checkpoints, "
+                        + "savepoints, bundles); start --fresh to begin empty");
             }
             Files.createDirectories(cluster.logsDir());
             Files.deleteIfExists(home.resolve(ClusterSupervisor.STATUS_FILE));
