@@ -10,6 +10,7 @@ import io.cardiospike.ops.Installation;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
+import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.stream.TopicReader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -217,7 +218,8 @@ final class JobCommand {
     }
 
     @Command(name = "upgrade", description = "Stop the job with a savepoint and resubmit it from there with a new "
-            + "model, jar or parallelism: patients keep their windows and open episodes; outputs lose and duplicate nothing.")
+            + "model, jar, parallelism or job options (--name value pairs): patients keep their windows and open "
+            + "episodes; outputs lose and duplicate nothing.")
     static final class Upgrade implements Callable<Integer> {
         @Mixin Target target;
 
@@ -229,6 +231,9 @@ final class JobCommand {
 
         @Option(names = "--parallelism", description = "new parallelism (default: the job's current one)")
         Integer parallelism;
+
+        /** Job options to change (`--checkpoint-interval 5s`); the others stay as submitted. */
+        @Unmatched List<String> jobOptions = new ArrayList<>();
 
         @Override
         public Integer call() throws Exception {
@@ -255,6 +260,17 @@ final class JobCommand {
                     option(args, "--parallelism", "2"));
             set(args, "--model-dir", bundle.uri());
             set(args, "--parallelism", Integer.toString(newParallelism));
+            if (jobOptions.size() % 2 != 0) {
+                throw new UserException("job options come as --name value pairs: " + jobOptions);
+            }
+            for (int i = 0; i < jobOptions.size(); i += 2) {
+                set(args, jobOptions.get(i), jobOptions.get(i + 1));
+            }
+            try {
+                StreamConfig.fromArgs(args.toArray(String[]::new)); // a bad option fails here, not after the stop
+            } catch (picocli.CommandLine.ParameterException | IllegalArgumentException e) {
+                throw new UserException("job options " + jobOptions + ": " + e.getMessage());
+            }
 
             String jarId = target.upload(jar); // before the stop: the upload is no downtime
             // Downtime as a consumer of rr-scores sees it: the last score committed before the stop, the first after.

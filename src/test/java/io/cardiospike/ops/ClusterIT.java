@@ -159,10 +159,15 @@ class ClusterIT {
                 assertThat(cs("job", "status").out()).contains("job " + secondJob, "model " + NEW_VERSION,
                         "parallelism 3");
 
-                Result rescale = cs("job", "upgrade", "--parallelism", "1");
+                Result rescale = cs("job", "upgrade", "--parallelism", "1", "--checkpoint-interval", "1s");
                 assertThat(rescale.exit()).as("rescale to 1: %s", rescale).isZero();
                 String thirdJob = jobId(rescale);
                 lastJob = thirdJob;
+                List<String> args = io.cardiospike.stream.JobParameters.args(
+                        new FlinkRest(cluster.restUrl()).jobParameters(thirdJob));
+                assertThat(String.join(" ", args)).as("the resubmitted job's arguments")
+                        .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 20s",
+                                "--model-dir s3://cardiospike/models/" + NEW_VERSION);
                 log("rescaled to " + thirdJob + " (parallelism 1); scored so far " + scored.get());
                 assertThat(b.waitFor(3, TimeUnit.MINUTES)).as("produce phase B finished").isTrue();
                 assertThat(b.exitValue()).as("produce phase B exit code").isZero();
