@@ -15,20 +15,21 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", description = "Benchmark the ensemble scorer: beats/s on synthetic recordings.",
         subcommands = {StreamBenchCommand.class})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}")
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
     Path model;
 
-    @Option(names = "--beats", defaultValue = "650000", description = "beats per measured round")
+    @Option(names = "--beats", defaultValue = "650000", description = "beats per measured round (default ${DEFAULT-VALUE})")
     int beats;
 
-    @Option(names = "--rounds", defaultValue = "3")
+    @Option(names = "--rounds", defaultValue = "3", description = "measured rounds after a warm-up (default ${DEFAULT-VALUE})")
     int rounds;
 
-    @Option(names = "--threads", defaultValue = "0", description = "0 = one per core")
+    @Option(names = "--threads", defaultValue = "0", description = "scoring threads, 0 = one per core (default ${DEFAULT-VALUE})")
     int threads;
 
     @Option(names = "--call-size", defaultValue = "0", description = "instead: us per window when each scorer call "
-            + "holds this many windows, on one thread (the stream's calls hold a few; at most 100,000 windows)")
+            + "holds this many windows, on one thread (the stream's calls hold a few; at most 100,000 windows); default 0: "
+            + "throughput instead")
     int callSize;
 
     @Override

@@ -42,10 +42,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--replay", description = "CSV (id,time,x) to replay, one patient per key, interleaved by time")
     Path replay;
 
-    @Option(names = "--patients", defaultValue = "20", description = "synthetic patients without --replay")
+    @Option(names = "--patients", defaultValue = "20", description = "synthetic patients without --replay (default ${DEFAULT-VALUE})")
     int patients;
 
-    @Option(names = "--speed", defaultValue = "1", description = "1 = real time, 10 = ten times faster, max = no pause")
+    @Option(names = "--speed", defaultValue = "1", description = "1 = real time, 10 = ten times faster, max = no pause (default ${DEFAULT-VALUE})")
     String speed;
 
     @Option(names = "--exit-when-done", description = "stop once the replay is completely scored")
@@ -54,29 +54,40 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--scores-csv", description = "write the committed rr-scores as id,time,y,proba (like `score`)")
     Path scoresCsv;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle dir")
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
+            description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
     Path model;
 
-    @Option(names = "--parallelism", defaultValue = "2")
+    @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
     int parallelism;
 
     @Option(names = "--idle-flush", defaultValue = "10s",
-            description = "a pause this long ends a segment (event time; processing time once the input is quiet)")
+            description = "a pause this long ends a segment (event time; processing time once the input is quiet; "
+                    + "default ${DEFAULT-VALUE})")
     String idleFlush;
 
-    @Option(names = "--allowed-lateness", defaultValue = "2s")
+    @Option(names = "--allowed-lateness", defaultValue = "2s",
+            description = "out-of-order beats within this are reordered, later ones go to rr-dlq (default ${DEFAULT-VALUE})")
     String allowedLateness;
 
     @Option(names = "--checkpoint-interval", defaultValue = "1s",
-            description = "also how often scores are committed (exactly-once)")
+            description = "also how often scores are committed, exactly-once (default ${DEFAULT-VALUE})")
     String checkpointInterval;
 
     @Option(names = "--port", defaultValue = "8080",
-            description = "dashboard port (any free port if taken; 0 = any free port)")
+            description = "dashboard port, any free port if taken; 0 = any free port (default ${DEFAULT-VALUE})")
     int port;
 
     @Option(names = "--no-dashboard", description = "do not start the web dashboard")
     boolean noDashboard;
+
+    @Option(names = "--kafka-port", description = "bind the embedded broker to 127.0.0.1:PORT so your own producers and "
+            + "consumers can attach (default: a free port; the demo prints it)")
+    Integer kafkaPort;
+
+    @Option(names = "--bootstrap-servers", description = "run against this external broker (HOST:PORT) instead of an "
+            + "embedded one; its topics must exist or be creatable")
+    String bootstrapServers;
 
     private volatile boolean stopRequested;
 
@@ -111,29 +122,41 @@ final class DemoCommand implements Callable<Integer> {
         Thread feeder = null;
         boolean complete = false;
         try {
-            log("starting Kafka broker (in-process, KRaft)...");
-            kafka = EmbeddedKafka.start(work.resolve("kafka"));
-            StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", kafka.bootstrapServers(),
+            String brokers;
+            if (bootstrapServers != null) {
+                brokers = bootstrapServers;
+                log("using the external Kafka broker " + brokers);
+            } else {
+                if (kafkaPort != null && !portFree(kafkaPort)) {
+                    throw new UserException("--kafka-port " + kafkaPort + " is in use; choose another or leave it out");
+                }
+                log("starting Kafka broker (in-process, KRaft)...");
+                kafka = kafkaPort == null ? EmbeddedKafka.start(work.resolve("kafka"))
+                        : EmbeddedKafka.start(work.resolve("kafka"), kafkaPort, freePort());
+                brokers = kafka.bootstrapServers();
+            }
+            System.out.println("kafka: " + brokers); // attach your own producers and consumers here
+            StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", brokers,
                     "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
                     "--checkpoint-dir", work.resolve("checkpoints").toString(),
                     "--checkpoint-interval", checkpointInterval, "--idle-flush", idleFlush,
                     "--allowed-lateness", allowedLateness, "--watermark-idleness", "2s",
                     "--transaction-timeout", "5min");
-            kafka.createTopics(parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
+            EmbeddedKafka.createTopics(brokers, parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
                     config.dlqTopic());
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
                     + checkpointInterval + ")...");
             job = LocalJob.start(config, null);
 
             if (!noDashboard) {
-                dashboard = startDashboard(kafka.bootstrapServers(), config);
+                dashboard = startDashboard(brokers, config);
                 log("dashboard (live patients, API docs at /docs): " + dashboard.url());
             }
 
             Map<String, Map<Long, Score>> scoresByPatient = new ConcurrentHashMap<>();
             AtomicLong scored = new AtomicLong(), alerts = new AtomicLong(), deadLetters = new AtomicLong();
             String scoresTopic = config.scoresTopic(), alertsTopic = config.alertsTopic();
-            reader = new TopicReader(kafka.bootstrapServers(),
+            reader = new TopicReader(brokers,
                     List.of(config.scoresTopic(), config.alertsTopic(), config.dlqTopic()), r -> {
                         if (r.topic().equals(scoresTopic)) {
                             scored.incrementAndGet();
@@ -149,7 +172,7 @@ final class DemoCommand implements Callable<Integer> {
                         }
                     });
 
-            ReplayProducer feed = new ReplayProducer(kafka.bootstrapServers(), config.inputTopic(), pace);
+            ReplayProducer feed = new ReplayProducer(brokers, config.inputTopic(), pace);
             producer = feed;
             Iterator<ReplayProducer.Event> source = events != null ? events.iterator()
                     : ReplayProducer.syntheticFleet(patients, 42, System.currentTimeMillis());
@@ -276,6 +299,20 @@ final class DemoCommand implements Callable<Integer> {
             seen.add(e.patientId() + '\u0000' + e.ts());
         }
         return seen.size();
+    }
+
+    private static boolean portFree(int port) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
     }
 
     /** {@code --speed}: a positive factor of real time, or {@code max} (no pause). */

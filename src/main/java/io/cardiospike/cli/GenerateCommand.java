@@ -14,19 +14,19 @@ import picocli.CommandLine.Option;
 
 @Command(name = "generate", description = "Write synthetic labelled RR recordings as CSV (id,time,x,y).")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--output", required = true)
+    @Option(names = "--output", required = true, description = "CSV to write: id,time,x,y")
     Path output;
 
-    @Option(names = "--patients", defaultValue = "20")
+    @Option(names = "--patients", defaultValue = "20", description = "recordings (default ${DEFAULT-VALUE})")
     int patients;
 
-    @Option(names = "--min-beats", defaultValue = "300")
+    @Option(names = "--min-beats", defaultValue = "300", description = "shortest recording in beats (default ${DEFAULT-VALUE})")
     int minBeats;
 
-    @Option(names = "--max-beats", defaultValue = "1200")
+    @Option(names = "--max-beats", defaultValue = "1200", description = "longest recording in beats (default ${DEFAULT-VALUE})")
     int maxBeats;
 
-    @Option(names = "--seed", defaultValue = "7")
+    @Option(names = "--seed", defaultValue = "7", description = "random seed: the same seed, the same recordings (default ${DEFAULT-VALUE})")
     long seed;
 
     @Override

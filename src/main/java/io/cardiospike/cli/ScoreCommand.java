@@ -24,10 +24,10 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "CSV to write: id,time,y,proba in input row order")
     Path output;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle dir")
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
     Path model;
 
-    @Option(names = "--threads", defaultValue = "0", description = "scoring threads (0 = one per core)")
+    @Option(names = "--threads", defaultValue = "0", description = "scoring threads, 0 = one per core (default ${DEFAULT-VALUE})")
     int threads;
 
     @Override

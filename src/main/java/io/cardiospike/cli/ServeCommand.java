@@ -9,14 +9,14 @@ import picocli.CommandLine.Option;
 
 @Command(name = "serve", description = "Serve the REST scoring API (/api/v1, /docs) and the dashboard (/).")
 final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--port", defaultValue = "8080", description = "TCP port (0 = any free port)")
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port, 0 = any free port (default ${DEFAULT-VALUE})")
     int port;
 
     @Option(names = "--host", defaultValue = "127.0.0.1",
             description = "interface to bind (default loopback; 0.0.0.0 exposes patient data to the network)")
     String host;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle dir")
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
     Path model;
 
     @Option(names = "--data", description = "CSV of recordings (id,time,x) for the dashboard to list")

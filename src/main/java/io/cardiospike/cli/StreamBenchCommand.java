@@ -41,14 +41,15 @@ final class StreamBenchCommand implements Callable<Integer> {
     @Option(names = "--patients", defaultValue = "500", description = "synthetic patients (default ${DEFAULT-VALUE})")
     int patients;
 
-    @Option(names = "--rate", defaultValue = "0", description = "events/s to offer; 0 = as fast as possible")
+    @Option(names = "--rate", defaultValue = "0", description = "events/s to offer; 0 = as fast as possible (default ${DEFAULT-VALUE})")
     double rate;
 
     @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
     int parallelism;
 
     @Option(names = "--checkpoint-interval", defaultValue = "1s",
-            description = "scores become visible when their checkpoint commits: this bounds latency from below")
+            description = "scores become visible when their checkpoint commits: this bounds latency from below "
+                    + "(default ${DEFAULT-VALUE})")
     String checkpointInterval;
 
     @Override

@@ -27,7 +27,8 @@ public record ModelManifest(String modelVersion, FeatureSpec spec, double thresh
     public static ModelManifest load(Path dir) throws ModelBundleException {
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new ModelBundleException("no model bundle at " + dir + " (missing " + FILE + ")");
+            throw new ModelBundleException("no model bundle at " + dir + " (missing " + FILE + "); name one with --model DIR "
+                    + "or the environment variable CARDIOSPIKE_MODEL");
         }
         JsonNode m;
         try {

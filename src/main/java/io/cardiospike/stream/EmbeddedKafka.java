@@ -100,7 +100,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Creates the topics that do not exist yet (replication factor 1). */
     public void createTopics(int partitions, String... names) throws ExecutionException, InterruptedException {
-        try (Admin admin = admin()) {
+        createTopics(bootstrapServers, partitions, names);
+    }
+
+    /** Creates the topics that do not exist yet on any broker (replication factor 1). */
+    public static void createTopics(String bootstrapServers, int partitions, String... names)
+            throws ExecutionException, InterruptedException {
+        try (Admin admin = admin(bootstrapServers)) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> topics = new ArrayList<>();
             for (String name : names) {
@@ -119,6 +125,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public Admin admin() {
+        return admin(bootstrapServers);
+    }
+
+    private static Admin admin(String bootstrapServers) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         return Admin.create(p);

@@ -82,36 +82,58 @@ public record StreamConfig(
 
     @Command(name = "scoring-job", mixinStandardHelpOptions = true,
             description = "CardioSpike streaming job: rr-events -> per-patient scoring -> rr-scores, rr-alerts, rr-dlq.")
-    static final class Options {
-        @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092") String bootstrapServers;
-        @Option(names = "--input-topic", defaultValue = "rr-events") String inputTopic;
-        @Option(names = "--scores-topic", defaultValue = "rr-scores") String scoresTopic;
-        @Option(names = "--alerts-topic", defaultValue = "rr-alerts") String alertsTopic;
-        @Option(names = "--dlq-topic", defaultValue = "rr-dlq") String dlqTopic;
+    public static final class Options {
+        @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092",
+                description = "Kafka brokers, HOST:PORT[,...] (default ${DEFAULT-VALUE})")
+        String bootstrapServers;
+        @Option(names = "--input-topic", defaultValue = "rr-events", description = "beats in (default ${DEFAULT-VALUE})")
+        String inputTopic;
+        @Option(names = "--scores-topic", defaultValue = "rr-scores", description = "per-beat scores out (default ${DEFAULT-VALUE})")
+        String scoresTopic;
+        @Option(names = "--alerts-topic", defaultValue = "rr-alerts", description = "anomaly-episode alerts out (default ${DEFAULT-VALUE})")
+        String alertsTopic;
+        @Option(names = "--dlq-topic", defaultValue = "rr-dlq", description = "rejected input with its reason (default ${DEFAULT-VALUE})")
+        String dlqTopic;
         @Option(names = "--model-dir", defaultValue = "models",
-                description = "model bundle: a local directory or any Flink filesystem URI (s3://bucket/models/VERSION)")
+                description = "model bundle: a local directory or any Flink filesystem URI, s3://bucket/models/VERSION "
+                        + "(default ${DEFAULT-VALUE})")
         String modelDir;
-        @Option(names = "--parallelism", defaultValue = "2") int parallelism;
+        @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
+        int parallelism;
         @Option(names = "--checkpoint-dir",
                 description = "checkpoint URI (s3://..., file://...); default: the cluster's execution.checkpointing.dir")
         String checkpointDir;
-        @Option(names = "--checkpoint-interval", defaultValue = "10s") String checkpointInterval;
+        @Option(names = "--checkpoint-interval", defaultValue = "10s",
+                description = "exactly-once outputs commit with each checkpoint (default ${DEFAULT-VALUE})")
+        String checkpointInterval;
         @Option(names = "--idle-flush", defaultValue = "10s",
-                description = "a patient silent this long (processing time) has its pending beats scored")
+                description = "a pause this long ends a patient's segment: its pending beats are scored "
+                        + "(default ${DEFAULT-VALUE})")
         String idleFlush;
         @Option(names = "--allowed-lateness", defaultValue = "2s",
-                description = "out-of-order beats within this (event time) are reordered; later ones go to the DLQ")
+                description = "out-of-order beats within this (event time) are reordered; later ones go to the DLQ "
+                        + "(default ${DEFAULT-VALUE})")
         String allowedLateness;
-        @Option(names = "--watermark-idleness", defaultValue = "5s") String watermarkIdleness;
+        @Option(names = "--watermark-idleness", defaultValue = "5s",
+                description = "a partition quiet this long stops holding event time back (default ${DEFAULT-VALUE})")
+        String watermarkIdleness;
         @Option(names = "--state-retention", defaultValue = "1h",
-                description = "a silent patient's state is removed this long after the last beat")
+                description = "a silent patient's state is removed this long after the last beat "
+                        + "(default ${DEFAULT-VALUE})")
         String stateRetention;
-        @Option(names = "--group-id", defaultValue = "cardiospike-scoring") String groupId;
-        @Option(names = "--transactional-id-prefix", defaultValue = "cardiospike-scoring") String transactionalIdPrefix;
+        @Option(names = "--group-id", defaultValue = "cardiospike-scoring",
+                description = "Kafka consumer group of the source (default ${DEFAULT-VALUE})")
+        String groupId;
+        @Option(names = "--transactional-id-prefix", defaultValue = "cardiospike-scoring",
+                description = "prefix of the sinks' Kafka transactional ids, unique per job (default ${DEFAULT-VALUE})")
+        String transactionalIdPrefix;
         @Option(names = "--transaction-timeout", defaultValue = "10min",
-                description = "producer transaction.timeout.ms; must stay below the broker's transaction.max.timeout.ms")
+                description = "producer transaction.timeout.ms; must stay below the broker's transaction.max.timeout.ms "
+                        + "(default ${DEFAULT-VALUE})")
         String transactionTimeout;
-        @Option(names = "--start-from", defaultValue = "EARLIEST", description = "EARLIEST, LATEST or COMMITTED")
+        @Option(names = "--start-from", defaultValue = "EARLIEST",
+                description = "where a job without a checkpoint starts reading: EARLIEST, LATEST or COMMITTED "
+                        + "(default ${DEFAULT-VALUE})")
         StartFrom startFrom;
 
         StreamConfig toConfig() {

@@ -1,0 +1,50 @@
+package io.cardiospike.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code bin/cardiospike} as a new user runs it: from any directory, with the installation's bundle by default. */
+class LauncherIT {
+    static final Path LAUNCHER = Path.of("bin/cardiospike").toAbsolutePath();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void scoresFromOutsideTheRepositoryWithTheInstalledBundle() throws Exception {
+        Files.writeString(dir.resolve("in.csv"), "id,time,x\np1,0,800\np1,800,810\np1,1610,790\n");
+        Result r = run(Map.of(), "score", "--input", "in.csv", "--output", "out.csv");
+        assertThat(r.exit).as(r.err).isZero();
+        List<String> lines = Files.readAllLines(dir.resolve("out.csv"));
+        assertThat(lines).hasSize(4).first().isEqualTo("id,time,y,proba");
+    }
+
+    @Test
+    void aMissingBundleNamesTheWaysToGiveOne() throws Exception {
+        Files.writeString(dir.resolve("in.csv"), "id,time,x\np1,0,800\n");
+        Result r = run(Map.of("CARDIOSPIKE_MODEL", dir.resolve("nowhere").toString()),
+                "score", "--input", "in.csv", "--output", "out.csv");
+        assertThat(r.exit).isEqualTo(2);
+        assertThat(r.err).contains("no model bundle at", "--model", "CARDIOSPIKE_MODEL").doesNotContain("Exception");
+    }
+
+    record Result(int exit, String err) {}
+
+    private Result run(Map<String, String> env, String... args) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString()).directory(dir.toFile())
+                .redirectError(dir.resolve("err.txt").toFile()).redirectOutput(dir.resolve("out.txt").toFile());
+        pb.command().addAll(List.of(args));
+        pb.environment().remove("CARDIOSPIKE_MODEL");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        return new Result(p.exitValue(), Files.readString(dir.resolve("err.txt")));
+    }
+}
