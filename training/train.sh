@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--work DIR] [key=value ...]
+# bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--out DIR] [--work DIR] [key=value ...]
 # Java exports the model inputs (features, windows) and a golden synthetic recording; Python trains on exactly
-# those and writes the bundle (default: models/). key=value pairs override training/conf/config.yaml.
+# those and writes the bundle to a new directory (default: bundles/<UTC time>/; the committed bundle changes only
+# with --out models). key=value pairs override training/conf/config.yaml.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CS="$ROOT/bin/cardiospike"
-input="" past=16 lookahead=8 work=""
+input="" past=16 lookahead=8 work="" out=""
 overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -13,11 +14,15 @@ while [ $# -gt 0 ]; do
     --past) past="$2"; shift 2 ;;
     --lookahead) lookahead="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
     --cfg) overrides+=("--cfg"); shift ;;
     *) overrides+=("$1"); shift ;;
   esac
 done
-[ -n "$input" ] || { echo "usage: bin/cardiospike train --input TRAIN.csv [--past N --lookahead N] [key=value ...]" >&2; exit 2; }
+[ -n "$input" ] || { echo "usage: bin/cardiospike train --input TRAIN.csv [--past N --lookahead N] [--out DIR] [key=value ...]" >&2; exit 2; }
+out="${out:-$ROOT/bundles/$(date -u +%Y%m%d-%H%M%S)}"
+mkdir -p "$out" && out="$(cd "$out" && pwd)"
+echo "cardiospike: the bundle goes to $out" >&2
 input="$(cd "$(dirname "$input")" && pwd)/$(basename "$input")"
 work="${work:-$(mktemp -d -t cardiospike-train.XXXXXX)}"
 mkdir -p "$work"
@@ -26,4 +31,4 @@ mkdir -p "$work"
 "$CS" export-dataset --input "$work/golden.csv" --output "$work/golden" --past "$past" --lookahead "$lookahead"
 py="$("$CS" venv)"
 cd "$ROOT/training"
-exec "$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$ROOT/models" "${overrides[@]}"
+exec "$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$out" "${overrides[@]}"
