@@ -5,6 +5,7 @@ import io.cardiospike.model.ModelBundleException;
 import io.cardiospike.rr.CsvFormatException;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
+import io.cardiospike.stream.KafkaConnection;
 import io.javalin.Javalin;
 import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
@@ -55,9 +56,9 @@ public final class ApiServer implements AutoCloseable {
      * @param modelDir         model bundle directory (ignored when a scorer is passed to {@link #start(Options,
      *                         EnsembleScorer)})
      * @param dataFile         optional CSV (id,time,x) whose recordings the dashboard lists
-     * @param bootstrapServers optional Kafka bootstrap servers; enables the live view
+     * @param kafka            optional Kafka (brokers and client properties); enables the live view
      */
-    public record Options(String host, int port, Path modelDir, Path dataFile, String bootstrapServers,
+    public record Options(String host, int port, Path modelDir, Path dataFile, KafkaConnection kafka,
                           String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients) {
         public static Options defaults() {
             return new Options("127.0.0.1", 8080, Path.of("models"), null, null, "rr-scores", "rr-alerts", 2_000,
@@ -65,37 +66,41 @@ public final class ApiServer implements AutoCloseable {
         }
 
         public Options host(String v) {
-            return new Options(v, port, modelDir, dataFile, bootstrapServers, scoresTopic, alertsTopic,
+            return new Options(v, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic,
                     beatsPerPatient, maxPatients);
         }
 
         public Options port(int v) {
-            return new Options(host, v, modelDir, dataFile, bootstrapServers, scoresTopic, alertsTopic,
+            return new Options(host, v, modelDir, dataFile, kafka, scoresTopic, alertsTopic,
                     beatsPerPatient, maxPatients);
         }
 
         public Options modelDir(Path v) {
-            return new Options(host, port, v, dataFile, bootstrapServers, scoresTopic, alertsTopic, beatsPerPatient,
+            return new Options(host, port, v, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
                     maxPatients);
         }
 
         public Options dataFile(Path v) {
-            return new Options(host, port, modelDir, v, bootstrapServers, scoresTopic, alertsTopic, beatsPerPatient,
+            return new Options(host, port, modelDir, v, kafka, scoresTopic, alertsTopic, beatsPerPatient,
                     maxPatients);
         }
 
         public Options bootstrapServers(String v) {
+            return kafka(v == null || v.isBlank() ? null : KafkaConnection.plain(v));
+        }
+
+        public Options kafka(KafkaConnection v) {
             return new Options(host, port, modelDir, dataFile, v, scoresTopic, alertsTopic, beatsPerPatient,
                     maxPatients);
         }
 
         public Options topics(String scores, String alerts) {
-            return new Options(host, port, modelDir, dataFile, bootstrapServers, scores, alerts, beatsPerPatient,
+            return new Options(host, port, modelDir, dataFile, kafka, scores, alerts, beatsPerPatient,
                     maxPatients);
         }
 
         public Options buffers(int beats, int patients) {
-            return new Options(host, port, modelDir, dataFile, bootstrapServers, scoresTopic, alertsTopic, beats,
+            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beats,
                     patients);
         }
     }
@@ -145,8 +150,8 @@ public final class ApiServer implements AutoCloseable {
             }
             dataName = options.dataFile().getFileName().toString();
         }
-        LiveFeed live = options.bootstrapServers() == null || options.bootstrapServers().isBlank() ? null
-                : new LiveFeed(options.bootstrapServers(), options.scoresTopic(), options.alertsTopic(),
+        LiveFeed live = options.kafka() == null ? null
+                : new LiveFeed(options.kafka(), options.scoresTopic(), options.alertsTopic(),
                         options.beatsPerPatient(), options.maxPatients());
         ApiServer server = new ApiServer(options, scorer, owns, dataName, recordings, live);
         try {

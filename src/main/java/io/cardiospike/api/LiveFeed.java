@@ -18,6 +18,7 @@ import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import io.cardiospike.stream.KafkaConnection;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -79,20 +80,21 @@ final class LiveFeed implements AutoCloseable {
     private boolean patientsChanged;
     private long patientsSentAt;
 
-    LiveFeed(String bootstrapServers, String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients) {
+    LiveFeed(KafkaConnection kafka, String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients) {
         this.scoresTopic = scoresTopic;
         this.alertsTopic = alertsTopic;
         this.beatsPerPatient = beatsPerPatient;
         this.maxPatients = maxPatients;
         Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "cardiospike-dashboard-" + UUID.randomUUID());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "cardiospike-dashboard");
         p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "2000"); // notice topics created after we start
-        this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+        this.consumer = new KafkaConsumer<>(kafka.clientConfig(p.entrySet().stream().collect(java.util.stream.Collectors
+                .toMap(e -> (String) e.getKey(), java.util.Map.Entry::getValue))), new StringDeserializer(),
+                new StringDeserializer());
         consumer.subscribe(List.of(scoresTopic, alertsTopic));
         this.thread = new Thread(this::run, "live-feed");
         thread.setDaemon(true);

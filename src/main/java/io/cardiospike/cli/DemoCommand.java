@@ -5,6 +5,7 @@ import io.cardiospike.model.ModelManifest;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
 import io.cardiospike.stream.EmbeddedKafka;
+import io.cardiospike.stream.KafkaConnection;
 import io.cardiospike.stream.LocalJob;
 import io.cardiospike.stream.ReplayProducer;
 import io.cardiospike.stream.StreamConfig;
@@ -30,6 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.flink.core.execution.JobClient;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -89,6 +91,8 @@ final class DemoCommand implements Callable<Integer> {
             + "embedded one; its topics must exist or be creatable")
     String bootstrapServers;
 
+    @Mixin KafkaConfigOption kafkaConfig;
+
     private volatile boolean stopRequested;
 
     @Override
@@ -123,10 +127,15 @@ final class DemoCommand implements Callable<Integer> {
         boolean complete = false;
         try {
             String brokers;
+            KafkaConnection kafkaConnection;
             if (bootstrapServers != null) {
-                brokers = bootstrapServers;
-                log("using the external Kafka broker " + brokers);
+                kafkaConnection = kafkaConfig.connect(bootstrapServers);
+                brokers = kafkaConnection.bootstrapServers();
+                log("using the external Kafka broker " + brokers + " (" + kafkaConnection + ")");
             } else {
+                if (kafkaConfig.file != null) {
+                    throw new UserException("--kafka-config goes with --bootstrap-servers: the embedded broker is PLAINTEXT");
+                }
                 if (kafkaPort != null && !portFree(kafkaPort)) {
                     throw new UserException("--kafka-port " + kafkaPort + " is in use; choose another or leave it out");
                 }
@@ -134,30 +143,31 @@ final class DemoCommand implements Callable<Integer> {
                 kafka = kafkaPort == null ? EmbeddedKafka.start(work.resolve("kafka"))
                         : EmbeddedKafka.start(work.resolve("kafka"), kafkaPort, freePort());
                 brokers = kafka.bootstrapServers();
+                kafkaConnection = KafkaConnection.plain(brokers);
             }
             System.out.println("kafka: " + brokers); // attach your own producers and consumers here
-            StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", brokers,
+            StreamConfig config = StreamConfig.fromArgs(withKafkaConfig(kafkaConfig.file, "--bootstrap-servers", brokers,
                     "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
                     "--checkpoint-dir", work.resolve("checkpoints").toString(),
                     "--checkpoint-interval", checkpointInterval, "--idle-flush", idleFlush,
                     "--allowed-lateness", allowedLateness, "--watermark-idleness", "2s",
-                    "--transaction-timeout", "5min");
-            EmbeddedKafka.createTopics(brokers, parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
+                    "--transaction-timeout", "5min"));
+            EmbeddedKafka.createTopics(kafkaConnection, parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
                     config.dlqTopic());
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
                     + checkpointInterval + ")...");
             job = LocalJob.start(config, null);
 
             if (!noDashboard) {
-                dashboard = startDashboard(brokers, config);
+                dashboard = startDashboard(kafkaConnection, config);
                 log("dashboard (live patients, API docs at /docs): " + dashboard.url());
             }
 
             Map<String, Map<Long, Score>> scoresByPatient = new ConcurrentHashMap<>();
             AtomicLong scored = new AtomicLong(), alerts = new AtomicLong(), deadLetters = new AtomicLong();
             String scoresTopic = config.scoresTopic(), alertsTopic = config.alertsTopic();
-            reader = new TopicReader(brokers,
-                    List.of(config.scoresTopic(), config.alertsTopic(), config.dlqTopic()), r -> {
+            reader = new TopicReader(kafkaConnection,
+                    List.of(config.scoresTopic(), config.alertsTopic(), config.dlqTopic()), false, r -> {
                         if (r.topic().equals(scoresTopic)) {
                             scored.incrementAndGet();
                             if (scoresCsv != null) {
@@ -172,7 +182,7 @@ final class DemoCommand implements Callable<Integer> {
                         }
                     });
 
-            ReplayProducer feed = new ReplayProducer(brokers, config.inputTopic(), pace);
+            ReplayProducer feed = new ReplayProducer(kafkaConnection, config.inputTopic(), pace, 0);
             producer = feed;
             Iterator<ReplayProducer.Event> source = events != null ? events.iterator()
                     : ReplayProducer.syntheticFleet(patients, 42, System.currentTimeMillis());
@@ -254,9 +264,9 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The dashboard on the same broker, listing the replayed recordings too; a taken port falls back to a free one. */
-    private ApiServer startDashboard(String bootstrapServers, StreamConfig config) throws Exception {
+    private ApiServer startDashboard(KafkaConnection kafka, StreamConfig config) throws Exception {
         ApiServer.Options options = ApiServer.Options.defaults().modelDir(model).dataFile(replay)
-                .bootstrapServers(bootstrapServers).topics(config.scoresTopic(), config.alertsTopic());
+                .kafka(kafka).topics(config.scoresTopic(), config.alertsTopic());
         try {
             return ApiServer.start(options.port(port));
         } catch (io.javalin.util.JavalinBindException e) {
@@ -299,6 +309,15 @@ final class DemoCommand implements Callable<Integer> {
             seen.add(e.patientId() + '\u0000' + e.ts());
         }
         return seen.size();
+    }
+
+    /** The job's arguments, with {@code --kafka-config} when one was given. */
+    private static String[] withKafkaConfig(String file, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        if (file != null) {
+            all.addAll(List.of("--kafka-config", file));
+        }
+        return all.toArray(String[]::new);
     }
 
     private static boolean portFree(int port) {

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ClusterCommand.class,
             JobCommand.class,
             ProduceCommand.class,
+            ConsumeCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -28,6 +29,8 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--topic", defaultValue = "rr-events", description = "topic (default ${DEFAULT-VALUE})")
     String topic;
 
+    @Mixin KafkaConfigOption kafkaConfig;
+
     @Override
     public Integer call() throws Exception {
         double pace = DemoCommand.parseSpeed(speed);
@@ -36,7 +39,7 @@ final class ProduceCommand implements Callable<Integer> {
         System.err.printf(Locale.ROOT, "producing %,d beats of %d patients from %s to %s at speed %s...%n",
                 events.size(), table.recordings().size(), input, topic, speed);
         long t0 = System.nanoTime();
-        try (ReplayProducer producer = new ReplayProducer(bootstrapServers, topic, pace)) {
+        try (ReplayProducer producer = new ReplayProducer(kafkaConfig.connect(bootstrapServers), topic, pace, 0)) {
             Thread progress = new Thread(() -> {
                 try {
                     while (!Thread.currentThread().isInterrupted()) {

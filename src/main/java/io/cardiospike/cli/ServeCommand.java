@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", description = "Serve the REST scoring API (/api/v1, /docs) and the dashboard (/).")
@@ -25,10 +26,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-servers", description = "Kafka HOST:PORT; enables the live view of rr-scores/rr-alerts")
     String bootstrapServers;
 
+    @Mixin KafkaConfigOption kafkaConfig;
+
     @Override
     public Integer call() throws Exception {
         ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model).dataFile(data)
-                .bootstrapServers(bootstrapServers);
+                .kafka(bootstrapServers == null ? null : kafkaConfig.connect(bootstrapServers));
         ApiServer server;
         try {
             server = ApiServer.start(options);

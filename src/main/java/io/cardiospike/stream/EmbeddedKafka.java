@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -34,11 +35,17 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private final KafkaRaftServer server;
     private final String bootstrapServers;
+    /** Where this class's own admin client connects: the PLAINTEXT listener (the same as clients' unless secured). */
+    private final String internalBootstrap;
 
-    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers) {
+    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers, String internalBootstrap) {
         this.server = server;
         this.bootstrapServers = bootstrapServers;
+        this.internalBootstrap = internalBootstrap;
     }
+
+    /** A SCRAM user of a secured broker ({@link #startWithScram}). */
+    public record ScramUser(String mechanism, String name, String password) {}
 
     /** Starts a broker on free ports whose data lives in {@code dataDir} (created if needed); waits until it serves. */
     public static EmbeddedKafka start(Path dataDir) throws Exception {
@@ -50,14 +57,39 @@ public final class EmbeddedKafka implements AutoCloseable {
      * formatted only once), as a broker's disk would.
      */
     public static EmbeddedKafka start(Path dataDir, int brokerPort, int controllerPort) throws Exception {
+        return start(dataDir, brokerPort, controllerPort, null);
+    }
+
+    /**
+     * A broker whose clients must authenticate: a SASL_PLAINTEXT listener with {@code user}'s SCRAM mechanism
+     * ({@link #bootstrapServers}), the user's credentials written at format time. The broker's own traffic and this
+     * class's admin client use a second, PLAINTEXT listener.
+     */
+    public static EmbeddedKafka startWithScram(Path dataDir, ScramUser user) throws Exception {
+        return start(dataDir, freePort(), freePort(), user);
+    }
+
+    private static EmbeddedKafka start(Path dataDir, int brokerPort, int controllerPort, ScramUser scram)
+            throws Exception {
         Path logDir = Files.createDirectories(dataDir.resolve("kraft-logs"));
+        int internalPort = scram == null ? brokerPort : freePort();
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        if (scram == null) {
+            p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        } else {
+            p.put("listeners", "PLAINTEXT://127.0.0.1:" + internalPort + ",CLIENT://127.0.0.1:" + brokerPort
+                    + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + internalPort + ",CLIENT://127.0.0.1:" + brokerPort);
+            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT");
+            p.put("sasl.enabled.mechanisms", scram.mechanism());
+            p.put("listener.name.client." + scram.mechanism().toLowerCase(java.util.Locale.ROOT) + ".sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+        }
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
         p.put("log.dirs", logDir.toString());
@@ -76,7 +108,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         KafkaConfig config = KafkaConfig.fromProps(p, false);
 
         if (!Files.exists(logDir.resolve("meta.properties"))) {
-            new Formatter()
+            Formatter formatter = new Formatter();
+            if (scram != null) {
+                formatter.setScramArguments(List.of(scram.mechanism() + "=[name=" + scram.name() + ",password="
+                        + scram.password() + "]"));
+            }
+            formatter
                     .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
                     .setClusterId(Uuid.randomUuid().toString())
                     .setNodeId(1)
@@ -89,7 +126,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
         server.startup();
-        EmbeddedKafka kafka = new EmbeddedKafka(server, "127.0.0.1:" + brokerPort);
+        EmbeddedKafka kafka = new EmbeddedKafka(server, "127.0.0.1:" + brokerPort, "127.0.0.1:" + internalPort);
         kafka.awaitReady();
         return kafka;
     }
@@ -100,13 +137,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Creates the topics that do not exist yet (replication factor 1). */
     public void createTopics(int partitions, String... names) throws ExecutionException, InterruptedException {
-        createTopics(bootstrapServers, partitions, names);
+        createTopics(KafkaConnection.plain(internalBootstrap), partitions, names);
     }
 
     /** Creates the topics that do not exist yet on any broker (replication factor 1). */
-    public static void createTopics(String bootstrapServers, int partitions, String... names)
+    public static void createTopics(KafkaConnection kafka, int partitions, String... names)
             throws ExecutionException, InterruptedException {
-        try (Admin admin = admin(bootstrapServers)) {
+        try (Admin admin = Admin.create(kafka.clientConfig(Map.of()))) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> topics = new ArrayList<>();
             for (String name : names) {
@@ -125,7 +162,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public Admin admin() {
-        return admin(bootstrapServers);
+        return admin(internalBootstrap);
     }
 
     private static Admin admin(String bootstrapServers) {

@@ -40,8 +40,11 @@ public final class ReplayProducer implements AutoCloseable {
 
     /** {@code ratePerSecond > 0} paces by count and ignores {@code speed}. */
     public ReplayProducer(String bootstrapServers, String topic, double speed, double ratePerSecond) {
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        this(KafkaConnection.plain(bootstrapServers), topic, speed, ratePerSecond);
+    }
+
+    public ReplayProducer(KafkaConnection kafka, String topic, double speed, double ratePerSecond) {
+        this.producer = new KafkaProducer<>(kafka.clientConfig(Map.of(
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.LINGER_MS_CONFIG, 5,
@@ -50,7 +53,7 @@ public final class ReplayProducer implements AutoCloseable {
                 // and block a send while the broker is away rather than failing it.
                 ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10 * 60_000,
                 ProducerConfig.MAX_BLOCK_MS_CONFIG, 10 * 60_000,
-                ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000),
+                ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000)),
                 new StringSerializer(), new ByteArraySerializer());
         this.topic = topic;
         this.speed = speed;

@@ -136,8 +136,10 @@ public final class ScoringPipeline {
             case LATEST -> OffsetsInitializer.latest();
             case COMMITTED -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
         };
+        KafkaConnection kafka = config.kafka();
         return KafkaSource.<RrInput>builder()
-                .setBootstrapServers(config.bootstrapServers())
+                .setBootstrapServers(kafka.bootstrapServers())
+                .setProperties(kafka.properties())
                 .setTopics(config.inputTopic())
                 .setGroupId(config.groupId())
                 .setStartingOffsets(start)
@@ -150,12 +152,13 @@ public final class ScoringPipeline {
 
     static <T> KafkaSink<T> kafkaSink(StreamConfig config, KafkaRecordSerializationSchema<T> serializer,
                                       String name) {
-        Properties producer = new Properties();
+        KafkaConnection kafka = config.kafka();
+        Properties producer = kafka.properties();
         producer.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                 Long.toString(config.transactionTimeout().toMillis()));
         producer.setProperty(ProducerConfig.LINGER_MS_CONFIG, "5");
         return KafkaSink.<T>builder()
-                .setBootstrapServers(config.bootstrapServers())
+                .setBootstrapServers(kafka.bootstrapServers())
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 // Unique per sink and job: Flink aborts lingering transactions of this prefix on restore.
@@ -171,6 +174,7 @@ public final class ScoringPipeline {
     static void submit(String[] args) throws Exception {
         StreamConfig config = StreamConfig.fromArgs(args);
         ModelManifest manifest = ModelManifest.load(BundleStore.localCopy(config.modelDir()));
+        config.kafka().check(Duration.ofSeconds(30)); // wrong credentials: one clear failure, not a restart loop
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
         if (env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
             throw new IllegalArgumentException("no checkpoint directory: pass --checkpoint-dir or set "

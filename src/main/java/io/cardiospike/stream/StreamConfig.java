@@ -29,7 +29,8 @@ public record StreamConfig(
         String groupId,
         String transactionalIdPrefix,
         Duration transactionTimeout,
-        StartFrom startFrom) implements Serializable {
+        StartFrom startFrom,
+        String kafkaConfig) implements Serializable {
 
     /** Where a job without a checkpoint to restore starts reading {@code rr-events}. */
     public enum StartFrom { EARLIEST, LATEST, COMMITTED }
@@ -60,19 +61,28 @@ public record StreamConfig(
     public StreamConfig withCheckpointing(String dir, Duration interval) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
                 dir, interval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention, groupId,
-                transactionalIdPrefix, transactionTimeout, startFrom);
+                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig);
     }
 
     public StreamConfig withTiming(Duration idleFlush, Duration lateness) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
                 checkpointDir, checkpointInterval, idleFlush, lateness, watermarkIdleness, stateRetention, groupId,
-                transactionalIdPrefix, transactionTimeout, startFrom);
+                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig);
     }
 
     public StreamConfig withModel(String dir, int newParallelism) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, dir, newParallelism,
                 checkpointDir, checkpointInterval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention,
-                groupId, transactionalIdPrefix, transactionTimeout, startFrom);
+                groupId, transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig);
+    }
+
+    /** Brokers and client properties ({@code --kafka-config}) for the job's source and sinks. */
+    public KafkaConnection kafka() {
+        try {
+            return KafkaConnection.of(bootstrapServers, kafkaConfig);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** The checkpoint directory as a URI Flink accepts (a plain path becomes {@code file://...}); null if unset. */
@@ -135,12 +145,16 @@ public record StreamConfig(
                 description = "where a job without a checkpoint starts reading: EARLIEST, LATEST or COMMITTED "
                         + "(default ${DEFAULT-VALUE})")
         StartFrom startFrom;
+        @Option(names = "--kafka-config",
+                description = "Java properties passed to every Kafka client (security.protocol, sasl.*, ssl.*), as Kafka's "
+                        + "tools' --command-config; default: none (PLAINTEXT)")
+        String kafkaConfig;
 
         StreamConfig toConfig() {
             return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
                     parallelism, checkpointDir, d(checkpointInterval), d(idleFlush), d(allowedLateness),
                     d(watermarkIdleness), d(stateRetention), groupId, transactionalIdPrefix, d(transactionTimeout),
-                    startFrom);
+                    startFrom, kafkaConfig);
         }
 
         private static Duration d(String s) {

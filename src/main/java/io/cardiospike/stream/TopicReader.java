@@ -23,17 +23,20 @@ public final class TopicReader implements AutoCloseable {
     private volatile boolean closed;
 
     public TopicReader(String bootstrapServers, List<String> topics, Consumer<Record> onRecord) {
-        this(bootstrapServers, topics, false, onRecord);
+        this(KafkaConnection.plain(bootstrapServers), topics, false, onRecord);
+    }
+
+    public TopicReader(String bootstrapServers, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
+        this(KafkaConnection.plain(bootstrapServers), topics, fromEnd, onRecord);
     }
 
     /** {@code fromEnd}: only records committed from now on (a live view), not the topics' history. */
-    public TopicReader(String bootstrapServers, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
-        consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+    public TopicReader(KafkaConnection kafka, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
+        consumer = new KafkaConsumer<>(kafka.clientConfig(Map.of(
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000),
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000)),
                 new StringDeserializer(), new ByteArrayDeserializer());
         consumer.assign(topics.stream()
                 .flatMap(t -> consumer.partitionsFor(t).stream())
@@ -47,7 +50,7 @@ public final class TopicReader implements AutoCloseable {
             try {
                 while (!closed) {
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                        onRecord.accept(new Record(r.topic(), r.key(), StreamJson.read(r.value()), System.nanoTime()));
+                        onRecord.accept(new Record(r.topic(), r.key(), json(r.value()), System.nanoTime(), r.value()));
                     }
                 }
             } catch (WakeupException e) {
@@ -60,8 +63,22 @@ public final class TopicReader implements AutoCloseable {
         thread.start();
     }
 
-    /** One committed output record and when it was read ({@link System#nanoTime}). */
-    public record Record(String topic, String key, JsonNode value, long readNanos) {}
+    /**
+     * One committed record and when it was read ({@link System#nanoTime}); {@code value} is the parsed JSON (a missing
+     * node for a tombstone or a value that is not JSON), {@code raw} the bytes as they came.
+     */
+    public record Record(String topic, String key, JsonNode value, long readNanos, byte[] raw) {}
+
+    private static JsonNode json(byte[] value) {
+        if (value == null) {
+            return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+        }
+        try {
+            return StreamJson.read(value);
+        } catch (java.io.UncheckedIOException e) {
+            return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+        }
+    }
 
     @Override
     public void close() throws InterruptedException {

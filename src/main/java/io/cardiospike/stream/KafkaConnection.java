@@ -1,0 +1,106 @@
+package io.cardiospike.stream;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+
+/**
+ * Where Kafka is and how to reach it: the bootstrap servers and the client properties of a {@code --kafka-config}
+ * file (Java properties, like the {@code --command-config} of Kafka's own tools: {@code security.protocol},
+ * {@code sasl.mechanism}, {@code sasl.jaas.config}, {@code ssl.*}, ...), passed unchanged to every producer, consumer
+ * and admin client of a command or job. {@link #toString} never shows a value, since most of them are secrets.
+ */
+public record KafkaConnection(String bootstrapServers, Map<String, String> clientProperties) implements Serializable {
+    public KafkaConnection {
+        clientProperties = Map.copyOf(clientProperties);
+    }
+
+    public static KafkaConnection plain(String bootstrapServers) {
+        return new KafkaConnection(bootstrapServers, Map.of());
+    }
+
+    /** {@code configFile} may be null (no extra properties). */
+    public static KafkaConnection of(String bootstrapServers, String configFile) throws IOException {
+        if (configFile == null) {
+            return plain(bootstrapServers);
+        }
+        Path file = Path.of(configFile);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("--kafka-config " + configFile + ": no such file");
+        }
+        Properties p = new Properties();
+        try (Reader in = Files.newBufferedReader(file)) {
+            p.load(in);
+        }
+        Map<String, String> props = new HashMap<>();
+        p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
+        if (props.containsKey(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG)) {
+            bootstrapServers = props.remove(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG); // as Kafka's tools do
+        }
+        return new KafkaConnection(bootstrapServers, props);
+    }
+
+    /** A client's configuration: {@code base}, then the file's properties (they win), then the servers. */
+    public Map<String, Object> clientConfig(Map<String, ?> base) {
+        Map<String, Object> c = new HashMap<>(base);
+        c.putAll(clientProperties);
+        c.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return c;
+    }
+
+    public Properties properties() {
+        Properties p = new Properties();
+        p.putAll(clientProperties);
+        return p;
+    }
+
+    /**
+     * Fails at once, with one line, when the broker refuses these credentials or does not answer within
+     * {@code timeout}; a client would otherwise retry (and a job restart) for ever.
+     */
+    public void check(Duration timeout) {
+        Map<String, Object> c = clientConfig(Map.of(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
+                AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000));
+        try (Admin admin = Admin.create(c)) {
+            admin.describeCluster().clusterId().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof AuthenticationException || cause instanceof AuthorizationException) {
+                throw new IllegalStateException("Kafka at " + bootstrapServers + " refused the client's credentials ("
+                        + this + "): " + cause.getMessage());
+            }
+            throw new IllegalStateException("Kafka at " + bootstrapServers + " answered with an error: " + cause);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no Kafka broker answered at " + bootstrapServers + " within "
+                    + timeout.toSeconds() + " s (" + this + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reaching Kafka at " + bootstrapServers);
+        }
+    }
+
+    @Override
+    public String toString() {
+        String protocol = clientProperties.getOrDefault(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT");
+        String mechanism = clientProperties.get("sasl.mechanism");
+        return "security.protocol " + protocol + (mechanism != null ? ", sasl.mechanism " + mechanism : "")
+                + (clientProperties.isEmpty() ? "" : ", properties " + new TreeMap<>(clientProperties).keySet());
+    }
+}
