@@ -2,6 +2,7 @@ package io.cardiospike.cli;
 
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.stream.EmbeddedKafka;
+import io.cardiospike.stream.KafkaConnection;
 import io.cardiospike.stream.LocalJob;
 import io.cardiospike.stream.ReplayProducer;
 import io.cardiospike.stream.StreamConfig;
@@ -21,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
 import org.apache.flink.core.execution.JobClient;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -46,6 +48,12 @@ final class StreamBenchCommand implements Callable<Integer> {
 
     @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
     int parallelism;
+
+    @Option(names = "--bootstrap-servers",
+            description = "an external broker to measure (default: an embedded one; the run uses topics of its own)")
+    String bootstrapServers;
+
+    @Mixin KafkaConfigOption kafkaConfig;
 
     @Option(names = "--checkpoint-interval", defaultValue = "1s",
             description = "scores become visible when their checkpoint commits: this bounds latency from below "
@@ -87,19 +95,32 @@ final class StreamBenchCommand implements Callable<Integer> {
         int[] latencyCount = {0};
         long[] latencies = new long[events];
         long[] received = {0};
-        EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"));
+        // An external broker gets topics of this run's own, so its other data cannot enter the figures.
+        String run = Long.toHexString(System.nanoTime());
+        EmbeddedKafka kafka = bootstrapServers == null ? EmbeddedKafka.start(work.resolve("kafka")) : null;
+        KafkaConnection connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers())
+                : kafkaConfig.connect(bootstrapServers);
+        List<String> topics = kafka != null ? List.of()
+                : List.of("--input-topic", "bench-" + run + "-rr-events", "--scores-topic", "bench-" + run + "-rr-scores",
+                        "--alerts-topic", "bench-" + run + "-rr-alerts", "--dlq-topic", "bench-" + run + "-rr-dlq",
+                        "--group-id", "bench-" + run, "--transactional-id-prefix", "bench-" + run);
         JobClient job = null;
         try {
-            StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", kafka.bootstrapServers(),
+            List<String> args = new ArrayList<>(List.of("--bootstrap-servers", connection.bootstrapServers(),
                     "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
                     "--checkpoint-dir", work.resolve("checkpoints").toString(),
                     "--checkpoint-interval", checkpointInterval, "--idle-flush", "3s", "--allowed-lateness", "1s",
-                    "--watermark-idleness", "2s", "--transaction-timeout", "5min");
-            kafka.createTopics(parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
-                    config.dlqTopic());
+                    "--watermark-idleness", "2s", "--transaction-timeout", "5min"));
+            args.addAll(topics);
+            if (kafkaConfig.file != null) {
+                args.addAll(List.of("--kafka-config", kafkaConfig.file));
+            }
+            StreamConfig config = StreamConfig.fromArgs(args.toArray(String[]::new));
+            EmbeddedKafka.createTopics(connection, parallelism, config.inputTopic(), config.scoresTopic(),
+                    config.alertsTopic(), config.dlqTopic());
             job = LocalJob.start(config, null);
             Object lock = new Object();
-            try (TopicReader reader = new TopicReader(kafka.bootstrapServers(), List.of(config.scoresTopic()), r -> {
+            try (TopicReader reader = new TopicReader(connection, List.of(config.scoresTopic()), false, r -> {
                 synchronized (lock) {
                     if (received[0] < events) {
                         readNanos[(int) received[0]] = r.readNanos();
@@ -111,7 +132,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     }
                 }
             });
-                 ReplayProducer producer = new ReplayProducer(kafka.bootstrapServers(), config.inputTopic(),
+                 ReplayProducer producer = new ReplayProducer(connection, config.inputTopic(),
                          Double.POSITIVE_INFINITY, rate)) {
                 awaitRunning(job);
                 System.err.printf("sending %s...%n", rate > 0 ? String.format("at %,.0f events/s", rate) : "at max speed");
@@ -150,7 +171,9 @@ final class StreamBenchCommand implements Callable<Integer> {
                     // already stopped
                 }
             }
-            kafka.close();
+            if (kafka != null) {
+                kafka.close();
+            }
             try (Stream<Path> paths = Files.walk(work)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
