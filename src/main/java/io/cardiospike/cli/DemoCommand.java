@@ -152,7 +152,8 @@ final class DemoCommand implements Callable<Integer> {
                     "--checkpoint-interval", checkpointInterval, "--idle-flush", idleFlush,
                     "--allowed-lateness", allowedLateness, "--watermark-idleness", "2s",
                     "--transaction-timeout", "5min"));
-            EmbeddedKafka.createTopics(kafkaConnection, parallelism, config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
+            EmbeddedKafka.createTopics(kafkaConnection, parallelism, config.inputTopic(), config.scoresTopic(),
+                    config.alertsTopic(),
                     config.dlqTopic());
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
                     + checkpointInterval + ")...");

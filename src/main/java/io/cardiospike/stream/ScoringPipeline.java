@@ -59,7 +59,7 @@ public final class ScoringPipeline {
     private final Sink<DeadLetter> deadLetterSink;
 
     public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
-                      Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink) {
+                           Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink) {
         this.config = config;
         this.source = source;
         this.scoresSink = scoresSink;
