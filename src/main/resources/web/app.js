@@ -171,8 +171,13 @@ function connectLive(patient) {
   source.addEventListener('alert', (ev) => {
     const a = JSON.parse(ev.data), l = dashboard.live;
     if (l && a.patient_id === l.id) {
-      l.alerts.push(a);
-      l.alertCount = (l.alertCount || 0) + 1;
+      // an alert opens, then closes under the same alert_id: upsert
+      const i = l.alerts.findIndex((x) => x.alert_id === a.alert_id);
+      if (i >= 0) l.alerts[i] = a;
+      else {
+        l.alerts.push(a);
+        l.alertCount = (l.alertCount || 0) + 1;
+      }
       scheduleLiveRender();
     }
   });

@@ -165,14 +165,19 @@ final class LiveFeed implements AutoCloseable {
         patientsChanged = true;
     }
 
+    /** An alert opens, then closes under the same {@code alert_id}: the later record replaces the earlier. */
     private void onAlert(JsonNode v) {
         String id = requiredText(v, "patient_id");
         PatientBuffer p = patient(id);
+        String alertId = v.path("alert_id").asText();
+        boolean known = p.alerts.removeIf(a -> a.path("alert_id").asText().equals(alertId));
         p.alerts.addLast(v);
         if (p.alerts.size() > ALERTS_PER_PATIENT) {
             p.alerts.removeFirst();
         }
-        p.alertCount++;
+        if (!known) {
+            p.alertCount++;
+        }
         Event e = event("alert", v.toString());
         subscribers.forEach(s -> s.offer(e));
         patientsChanged = true;

@@ -78,16 +78,22 @@ final class StreamBenchCommand implements Callable<Integer> {
             });
             seqByPatient.get(p).add(s);
         }
-        // (patient, ts) -> sequence of the beat whose arrival completes that beat's window
-        Map<String, Map<Long, Integer>> completingSeq = new HashMap<>();
+        // (patient, ts) -> sequence of the beat whose arrival completes that beat's window, and of the beat itself
+        Map<String, Map<Long, Integer>> completingSeq = new HashMap<>(), ownSeq = new HashMap<>();
         for (Map.Entry<String, Integer> e : patientIndex.entrySet()) {
             List<Integer> seqs = seqByPatient.get(e.getValue());
-            Map<Long, Integer> m = new HashMap<>(seqs.size() * 2);
-            for (int k = 0; k + lookahead < seqs.size(); k++) {
-                m.put(beats.get(seqs.get(k)).ts(), seqs.get(k + lookahead));
+            Map<Long, Integer> m = new HashMap<>(seqs.size() * 2), own = new HashMap<>(seqs.size() * 2);
+            for (int k = 0; k < seqs.size(); k++) {
+                own.put(beats.get(seqs.get(k)).ts(), seqs.get(k));
+                if (k + lookahead < seqs.size()) {
+                    m.put(beats.get(seqs.get(k)).ts(), seqs.get(k + lookahead));
+                }
             }
             completingSeq.put(e.getKey(), m);
+            ownSeq.put(e.getKey(), own);
         }
+        long[] alertLatencies = new long[events];
+        int[] alertCount = {0};
 
         Path work = Files.createTempDirectory("cardiospike-bench");
         AtomicLongArray sentNanos = new AtomicLongArray(events);
@@ -120,8 +126,19 @@ final class StreamBenchCommand implements Callable<Integer> {
                     config.alertsTopic(), config.dlqTopic());
             job = LocalJob.start(config, null);
             Object lock = new Object();
-            try (TopicReader reader = new TopicReader(connection, List.of(config.scoresTopic()), false, r -> {
+            String alertsTopic = config.alertsTopic();
+            try (TopicReader reader = new TopicReader(connection, List.of(config.scoresTopic(), alertsTopic), false, r -> {
                 synchronized (lock) {
+                    if (r.topic().equals(alertsTopic)) {
+                        // an alert at onset: from the arrival of its first anomalous beat to the committed "open"
+                        Map<Long, Integer> own = ownSeq.getOrDefault(r.key(), Map.of());
+                        Integer seq = own.get(r.value().path("start_ts").asLong());
+                        if (r.value().path("status").asText().equals("open") && seq != null && sentNanos.get(seq) != 0
+                                && alertCount[0] < alertLatencies.length) {
+                            alertLatencies[alertCount[0]++] = r.readNanos() - sentNanos.get(seq);
+                        }
+                        return;
+                    }
                     if (received[0] < events) {
                         readNanos[(int) received[0]] = r.readNanos();
                     }
@@ -159,7 +176,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                 System.err.println();
                 synchronized (lock) {
                     report(start, sendSeconds, readNanos, (int) Math.min(received[0], events), latencies,
-                            latencyCount[0]);
+                            latencyCount[0], Arrays.copyOf(alertLatencies, alertCount[0]), lookahead);
                 }
             }
         } finally {
@@ -181,7 +198,8 @@ final class StreamBenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void report(long startNanos, double sendSeconds, long[] readNanos, int n, long[] latencies, int nLat) {
+    private void report(long startNanos, double sendSeconds, long[] readNanos, int n, long[] latencies, int nLat,
+                        long[] alertLat, int lookaheadBeats) {
         int lo = (int) (n * 0.1), hi = (int) (n * 0.9) - 1;
         double sustained = hi > lo ? (hi - lo) / ((readNanos[hi] - readNanos[lo]) / 1e9) : Double.NaN;
         double total = (readNanos[n - 1] - startNanos) / 1e9;
@@ -197,6 +215,13 @@ final class StreamBenchCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "latency (window complete -> score committed): p50 %.0f ms, p99 %.0f ms, "
                     + "max %.0f ms over %,d beats%n", lat[nLat / 2] / 1e6, lat[(int) (nLat * 0.99)] / 1e6,
                     lat[nLat - 1] / 1e6, nLat);
+        }
+        if (alertLat.length > 0) {
+            Arrays.sort(alertLat);
+            System.out.printf(Locale.ROOT, "alert latency (anomalous beat sent -> its \"open\" alert committed): p50 %.0f ms, "
+                    + "p99 %.0f ms over %,d alerts (floor: %d beats of lookahead + one checkpoint interval)%n",
+                    alertLat[alertLat.length / 2] / 1e6, alertLat[(int) (alertLat.length * 0.99)] / 1e6, alertLat.length,
+                    lookaheadBeats);
         }
         System.out.printf("setup: parallelism %d, %d patients, checkpoint interval %s, exactly-once, RocksDB, %d cores%n",
                 parallelism, patients, checkpointInterval, Runtime.getRuntime().availableProcessors());

@@ -150,6 +150,7 @@ public final class StreamJson {
     public static byte[] alert(AnomalyAlert a) {
         return write(g -> {
             g.writeStringField("alert_id", a.alertId);
+            g.writeStringField("status", a.status);
             g.writeStringField("patient_id", a.patientId);
             g.writeNumberField("start_ts", a.startTs);
             g.writeNumberField("end_ts", a.endTs);

@@ -386,12 +386,22 @@ class PatientScorerTest {
                 expected.add(new long[] {i, end});
             }
         }
-        List<AnomalyAlert> alerts = h.getSideOutput(PatientScorer.ALERTS) == null ? List.of()
+        List<AnomalyAlert> all = h.getSideOutput(PatientScorer.ALERTS) == null ? List.of()
                 : h.getSideOutput(PatientScorer.ALERTS).stream().map(StreamRecord::getValue).toList();
+        List<AnomalyAlert> alerts = all.stream().filter(a -> a.status.equals(AnomalyAlert.CLOSED)).toList();
+        List<AnomalyAlert> opened = all.stream().filter(a -> a.status.equals(AnomalyAlert.OPEN)).toList();
         assertThat(alerts).hasSameSizeAs(expected);
+        assertThat(opened).hasSameSizeAs(expected);
+        assertThat(expected).as("the recording has episodes").isNotEmpty();
         for (int k = 0; k < expected.size(); k++) {
             int start = (int) expected.get(k)[0], end = (int) expected.get(k)[1];
-            AnomalyAlert a = alerts.get(k);
+            AnomalyAlert a = alerts.get(k), o = opened.get(k);
+            // The open alert: its first beat's figures, before the closing one, under the same id.
+            assertThat(o.alertId).isEqualTo(a.alertId);
+            assertThat(all.indexOf(o)).isLessThan(all.indexOf(a));
+            assertThat(o.startTs).isEqualTo(o.endTs).isEqualTo(BASE + (long) r.time()[start]);
+            assertThat(o.beats).isEqualTo(1);
+            assertThat(o.maxProba).isEqualTo(proba[start]);
             assertThat(a.startTs).isEqualTo(BASE + (long) r.time()[start]);
             assertThat(a.endTs).isEqualTo(BASE + (long) r.time()[end]);
             assertThat(a.beats).isEqualTo(end - start + 1);

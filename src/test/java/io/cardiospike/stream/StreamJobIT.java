@@ -142,12 +142,19 @@ class StreamJobIT {
                 }
             }
         }
-        List<String> alertIds = out.alerts.stream().map(a -> a.path("alert_id").asText()).toList();
-        assertThat(alertIds).doesNotHaveDuplicates();
-        assertThat(new TreeSet<>(alertIds)).isEqualTo(expectedAlertIds);
+        // Every episode: one "open" alert, then one "closed" with the same id and the episode's beat count.
+        Map<String, List<String>> statuses = new HashMap<>();
         for (JsonNode a : out.alerts) {
-            assertThat(a.path("beats").asInt()).isEqualTo(expectedAlertBeats.get(a.path("alert_id").asText()));
+            String id = a.path("alert_id").asText();
+            statuses.computeIfAbsent(id, k -> new ArrayList<>()).add(a.path("status").asText());
+            if (a.path("status").asText().equals(AnomalyAlert.CLOSED)) {
+                assertThat(a.path("beats").asInt()).isEqualTo(expectedAlertBeats.get(id));
+            } else {
+                assertThat(a.path("beats").asInt()).isEqualTo(1);
+            }
         }
+        assertThat(new TreeSet<>(statuses.keySet())).isEqualTo(expectedAlertIds);
+        assertThat(statuses.values()).allSatisfy(s -> assertThat(s).containsExactly("open", "closed"));
     }
 
     @Test

@@ -75,11 +75,16 @@ class StreamJsonTest {
         JsonNode s = StreamJson.read(StreamJson.score(new ScoredBeat("p1", 5, 812, 0.25, false, false, "v1")));
         assertThat(s.toString()).isEqualTo("{\"patient_id\":\"p1\",\"ts\":5,\"rr_ms\":812,\"proba\":0.25,"
                 + "\"anomaly\":false,\"artifact\":false,\"model_version\":\"v1\"}");
-        AnomalyAlert alert = new AnomalyAlert("p1", 10, 20, 3, 0.9, 0.8, "v1");
+        AnomalyAlert alert = new AnomalyAlert(AnomalyAlert.CLOSED, "p1", 10, 20, 3, 0.9, 0.8, "v1");
         JsonNode a = StreamJson.read(StreamJson.alert(alert));
         assertThat(a.path("alert_id").asText()).isEqualTo(AnomalyAlert.alertId("p1", 10, "v1"))
                 .isNotEqualTo(AnomalyAlert.alertId("p1", 11, "v1"));
-        assertThat(a.fieldNames()).toIterable().containsExactly("alert_id", "patient_id", "start_ts", "end_ts",
-                "beats", "max_proba", "mean_proba", "model_version");
+        assertThat(a.path("status").asText()).isEqualTo("closed");
+        assertThat(a.fieldNames()).toIterable().containsExactly("alert_id", "status", "patient_id", "start_ts",
+                "end_ts", "beats", "max_proba", "mean_proba", "model_version");
+        JsonNode open = StreamJson.read(StreamJson.alert(new AnomalyAlert(AnomalyAlert.OPEN, "p1", 10, 10, 1, 0.9, 0.9,
+                "v1")));
+        assertThat(open.path("status").asText()).isEqualTo("open");
+        assertThat(open.path("alert_id").asText()).as("open and closed: one id").isEqualTo(a.path("alert_id").asText());
     }
 }

@@ -411,10 +411,14 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             boolean anomaly = alertBudget.decide(budget, pr >= threshold);
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
             if (anomaly) {
-                if (episode == null) {
+                boolean opens = episode == null;
+                if (opens) {
                     episode = new Episode();
                 }
                 episode.add(p.ts, pr);
+                if (opens) {
+                    emitAlert(AnomalyAlert.OPEN, episode); // at onset: the consumer need not wait for the end
+                }
                 changed = true;
             } else {
                 changed |= closeEpisode(episode);
@@ -440,16 +444,21 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
     }
 
-    /** Emits the alert of an open episode; true if there was one. */
+    /** Emits the closing alert of an open episode; true if there was one. */
     private boolean closeEpisode(Episode e) {
         if (e == null) {
             return false;
         }
-        AnomalyAlert alert = new AnomalyAlert(patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
-                e.sumProba / e.beats, modelVersion);
-        output.collect(ALERTS, stamped(alert));
-        alerts.inc();
+        emitAlert(AnomalyAlert.CLOSED, e);
         return true;
+    }
+
+    private void emitAlert(String status, Episode e) {
+        output.collect(ALERTS, stamped(new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
+                e.sumProba / e.beats, modelVersion)));
+        if (status.equals(AnomalyAlert.OPEN)) {
+            alerts.inc();
+        }
     }
 
     private void emit(ScoredBeat scored) {

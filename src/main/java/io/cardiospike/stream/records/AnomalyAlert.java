@@ -3,9 +3,17 @@ package io.cardiospike.stream.records;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
-/** One record of {@code rr-alerts}: an anomaly episode (consecutive anomalous beats of one segment). Flink POJO. */
+/**
+ * One record of {@code rr-alerts}: an anomaly episode (consecutive anomalous beats of one segment), as it opens
+ * ({@link #OPEN}: in the scoring batch of its first anomalous beat, the figures so far) and as it closes
+ * ({@link #CLOSED}: the final ones). Both carry the same {@link #alertId}; consumers upsert by it. Flink POJO.
+ */
 public class AnomalyAlert {
+    public static final String OPEN = "open";
+    public static final String CLOSED = "closed";
+
     public String alertId;
+    public String status;
     public String patientId;
     public long startTs;
     public long endTs;
@@ -16,9 +24,10 @@ public class AnomalyAlert {
 
     public AnomalyAlert() {}
 
-    public AnomalyAlert(String patientId, long startTs, long endTs, int beats, double maxProba, double meanProba,
-                        String modelVersion) {
+    public AnomalyAlert(String status, String patientId, long startTs, long endTs, int beats, double maxProba,
+                        double meanProba, String modelVersion) {
         this.alertId = alertId(patientId, startTs, modelVersion);
+        this.status = status;
         this.patientId = patientId;
         this.startTs = startTs;
         this.endTs = endTs;
@@ -36,6 +45,6 @@ public class AnomalyAlert {
 
     @Override
     public String toString() {
-        return "AnomalyAlert{" + patientId + ", " + startTs + ".." + endTs + ", beats=" + beats + "}";
+        return "AnomalyAlert{" + status + " " + patientId + ", " + startTs + ".." + endTs + ", beats=" + beats + "}";
     }
 }
