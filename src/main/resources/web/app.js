@@ -249,7 +249,6 @@ async function init() {
     dashboard.model = { version: health.model_version, threshold: health.threshold };
     $('model-version').textContent = health.model_version;
     $('model-threshold').textContent = health.threshold.toFixed(3);
-    $('model-budget').textContent = `${health.alert_budget.max_flagged} / ${health.alert_budget.window_beats}`;
     const data = await getJson('/api/v1/recordings');
     $('data-source').textContent = data.source ? 'from ' + data.source : 'no --data file';
     for (const r of data.recordings) addOption($('data-group'), 'data:' + r.id, `${r.id} (${r.beats} beats)`);

@@ -253,8 +253,6 @@ public final class ApiServer implements AutoCloseable {
         m.put("status", "ok");
         m.put("model_version", scorer.modelVersion());
         m.put("threshold", scorer.threshold());
-        m.put("alert_budget", Map.of("max_flagged", scorer.alertBudget().maxFlagged(),
-                "window_beats", scorer.alertBudget().windowBeats()));
         m.put("recordings", recordings.size());
         m.put("data", dataName);
         m.put("live", live != null);

@@ -66,13 +66,20 @@ public final class EnsembleScorer implements AutoCloseable {
         return manifest.threshold();
     }
 
-    public AlertBudget alertBudget() {
-        return manifest.alertBudget();
+    /**
+     * The model's own 0/1 decisions: {@code proba >= threshold}, beat by beat. Nothing withholds a flag: in
+     * monitoring a missed true flag is the costly error.
+     */
+    public int[] decide(double[] proba) {
+        int[] y = new int[proba.length];
+        for (int i = 0; i < proba.length; i++) {
+            y[i] = isAnomalous(proba[i]) ? 1 : 0;
+        }
+        return y;
     }
 
-    /** A whole recording's 0/1 decisions from its probabilities: the threshold and the alert budget. */
-    public int[] decide(double[] proba) {
-        return manifest.alertBudget().decide(proba, manifest.threshold());
+    public boolean isAnomalous(double proba) {
+        return proba >= manifest.threshold();
     }
 
     public String modelVersion() {

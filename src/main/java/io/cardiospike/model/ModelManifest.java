@@ -18,9 +18,9 @@ import java.util.Map;
  * The bundle's {@code manifest.json}, validated against this build: format, feature-spec version, window geometry,
  * feature names and the SHA-256 of every model file must all match, or the bundle is refused.
  */
-public record ModelManifest(String modelVersion, FeatureSpec spec, double threshold, AlertBudget alertBudget,
+public record ModelManifest(String modelVersion, FeatureSpec spec, double threshold,
                             String netInput, String netOutput, JsonNode raw) {
-    /** 2: adds {@code alert_budget}. */
+    /** 2: adds {@code alert_budget} (training's report figure; decisions do not use it). */
     public static final int BUNDLE_FORMAT = 2;
     public static final String FILE = "manifest.json";
 
@@ -60,17 +60,12 @@ public record ModelManifest(String modelVersion, FeatureSpec spec, double thresh
         if (!(threshold > 0 && threshold < 1)) {
             throw new ModelBundleException(file + ": threshold must lie in (0, 1)");
         }
-        int maxFlagged = m.path("alert_budget").path("max_flagged").asInt(-1);
-        int windowBeats = m.path("alert_budget").path("window_beats").asInt(-1);
-        if (maxFlagged < 1 || windowBeats < 1) {
-            throw new ModelBundleException(file + ": alert_budget needs max_flagged >= 1 and window_beats >= 1");
-        }
         String version = m.path("model_version").asText("");
         if (version.isEmpty()) {
             throw new ModelBundleException(file + ": model_version missing");
         }
         verifyFiles(dir, m.path("files"));
-        return new ModelManifest(version, spec, threshold, new AlertBudget(maxFlagged, windowBeats),
+        return new ModelManifest(version, spec, threshold,
                 m.path("net_input").asText("windows"), m.path("net_output").asText("logit"), m);
     }
 

@@ -36,25 +36,6 @@ class GoldenParityTest {
         }
     }
 
-    /** The alert budget decides as training's cardiotrain/budget.py does, on the same probabilities. */
-    @Test
-    void alertBudgetReproducesTheTrainingDecisions() throws Exception {
-        JsonNode golden = new ObjectMapper().readTree(BUNDLE.resolve("golden.json").toFile());
-        JsonNode check = golden.path("budget_check");
-        AlertBudget budget = new AlertBudget(check.path("max_flagged").asInt(), check.path("window_beats").asInt());
-        double threshold = check.path("threshold").asDouble();
-        int refused = 0;
-        for (JsonNode rec : golden.path("recordings")) {
-            double[] proba = doubles(rec.path("proba"));
-            int[] expected = new ObjectMapper().treeToValue(rec.path("budget_flags"), int[].class);
-            assertThat(budget.decide(proba, threshold)).containsExactly(expected);
-            for (int i = 0; i < proba.length; i++) {
-                refused += proba[i] >= threshold && expected[i] == 0 ? 1 : 0;
-            }
-        }
-        assertThat(refused).as("the check's budget binds").isPositive();
-    }
-
     private static double[] doubles(JsonNode array) {
         double[] v = new double[array.size()];
         for (int i = 0; i < v.length; i++) {

@@ -17,18 +17,19 @@ class ModelBundleTest {
             assertThat(scorer.threshold()).isBetween(0.0, 1.0);
             assertThat(scorer.modelVersion()).startsWith("cs-");
             assertThat(scorer.scoreRecording(new double[] {800}).proba()).hasSize(1);
-            assertThat(scorer.alertBudget().maxFlagged()).isPositive();
-            assertThat(scorer.alertBudget().windowBeats()).isGreaterThan(scorer.alertBudget().maxFlagged());
         }
     }
 
+    /** Decisions are the threshold alone, so a bundle needs no alert budget (format-2 bundles carry one, unused). */
     @Test
-    void refusesABundleWithoutAnAlertBudget(@TempDir Path dir) throws Exception {
+    void loadsABundleWithoutAnAlertBudget(@TempDir Path dir) throws Exception {
         BundleCopies.copy(dir);
         Path manifest = dir.resolve("manifest.json");
         Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"alert_budget\"", "\"no_budget\""));
-        assertThatThrownBy(() -> EnsembleScorer.open(dir)).isInstanceOf(ModelBundleException.class)
-                .hasMessageContaining("alert_budget needs max_flagged >= 1 and window_beats >= 1");
+        try (EnsembleScorer scorer = EnsembleScorer.open(dir)) {
+            assertThat(scorer.decide(new double[] {scorer.threshold(), Math.nextDown(scorer.threshold())}))
+                    .containsExactly(1, 0);
+        }
     }
 
     @Test

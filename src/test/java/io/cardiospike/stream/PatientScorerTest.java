@@ -2,7 +2,6 @@ package io.cardiospike.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cardiospike.model.AlertBudget;
 import io.cardiospike.model.BundleCopies;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
@@ -413,41 +412,51 @@ class PatientScorerTest {
         }
     }
 
+    /** An episode open at a checkpoint is the same episode after the restore: closed once, under its id. */
     @Test
-    void theAlertBudgetKeepsItsPlaceInKeyedStateAcrossARestore(@TempDir Path dir) throws Exception {
-        Path bundle = BundleCopies.withAlertBudget(dir, 4, 60);
-        Recording r = recording(400, 52);
+    void anEpisodeOpenAtASnapshotClosesAfterTheRestoreUnderItsAlertId() throws Exception {
+        Recording r = recording(600, 31);
         List<Beat> beats = beats("p1", r, BASE);
-        var h = harness(bundle, null);
+        var h = harness(null);
         h.setProcessingTime(0);
-        feed(h, beats.subList(0, 200));
-        OperatorSubtaskState snapshot = h.snapshot(1, 1);
-        List<ScoredBeat> scored = new ArrayList<>(h.extractOutputValues());
-        AlertBudget.Tracker saved = budget(h, "p1");
-        assertThat(saved.beats).isEqualTo(scored.size());
-        assertThat(saved.flagged.length).isLessThanOrEqualTo(4);
-
-        var restored = harness(bundle, snapshot);
-        restored.setProcessingTime(0);
-        feed(restored, beats.subList(200, beats.size()));
-        restored.setProcessingTime(IDLE_MS);
-        scored.addAll(restored.extractOutputValues());
-
-        try (EnsembleScorer scorer = EnsembleScorer.open(bundle)) {
-            double[] proba = scorer.scoreRecording(r.rr()).proba();
-            int[] y = new AlertBudget(4, 60).decide(proba, scorer.threshold());
-            assertThat(scored).extracting(b -> b.anomaly ? 1 : 0)
-                    .containsExactly(Arrays.stream(y).boxed().toArray(Integer[]::new));
-            long refused = scored.stream().filter(b -> b.proba >= scorer.threshold() && !b.anomaly).count();
-            assertThat(refused).as("the budget binds on this recording").isPositive();
+        int cut = 0;
+        AnomalyAlert open = null;
+        while (open == null && cut < beats.size()) { // feed until an episode has opened and not closed yet
+            feed(h, beats.subList(cut, ++cut));
+            List<AnomalyAlert> so = alerts(h);
+            open = so.stream().filter(a -> a.status.equals(AnomalyAlert.OPEN))
+                    .filter(a -> so.stream().noneMatch(c -> c.status.equals(AnomalyAlert.CLOSED)
+                            && c.alertId.equals(a.alertId)))
+                    .findFirst().orElse(null);
         }
-        assertThat(budget(restored, "p1").beats).isEqualTo(r.size());
+        assertThat(open).as("an episode open mid-recording").isNotNull();
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+
+        var restored = harness(snapshot);
+        restored.setProcessingTime(0);
+        feed(restored, beats.subList(cut, beats.size()));
+        restored.setProcessingTime(IDLE_MS);
+        String id = open.alertId;
+        List<AnomalyAlert> after = alerts(restored).stream().filter(a -> a.alertId.equals(id)).toList();
+        assertThat(after).as("after the restore: only the closing alert").singleElement()
+                .satisfies(a -> assertThat(a.status).isEqualTo(AnomalyAlert.CLOSED));
+
+        EnsembleScorer scorer = TestBundle.scorer();
+        int[] y = scorer.decide(scorer.scoreRecording(r.rr()).proba());
+        int start = 0;
+        while (BASE + (long) r.time()[start] != open.startTs) {
+            start++;
+        }
+        int end = start;
+        while (end + 1 < y.length && y[end + 1] == 1) {
+            end++;
+        }
+        assertThat(after.get(0).beats).as("the whole episode, across the restore").isEqualTo(end - start + 1);
     }
 
-    private static AlertBudget.Tracker budget(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h,
-            String id) throws Exception {
-        h.getOperator().setCurrentKey(id);
-        return h.getOperator().getKeyedStateStore().getState(PatientScorer.alertBudgetState()).value();
+    private static List<AnomalyAlert> alerts(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) {
+        return h.getSideOutput(PatientScorer.ALERTS) == null ? List.of()
+                : h.getSideOutput(PatientScorer.ALERTS).stream().map(StreamRecord::getValue).toList();
     }
 
     @Test

@@ -2,7 +2,6 @@ package io.cardiospike.stream.functions;
 
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
-import io.cardiospike.model.AlertBudget;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.rr.Artifacts;
@@ -55,11 +54,11 @@ import org.apache.flink.util.OutputTag;
  * and restarts do not count as pauses while the watermark still moves. After a retention period without beats the
  * patient's state is removed.
  *
- * <p>A beat is flagged anomalous by the bundle's threshold and {@link AlertBudget}, whose per-patient place is
- * keyed state too: the same decisions the batch scorer makes for a whole recording.
+ * <p>A beat is anomalous when its probability reaches the bundle's threshold, as in the batch scorer.
  *
- * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (one per anomaly episode, emitted
- * when it closes) and {@link #LATE_BEATS} (beats too late to be put in order).
+ * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode an "open" alert
+ * with its first anomalous beat and a "closed" one when it ends) and {@link #LATE_BEATS} (beats too late to be put in
+ * order).
  */
 public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
@@ -80,11 +79,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient EnsembleScorer scorer;
     private transient FeatureSpec spec;
     private transient double threshold;
-    private transient AlertBudget alertBudget;
     private transient String modelVersion;
     private transient ValueState<PatientState> state;
     private transient ValueState<Episode> episodes;
-    private transient ValueState<AlertBudget.Tracker> budgets;
     private transient InternalTimerService<VoidNamespace> timers;
     /** Cut but not yet scored, in the order they were cut: windows, and the ends of segments between them. */
     private transient List<Pending> pending;
@@ -109,10 +106,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         return new ValueStateDescriptor<>("patient", PatientStateSerializer.INSTANCE);
     }
 
-    /** The keyed state holding each patient's place in the {@link AlertBudget}. */
-    public static ValueStateDescriptor<AlertBudget.Tracker> alertBudgetState() {
-        return new ValueStateDescriptor<>("alert-budget", AlertBudget.Tracker.class);
-    }
 
     public PatientScorer(String modelDir, long idleFlushMs, long stateRetentionMs) {
         if (idleFlushMs <= 0 || stateRetentionMs < 0) {
@@ -129,11 +122,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         scorer = EnsembleScorer.open(BundleStore.localCopy(modelDir)); // fetched once per TaskManager
         spec = scorer.spec();
         threshold = scorer.threshold();
-        alertBudget = scorer.alertBudget();
         modelVersion = scorer.modelVersion();
         state = getPartitionedState(patientState());
         episodes = getPartitionedState(new ValueStateDescriptor<>("episode", Episode.class));
-        budgets = getPartitionedState(alertBudgetState());
         timers = getInternalTimerService("patient-timers", VoidNamespaceSerializer.INSTANCE, this);
         pending = new ArrayList<>();
         MetricGroup metrics = getMetricGroup();
@@ -256,7 +247,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             }
             state.clear(); // silent for the retention period: forget the patient
             episodes.clear();
-            budgets.clear();
         } else {
             armIdleTimer(s, s.lastArrivalMs + stateRetentionMs);
             state.update(s);
@@ -382,20 +372,15 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         int next = 0;
         String patientId = null;
         Episode episode = null;
-        AlertBudget.Tracker budget = null;
         boolean changed = false;
         for (Pending p : pending) {
             if (!p.patientId.equals(patientId)) {
                 if (changed) {
                     saveEpisode(episode);
                 }
-                if (budget != null) {
-                    budgets.update(budget);
-                }
                 patientId = p.patientId;
                 setCurrentKey(patientId);
                 episode = episodes.value();
-                budget = null;
                 changed = false;
             }
             if (p.window == null) { // the segment ended
@@ -404,11 +389,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 continue;
             }
             double pr = proba[next++];
-            if (budget == null) {
-                AlertBudget.Tracker saved = budgets.value();
-                budget = saved != null ? saved : new AlertBudget.Tracker();
-            }
-            boolean anomaly = alertBudget.decide(budget, pr >= threshold);
+            boolean anomaly = pr >= threshold; // the model's own decision, as EnsembleScorer.decide
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
             if (anomaly) {
                 boolean opens = episode == null;
@@ -427,9 +408,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
         if (changed) {
             saveEpisode(episode);
-        }
-        if (budget != null) {
-            budgets.update(budget);
         }
         beatsScored.inc(windows.size());
         pending.clear();
