@@ -222,6 +222,9 @@ function renderPatients(patients) {
     return li;
   }));
   dashboard.livePatients = patients.map((p) => p.patient_id);
+  const selected = list.querySelector('li.selected');
+  if (selected) selected.scrollIntoView({ block: 'nearest' }); // the re-rendered list keeps the followed patient in view
+  else if (!dashboard.current && patients.length > 0) followPatient(patients[0].patient_id); // nothing shown yet
 }
 
 function followPatient(id) {
@@ -256,6 +259,10 @@ async function init() {
     if (health.live) {
       $('live-panel').hidden = false;
       connectLive(null);
+    }
+    if (data.recordings.length > 0) { // open on the first recording rather than an empty chart
+      $('recording-select').value = 'data:' + data.recordings[0].id;
+      await selectRecording($('recording-select').value);
     }
     dashboard.ready = true;
   } catch (e) {

@@ -156,6 +156,10 @@ class DashboardBrowserTest {
         openDashboard();
         assertThat(driver.findElement(By.id("model-version")).getText())
                 .isEqualTo(best.get("model_version").asText());
+        // it opens on the first recording, not on an empty chart
+        String first = getJson("/api/v1/recordings").get("recordings").get(0).get("id").asText();
+        assertThat(js("return window.dashboard.rendered && window.dashboard.rendered.key")).isEqualTo("data:" + first);
+        assertThat(driver.findElement(By.id("recording-title")).getText()).isEqualTo(first);
         String key = "data:" + best.get("id").asText();
         new Select(driver.findElement(By.id("recording-select"))).selectByValue(key);
         waitUpTo(30).until(d -> key.equals(js("return window.dashboard.rendered && window.dashboard.rendered.key")));
@@ -240,13 +244,18 @@ class DashboardBrowserTest {
             assertThat(chartCounts().get("anomaly")).isEqualTo(anomalies[0]);
             assertThat(chartCounts().get("episodes")).isEqualTo(1);
 
-            // new beats arrive while the page watches
+            // new beats arrive while the page watches, and the alert closes (same alert_id: one episode still)
             producer.beginTransaction();
             produceBeats(producer, patient, t0, 300, 120, rnd, anomalies);
+            producer.send(new ProducerRecord<>("rr-alerts", patient, alert(patient, t0 + 100 * 800L,
+                    t0 + 106 * 800L)));
             producer.commitTransaction();
             waitUpTo(30).until(d -> chartCounts().get("rr") == 420);
             assertThat(chartCounts().get("anomaly")).isEqualTo(anomalies[0]);
             assertThat(chartCounts().get("anomalySvg")).isEqualTo(anomalies[0]);
+            waitUpTo(10).until(d -> Boolean.TRUE.equals(js("return window.dashboard.live.alerts.length === 1 "
+                    + "&& window.dashboard.live.alerts[0].end_ts === arguments[0]", t0 + 106 * 800L)));
+            assertThat(chartCounts().get("episodes")).as("the closed alert replaced the open one").isEqualTo(1);
             screenshot("dashboard-live.png");
         }
         JsonNode buffered = getJson("/api/v1/live/patients/" + patient);
