@@ -19,6 +19,11 @@ public final class KafkaJson {
         return (a, ctx, ts) -> new ProducerRecord<>(topic, key(a.patientId), StreamJson.alert(a));
     }
 
+    /** Closed alerts as FHIR R4 Observations ({@link FhirAlerts}). */
+    public static KafkaRecordSerializationSchema<AnomalyAlert> fhirAlerts(String topic) {
+        return (a, ctx, ts) -> new ProducerRecord<>(topic, key(a.patientId), FhirAlerts.observation(a));
+    }
+
     /** Dead letters keep the input's key when it had one, else the patient id when known. */
     public static KafkaRecordSerializationSchema<DeadLetter> deadLetters(String topic) {
         return (d, ctx, ts) -> new ProducerRecord<>(topic, key(d.rawKey != null ? d.rawKey : d.patientId),

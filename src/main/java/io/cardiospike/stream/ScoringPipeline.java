@@ -57,14 +57,23 @@ public final class ScoringPipeline {
     private final Sink<ScoredBeat> scoresSink;
     private final Sink<AnomalyAlert> alertsSink;
     private final Sink<DeadLetter> deadLetterSink;
+    private final Sink<AnomalyAlert> fhirAlertsSink;
 
     public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
                            Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink) {
+        this(config, source, scoresSink, alertsSink, deadLetterSink, null);
+    }
+
+    /** {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none. */
+    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
+                           Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
+                           Sink<AnomalyAlert> fhirAlertsSink) {
         this.config = config;
         this.source = source;
         this.scoresSink = scoresSink;
         this.alertsSink = alertsSink;
         this.deadLetterSink = deadLetterSink;
+        this.fhirAlertsSink = fhirAlertsSink;
     }
 
     /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
@@ -72,7 +81,9 @@ public final class ScoringPipeline {
         return new ScoringPipeline(config, kafkaSource(config),
                 kafkaSink(config, KafkaJson.scores(config.scoresTopic()), "scores"),
                 kafkaSink(config, KafkaJson.alerts(config.alertsTopic()), "alerts"),
-                kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"));
+                kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"),
+                config.alertsFhirTopic() == null ? null
+                        : kafkaSink(config, KafkaJson.fhirAlerts(config.alertsFhirTopic()), "fhir"));
     }
 
     /** Adds the pipeline to {@code env}. */
@@ -95,7 +106,12 @@ public final class ScoringPipeline {
                                 config.stateRetention().toMillis()))
                 .uid("score-patients");
         scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
-        scores.getSideOutput(PatientScorer.ALERTS).sinkTo(alertsSink).name("rr-alerts").uid("rr-alerts-sink");
+        DataStream<AnomalyAlert> alerts = scores.getSideOutput(PatientScorer.ALERTS);
+        alerts.sinkTo(alertsSink).name("rr-alerts").uid("rr-alerts-sink");
+        if (fhirAlertsSink != null) {
+            alerts.filter(a -> AnomalyAlert.CLOSED.equals(a.status)).name("closed alerts").uid("closed-alerts")
+                    .sinkTo(fhirAlertsSink).name("alerts-fhir").uid("alerts-fhir-sink");
+        }
         DataStream<DeadLetter> deadLetters = beats.getSideOutput(RejectRouter.DEAD_LETTERS)
                 .union(scores.getSideOutput(PatientScorer.LATE_BEATS));
         deadLetters.sinkTo(deadLetterSink).name("rr-dlq").uid("rr-dlq-sink");

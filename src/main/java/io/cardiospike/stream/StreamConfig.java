@@ -30,7 +30,8 @@ public record StreamConfig(
         String transactionalIdPrefix,
         Duration transactionTimeout,
         StartFrom startFrom,
-        String kafkaConfig) implements Serializable {
+        String kafkaConfig,
+        String alertsFhirTopic) implements Serializable {
 
     /** Where a job without a checkpoint to restore starts reading {@code rr-events}. */
     public enum StartFrom { EARLIEST, LATEST, COMMITTED }
@@ -61,19 +62,19 @@ public record StreamConfig(
     public StreamConfig withCheckpointing(String dir, Duration interval) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
                 dir, interval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention, groupId,
-                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig);
+                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
     }
 
     public StreamConfig withTiming(Duration idleFlush, Duration lateness) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
                 checkpointDir, checkpointInterval, idleFlush, lateness, watermarkIdleness, stateRetention, groupId,
-                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig);
+                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
     }
 
     public StreamConfig withModel(String dir, int newParallelism) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, dir, newParallelism,
                 checkpointDir, checkpointInterval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention,
-                groupId, transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig);
+                groupId, transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
     }
 
     /** Brokers and client properties ({@code --kafka-config}) for the job's source and sinks. */
@@ -149,12 +150,15 @@ public record StreamConfig(
                 description = "Java properties passed to every Kafka client (security.protocol, sasl.*, ssl.*), as Kafka's "
                         + "tools' --command-config; default: none (PLAINTEXT)")
         String kafkaConfig;
+        @Option(names = "--alerts-fhir-topic",
+                description = "also write every closed alert to this topic as a FHIR R4 Observation (default: off)")
+        String alertsFhirTopic;
 
         StreamConfig toConfig() {
             return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
                     parallelism, checkpointDir, d(checkpointInterval), d(idleFlush), d(allowedLateness),
                     d(watermarkIdleness), d(stateRetention), groupId, transactionalIdPrefix, d(transactionTimeout),
-                    startFrom, kafkaConfig);
+                    startFrom, kafkaConfig, alertsFhirTopic);
         }
 
         private static Duration d(String s) {

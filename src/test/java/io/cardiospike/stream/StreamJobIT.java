@@ -60,8 +60,9 @@ class StreamJobIT {
                 "--model-dir", TestBundle.DIR.toString(), "--parallelism", "2",
                 "--checkpoint-dir", dir.resolve(name + "-checkpoints").toString(), "--checkpoint-interval", "1s",
                 "--idle-flush", "8s", "--allowed-lateness", "2s", "--watermark-idleness", "1s",
-                "--group-id", name, "--transactional-id-prefix", name, "--transaction-timeout", "1min");
-        kafka.createTopics(2, c.inputTopic(), c.scoresTopic(), c.alertsTopic(), c.dlqTopic());
+                "--group-id", name, "--transactional-id-prefix", name, "--transaction-timeout", "1min",
+                "--alerts-fhir-topic", name + "-alerts-fhir");
+        kafka.createTopics(2, c.inputTopic(), c.scoresTopic(), c.alertsTopic(), c.dlqTopic(), c.alertsFhirTopic());
         return c;
     }
 
@@ -70,17 +71,20 @@ class StreamJobIT {
         final Map<String, List<JsonNode>> scoresByPatient = new ConcurrentHashMap<>();
         final List<JsonNode> alerts = new CopyOnWriteArrayList<>();
         final List<JsonNode> deadLetters = new CopyOnWriteArrayList<>();
+        final List<JsonNode> fhirAlerts = new CopyOnWriteArrayList<>();
         final TopicReader reader;
         final StreamConfig c;
 
         Outputs(StreamConfig c) {
             this.c = c;
-            reader = new TopicReader(c.bootstrapServers(), List.of(c.scoresTopic(), c.alertsTopic(), c.dlqTopic()),
-                    r -> {
+            reader = new TopicReader(c.bootstrapServers(), List.of(c.scoresTopic(), c.alertsTopic(), c.dlqTopic(),
+                    c.alertsFhirTopic()), r -> {
                         if (r.topic().equals(c.scoresTopic())) {
                             scoresByPatient.computeIfAbsent(r.key(), k -> new CopyOnWriteArrayList<>()).add(r.value());
                         } else if (r.topic().equals(c.alertsTopic())) {
                             alerts.add(r.value());
+                        } else if (r.topic().equals(c.alertsFhirTopic())) {
+                            fhirAlerts.add(r.value());
                         } else {
                             deadLetters.add(r.value());
                         }
@@ -155,6 +159,10 @@ class StreamJobIT {
         }
         assertThat(new TreeSet<>(statuses.keySet())).isEqualTo(expectedAlertIds);
         assertThat(statuses.values()).allSatisfy(s -> assertThat(s).containsExactly("open", "closed"));
+        // --alerts-fhir-topic: each closed alert once more, as a FHIR Observation with the alert's id
+        assertThat(out.fhirAlerts).extracting(o -> o.path("id").asText())
+                .containsExactlyInAnyOrderElementsOf(expectedAlertIds);
+        assertThat(out.fhirAlerts).allSatisfy(o -> assertThat(o.path("resourceType").asText()).isEqualTo("Observation"));
     }
 
     @Test
