@@ -136,12 +136,12 @@ final class DemoCommand implements Callable<Integer> {
                 if (kafkaConfig.file != null) {
                     throw new UserException("--kafka-config goes with --bootstrap-servers: the embedded broker is PLAINTEXT");
                 }
-                if (kafkaPort != null && !portFree(kafkaPort)) {
+                if (kafkaPort != null && !ClusterCommand.portFree(kafkaPort)) {
                     throw new UserException("--kafka-port " + kafkaPort + " is in use; choose another or leave it out");
                 }
                 log("starting Kafka broker (in-process, KRaft)...");
                 kafka = kafkaPort == null ? EmbeddedKafka.start(work.resolve("kafka"))
-                        : EmbeddedKafka.start(work.resolve("kafka"), kafkaPort, freePort());
+                        : EmbeddedKafka.start(work.resolve("kafka"), kafkaPort, EmbeddedKafka.freePort());
                 brokers = kafka.bootstrapServers();
                 kafkaConnection = KafkaConnection.plain(brokers);
             }
@@ -319,20 +319,6 @@ final class DemoCommand implements Callable<Integer> {
             all.addAll(List.of("--kafka-config", file));
         }
         return all.toArray(String[]::new);
-    }
-
-    private static boolean portFree(int port) {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     /** {@code --speed}: a positive factor of real time, or {@code max} (no pause). */

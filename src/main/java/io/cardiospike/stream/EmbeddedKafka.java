@@ -199,7 +199,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         server.awaitShutdown();
     }
 
-    private static int freePort() throws IOException {
+    /** A port free on this machine now (for a broker's controller listener, say). */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             s.setReuseAddress(true);
             return s.getLocalPort();
