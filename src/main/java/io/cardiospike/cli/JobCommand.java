@@ -191,7 +191,8 @@ final class JobCommand {
             if (last.isMissingNode() || last.isNull()) {
                 System.out.println("last checkpoint none yet");
             } else {
-                System.out.printf(Locale.ROOT, "last checkpoint %d at %s, duration %d ms, size %,d bytes (full %,d), %s%n",
+                System.out.printf(Locale.ROOT,
+                        "last checkpoint %d at %s, duration %d ms, size %,d bytes (full %,d), %s%n",
                         last.path("id").asLong(), Instant.ofEpochMilli(last.path("latest_ack_timestamp").asLong()),
                         last.path("end_to_end_duration").asLong(), last.path("checkpointed_size").asLong(),
                         last.path("state_size").asLong(), last.path("external_path").asText());
@@ -252,7 +253,8 @@ final class JobCommand {
             String next = bundle.manifest().spec().pastBeats() + "/" + bundle.manifest().spec().lookaheadBeats() + " "
                     + io.cardiospike.features.FeatureSpec.VERSION;
             if (!geometry.equals(next)) {
-                throw new UserException("bundle " + bundle.manifest().modelVersion() + " cannot continue the job's state: "
+                throw new UserException("bundle " + bundle.manifest().modelVersion()
+                        + " cannot continue the job's state: "
                         + "window past/lookahead and feature spec " + next + " vs the running job's " + geometry
                         + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
             }
@@ -266,8 +268,10 @@ final class JobCommand {
             for (int i = 0; i < jobOptions.size(); i += 2) {
                 set(args, jobOptions.get(i), jobOptions.get(i + 1));
             }
+            StreamConfig nextConfig;
             try {
-                StreamConfig.fromArgs(args.toArray(String[]::new)); // a bad option fails here, not after the stop
+                // bad options fail here, not after the stop
+                nextConfig = StreamConfig.fromArgs(args.toArray(String[]::new));
             } catch (picocli.CommandLine.ParameterException | IllegalArgumentException e) {
                 throw new UserException("job options " + jobOptions + ": " + e.getMessage());
             }
@@ -276,9 +280,9 @@ final class JobCommand {
             // Downtime as a consumer of rr-scores sees it: the last score committed before the stop, the first after.
             AtomicLong lastCommitNanos = new AtomicLong(), firstAfterNanos = new AtomicLong();
             AtomicBoolean newJobRunning = new AtomicBoolean();
-            String scoresTopic = option(args, "--scores-topic", "rr-scores");
+            String scoresTopic = nextConfig.scoresTopic();
             String newId;
-            try (TopicReader scores = new TopicReader(target.cluster.kafkaBootstrap(), List.of(scoresTopic), true, r -> {
+            try (TopicReader scores = new TopicReader(nextConfig.kafka(), List.of(scoresTopic), true, r -> {
                 // The old job commits its last transactions as the savepoint completes; the new job cannot commit
                 // before its tasks run. So every score read before those run is the old job's.
                 if (!newJobRunning.get()) {
