@@ -61,8 +61,8 @@ class ClusterIT {
 
     private Path clusterDir;
     private String lastJob;
-    private int commands;
-    private final List<Path> outputs = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger commands = new java.util.concurrent.atomic.AtomicInteger();
+    private final List<Path> outputs = new CopyOnWriteArrayList<>(); // commands also run on a second thread
     private final long startedNanos = System.nanoTime();
 
     record Result(int exit, String out, String err) {
@@ -115,12 +115,12 @@ class ClusterIT {
             Path newBundle = withVersion(dir.resolve("bundle-v2"), NEW_VERSION);
             Path otherGeometry = withGeometry(dir.resolve("bundle-12-8"), new FeatureSpec(12, 8));
 
-            // Generous event-time settings: between phases the input pauses, and a partition idle at the end of a
-            // pause could be overtaken by another's first fetch (watermarks per partition; the alert-consumers issue
-            // replaces them with per-patient event time). 20 s of idleness outlasts every pause here.
+            // Event-time settings for a replay with upgrades: a generous lateness, idleness longer than the gap
+            // between two produce commands, and an idle flush well beyond the 15 s a restored split with no data
+            // yet holds event time back (else a patient with no new beat then would end its segment).
             Result submit = cs("job", "submit", "--model", "models", "--parallelism", "2",
-                    "--checkpoint-interval", "2s", "--idle-flush", "20s", "--allowed-lateness", "5s",
-                    "--watermark-idleness", "20s");
+                    "--checkpoint-interval", "2s", "--idle-flush", "40s", "--allowed-lateness", "5s",
+                    "--watermark-idleness", "10s");
             assertThat(submit.exit()).as("job submit: %s", submit).isZero();
             String firstJob = jobId(submit);
             log("submitted " + firstJob);
@@ -144,18 +144,32 @@ class ClusterIT {
                 assertThat(refused.err()).contains("cannot continue the job's state");
                 assertThat(cs("job", "status").out()).contains("job " + firstJob, "state RUNNING");
 
+                // The input never pauses while the job runs (a pause longer than the watermark idleness marks
+                // partitions idle, and the first fetch after it can overtake the others: per-partition event time,
+                // the alert-consumers issue's to replace): A as a burst, then B and C paced, back to back, while
+                // the job is upgraded twice.
                 Result a = cs("produce", "--input", phaseA.toString(), "--speed", "max",
                         "--bootstrap-servers", cluster.kafkaBootstrap());
                 assertThat(a.exit()).as("produce phase A: %s", a).isZero();
                 assertThat(a.err()).contains("all acknowledged");
+                java.util.concurrent.CompletableFuture<List<Result>> bc = java.util.concurrent.CompletableFuture
+                        .supplyAsync(() -> {
+                            try {
+                                Result b = cs("produce", "--input", phaseB.toString(), "--speed", "8",
+                                        "--bootstrap-servers", cluster.kafkaBootstrap());
+                                Result c = cs("produce", "--input", phaseC.toString(), "--speed", "8",
+                                        "--bootstrap-servers", cluster.kafkaBootstrap());
+                                return List.of(b, c);
+                            } catch (Exception e) {
+                                throw new java.util.concurrent.CompletionException(e);
+                            }
+                        });
                 await("first scores committed", 90_000, () -> scored.get() > 100);
 
                 Map<String, Long> lastOldTs = new HashMap<>(); // per patient: a beat committed before the switch
                 scores.forEach((p, list) -> lastOldTs.put(p, list.stream().mapToLong(s -> s.path("ts").asLong()).max()
                         .orElse(Long.MIN_VALUE)));
 
-                Process b = csBackground("produce", "--input", phaseB.toString(), "--speed", "15",
-                        "--bootstrap-servers", cluster.kafkaBootstrap());
                 Result upgrade = cs("job", "upgrade", "--model", newBundle.toString(), "--parallelism", "3");
                 assertThat(upgrade.exit()).as("upgrade to the new bundle at parallelism 3: %s", upgrade).isZero();
                 String secondJob = jobId(upgrade);
@@ -170,17 +184,12 @@ class ClusterIT {
                 List<String> args = io.cardiospike.stream.JobParameters.args(
                         new FlinkRest(cluster.restUrl()).jobParameters(thirdJob));
                 assertThat(String.join(" ", args)).as("the resubmitted job's arguments")
-                        .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 20s",
+                        .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 40s",
                                 "--model-dir s3://cardiospike/models/" + NEW_VERSION);
                 log("rescaled to " + thirdJob + " (parallelism 1); scored so far " + scored.get());
-                assertThat(b.waitFor(3, TimeUnit.MINUTES)).as("produce phase B finished").isTrue();
-                assertThat(b.exitValue()).as("produce phase B exit code").isZero();
-                // Paced, not a burst: after the quiet between phases every partition counts as idle, and a burst
-                // fetched from one partition first would move event time past the others' beats (issue: per-patient
-                // event time). A paced replay moves all partitions together.
-                Result c = cs("produce", "--input", phaseC.toString(), "--speed", "15",
-                        "--bootstrap-servers", cluster.kafkaBootstrap());
-                assertThat(c.exit()).as("produce phase C: %s", c).isZero();
+                for (Result phase : bc.get(5, TimeUnit.MINUTES)) {
+                    assertThat(phase.exit()).as("produce phases B and C: %s", phase).isZero();
+                }
 
                 await("all " + beats + " beats committed", 180_000, () -> scored.get() >= beats,
                         () -> "scored " + scored.get() + ", dead letters " + deadLetters.size() + " "
@@ -287,17 +296,18 @@ class ClusterIT {
 
     /** {@code bin/cardiospike ARGS} against this test's cluster directory; waits up to 5 minutes. */
     private Result cs(String... args) throws Exception {
-        Process p = csBackground(args);
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
+        Launched l = launch(args);
+        if (!l.process().waitFor(5, TimeUnit.MINUTES)) {
+            l.process().destroyForcibly();
             throw new AssertionError("bin/cardiospike " + String.join(" ", args) + " did not return in 5 minutes");
         }
-        Path out = outputs.get(outputs.size() - 2), err = outputs.get(outputs.size() - 1);
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return new Result(l.process().exitValue(), Files.readString(l.out()), Files.readString(l.err()));
     }
 
-    private Process csBackground(String... args) throws IOException {
-        int n = ++commands;
+    record Launched(Process process, Path out, Path err) {}
+
+    private Launched launch(String... args) throws IOException {
+        int n = commands.incrementAndGet();
         Path out = dir.resolve("cmd-" + n + ".out"), err = dir.resolve("cmd-" + n + ".err");
         outputs.add(out);
         outputs.add(err);
@@ -308,7 +318,7 @@ class ClusterIT {
                 .redirectError(ProcessBuilder.Redirect.appendTo(err.toFile()));
         pb.environment().put("CARDIOSPIKE_CLUSTER_DIR", clusterDir.toString());
         pb.environment().put("CARDIOSPIKE_JAVA_OPTS", "-Xmx1g -XX:TieredStopAtLevel=1");
-        return pb.start();
+        return new Launched(pb.start(), out, err);
     }
 
     /** {@code cluster status}, parsed: name -> {pid, restarts}. */
