@@ -21,6 +21,25 @@ MODEL_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json")
 BUNDLE_FORMAT = 2  # 2: alert_budget
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def portable_config(cfg) -> dict:
+    """The resolved config with no path of the training machine in it (the bundle is committed and shipped):
+    an absolute path inside the repository becomes relative to it, one outside keeps only its last part."""
+    def portable(v):
+        if isinstance(v, dict):
+            return {k: portable(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [portable(x) for x in v]
+        if isinstance(v, str) and v.startswith("/"):
+            p = Path(v)
+            return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else f"<outside the repository>/{p.name}"
+        return v
+    container = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
+    return portable(container)
+
+
 def sha256_file(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as fh:
@@ -202,7 +221,8 @@ def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None)
           f"cnn {manifest['timing']['cnn_cv_seconds']:.0f}, refit check "
           f"{manifest['timing']['refit_check_seconds']:.0f}), final refit {manifest['timing']['final_seconds']:.0f} s, "
           f"total {manifest['timing']['total_seconds']:.0f} s on {manifest['timing']['threads']} threads",
-          "", "## Configuration", "", "```yaml", OmegaConf.to_yaml(cfg).rstrip(), "```", ""]
+          "", "## Configuration", "", "```yaml", OmegaConf.to_yaml(OmegaConf.create(portable_config(cfg))).rstrip(),
+          "```", ""]
     if notes:
         L += ["## Settings tried", "", notes.rstrip(), ""]
     path.write_text("\n".join(L))
@@ -279,7 +299,7 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
                           "rows": int(meta.get("rows", ex.n)), "patients": int(meta.get("patients", len(np.unique(ex.ids))))},
         "libraries": library_versions(),
         "files": files,
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": portable_config(cfg),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     evm = ev["evaluated"]

@@ -20,6 +20,14 @@ def test_bundle_files(tiny_bundle):
     assert sum(p.stat().st_size for p in out.iterdir()) < 5 * 1024 * 1024
 
 
+def test_bundle_names_no_path_of_the_training_machine(tiny_bundle):
+    out = tiny_bundle["out"]
+    for name in ("manifest.json", "report.md"):
+        text = (out / name).read_text()
+        assert str(tiny_bundle["cfg"].data.dir) not in text and str(out) not in text, name
+    assert json.loads((out / "manifest.json").read_text())["config"]["out"].startswith("<outside the repository>/")
+
+
 def test_manifest(tiny_bundle, synth_export):
     out = tiny_bundle["out"]
     m = json.loads((out / "manifest.json").read_text())

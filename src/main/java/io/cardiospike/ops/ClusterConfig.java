@@ -64,13 +64,6 @@ public record ClusterConfig(
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** {@code $CARDIOSPIKE_CLUSTER_DIR}, else {@code ~/.cache/cardiospike/cluster}. */
-    public static Path defaultDir() {
-        String env = System.getenv("CARDIOSPIKE_CLUSTER_DIR");
-        return env != null && !env.isBlank() ? Path.of(env)
-                : Path.of(System.getProperty("user.home"), ".cache", "cardiospike", "cluster");
-    }
-
     /** A new layout with a freshly generated object-store key. */
     public static ClusterConfig create(Path dir, int kafkaPort, int s3Port, int restPort, int rpcPort,
                                        int prometheusPort, int taskManagers, int slots, int partitions,

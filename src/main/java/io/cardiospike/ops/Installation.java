@@ -40,10 +40,6 @@ public record Installation(Path home) {
         return home.resolve("flink-conf");
     }
 
-    public Path defaultModels() {
-        return home.resolve("models");
-    }
-
     public Path pluginsDir() {
         return target().resolve("cluster").resolve("plugins");
     }

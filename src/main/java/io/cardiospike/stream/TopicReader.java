@@ -26,10 +26,6 @@ public final class TopicReader implements AutoCloseable {
         this(KafkaConnection.plain(bootstrapServers), topics, false, onRecord);
     }
 
-    public TopicReader(String bootstrapServers, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
-        this(KafkaConnection.plain(bootstrapServers), topics, fromEnd, onRecord);
-    }
-
     /** {@code fromEnd}: only records committed from now on (a live view), not the topics' history. */
     public TopicReader(KafkaConnection kafka, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
         consumer = new KafkaConsumer<>(kafka.clientConfig(Map.of(

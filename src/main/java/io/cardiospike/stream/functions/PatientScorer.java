@@ -78,7 +78,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
 
     private transient EnsembleScorer scorer;
     private transient FeatureSpec spec;
-    private transient double threshold;
     private transient String modelVersion;
     private transient ValueState<PatientState> state;
     private transient ValueState<Episode> episodes;
@@ -121,7 +120,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         super.open();
         scorer = EnsembleScorer.open(BundleStore.localCopy(modelDir)); // fetched once per TaskManager
         spec = scorer.spec();
-        threshold = scorer.threshold();
         modelVersion = scorer.modelVersion();
         state = getPartitionedState(patientState());
         episodes = getPartitionedState(new ValueStateDescriptor<>("episode", Episode.class));
@@ -389,7 +387,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 continue;
             }
             double pr = proba[next++];
-            boolean anomaly = pr >= threshold; // the model's own decision, as EnsembleScorer.decide
+            boolean anomaly = scorer.isAnomalous(pr); // the same rule as the batch scorer's decide
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
             if (anomaly) {
                 boolean opens = episode == null;
