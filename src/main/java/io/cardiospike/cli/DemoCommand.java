@@ -64,7 +64,7 @@ final class DemoCommand implements Callable<Integer> {
     int parallelism;
 
     @Option(names = "--idle-flush", defaultValue = "10s",
-            description = "a pause this long ends a segment (event time; processing time once the input is quiet; "
+            description = "a pause this long ends a patient's segment (between two beats, or no beat for this long; "
                     + "default ${DEFAULT-VALUE})")
     String idleFlush;
 
@@ -150,7 +150,7 @@ final class DemoCommand implements Callable<Integer> {
                     "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
                     "--checkpoint-dir", work.resolve("checkpoints").toString(),
                     "--checkpoint-interval", checkpointInterval, "--idle-flush", idleFlush,
-                    "--allowed-lateness", allowedLateness, "--watermark-idleness", "2s",
+                    "--allowed-lateness", allowedLateness,
                     "--transaction-timeout", "5min"));
             EmbeddedKafka.createTopics(kafkaConnection, parallelism, config.inputTopic(), config.scoresTopic(),
                     config.alertsTopic(),

@@ -116,7 +116,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
                     "--checkpoint-dir", work.resolve("checkpoints").toString(),
                     "--checkpoint-interval", checkpointInterval, "--idle-flush", "3s", "--allowed-lateness", "1s",
-                    "--watermark-idleness", "2s", "--transaction-timeout", "5min"));
+                    "--transaction-timeout", "5min"));
             args.addAll(topics);
             if (kafkaConfig.file != null) {
                 args.addAll(List.of("--kafka-config", kafkaConfig.file));

@@ -11,12 +11,9 @@ import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.time.Duration;
 import java.util.Properties;
-import io.cardiospike.stream.functions.IdleAfterFirstEvent;
-import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.ParameterTool;
-import org.apache.flink.util.clock.SystemClock;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -49,8 +46,6 @@ public final class ScoringPipeline {
      * state; a change of this number would not).
      */
     public static final int MAX_PARALLELISM = 128;
-    /** How long a source split that has not delivered its first event yet may hold event time back. */
-    static final Duration STARTUP_IDLENESS = Duration.ofSeconds(15);
 
     private final StreamConfig config;
     private final Source<RrInput, ?, ?> source;
@@ -88,22 +83,16 @@ public final class ScoringPipeline {
 
     /** Adds the pipeline to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
-        Duration lateness = config.allowedLateness();
-        long idleMs = config.watermarkIdleness().toMillis();
-        long startupMs = Math.max(idleMs, STARTUP_IDLENESS.toMillis());
-        WatermarkStrategy<RrInput> watermarks = WatermarkStrategy
-                .<RrInput>forGenerator(ctx -> new IdleAfterFirstEvent<>(new BoundedOutOfOrdernessWatermarks<>(lateness),
-                        SystemClock.getInstance(), idleMs, startupMs))
-                // Rejects carry no event time; the lowest timestamp keeps them from moving the watermark.
-                .withTimestampAssigner((in, recordTs) -> in.isValid() ? in.ts : Long.MIN_VALUE);
-        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, watermarks, "rr-events")
+        // No watermarks: each patient's beats are ordered on that patient's own clock (PatientScorer), so that one
+        // device's wrong clock cannot make other patients' beats late, as a partition's watermark would.
+        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, WatermarkStrategy.noWatermarks(), "rr-events")
                 .uid("rr-events-source")
                 .process(new RejectRouter()).name("validate").uid("validate");
         SingleOutputStreamOperator<ScoredBeat> scores = beats
                 .keyBy(b -> b.patientId)
                 .transform("score-patients", TypeInformation.of(ScoredBeat.class),
                         new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
-                                config.stateRetention().toMillis()))
+                                config.allowedLateness().toMillis(), config.stateRetention().toMillis()))
                 .uid("score-patients");
         scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
         DataStream<AnomalyAlert> alerts = scores.getSideOutput(PatientScorer.ALERTS);
@@ -113,7 +102,7 @@ public final class ScoringPipeline {
                     .sinkTo(fhirAlertsSink).name("alerts-fhir").uid("alerts-fhir-sink");
         }
         DataStream<DeadLetter> deadLetters = beats.getSideOutput(RejectRouter.DEAD_LETTERS)
-                .union(scores.getSideOutput(PatientScorer.LATE_BEATS));
+                .union(scores.getSideOutput(PatientScorer.REJECTED_BEATS));
         deadLetters.sinkTo(deadLetterSink).name("rr-dlq").uid("rr-dlq-sink");
     }
 
@@ -142,7 +131,6 @@ public final class ScoringPipeline {
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
-        c.set(PipelineOptions.AUTO_WATERMARK_INTERVAL, Duration.ofMillis(100));
         return c;
     }
 

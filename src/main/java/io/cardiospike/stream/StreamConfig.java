@@ -24,7 +24,6 @@ public record StreamConfig(
         Duration checkpointInterval,
         Duration idleFlushGap,
         Duration allowedLateness,
-        Duration watermarkIdleness,
         Duration stateRetention,
         String groupId,
         String transactionalIdPrefix,
@@ -61,19 +60,19 @@ public record StreamConfig(
 
     public StreamConfig withCheckpointing(String dir, Duration interval) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
-                dir, interval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention, groupId,
+                dir, interval, idleFlushGap, allowedLateness, stateRetention, groupId,
                 transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
     }
 
     public StreamConfig withTiming(Duration idleFlush, Duration lateness) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
-                checkpointDir, checkpointInterval, idleFlush, lateness, watermarkIdleness, stateRetention, groupId,
+                checkpointDir, checkpointInterval, idleFlush, lateness, stateRetention, groupId,
                 transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
     }
 
     public StreamConfig withModel(String dir, int newParallelism) {
         return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, dir, newParallelism,
-                checkpointDir, checkpointInterval, idleFlushGap, allowedLateness, watermarkIdleness, stateRetention,
+                checkpointDir, checkpointInterval, idleFlushGap, allowedLateness, stateRetention,
                 groupId, transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
     }
 
@@ -118,15 +117,16 @@ public record StreamConfig(
                 description = "exactly-once outputs commit with each checkpoint (default ${DEFAULT-VALUE})")
         String checkpointInterval;
         @Option(names = "--idle-flush", defaultValue = "10s",
-                description = "a pause this long ends a patient's segment: its pending beats are scored "
-                        + "(default ${DEFAULT-VALUE})")
+                description = "a pause this long (between two beats, or no beat for this long) ends a patient's segment: "
+                        + "its pending beats are scored (default ${DEFAULT-VALUE})")
         String idleFlush;
         @Option(names = "--allowed-lateness", defaultValue = "2s",
-                description = "out-of-order beats within this (event time) are reordered; later ones go to the DLQ "
-                        + "(default ${DEFAULT-VALUE})")
+                description = "a beat waits until its patient's newest beat is this much later (event time), so "
+                        + "beats out of order within it are reordered; later ones go to the DLQ (default ${DEFAULT-VALUE})")
         String allowedLateness;
-        @Option(names = "--watermark-idleness", defaultValue = "5s",
-                description = "a partition quiet this long stops holding event time back (default ${DEFAULT-VALUE})")
+        @Option(names = "--watermark-idleness", hidden = true,
+                description = "ignored since event time is per patient; accepted so that jobs submitted with it can "
+                        + "be upgraded")
         String watermarkIdleness;
         @Option(names = "--state-retention", defaultValue = "1h",
                 description = "a silent patient's state is removed this long after the last beat "
@@ -157,7 +157,7 @@ public record StreamConfig(
         StreamConfig toConfig() {
             return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
                     parallelism, checkpointDir, d(checkpointInterval), d(idleFlush), d(allowedLateness),
-                    d(watermarkIdleness), d(stateRetention), groupId, transactionalIdPrefix, d(transactionTimeout),
+                    d(stateRetention), groupId, transactionalIdPrefix, d(transactionTimeout),
                     startFrom, kafkaConfig, alertsFhirTopic);
         }
 

@@ -25,6 +25,17 @@ public final class StreamJson {
     public static final String INVALID_FIELD = "invalid_field";
     public static final String KEY_MISMATCH = "key_mismatch";
     public static final String LATE = "late";
+    public static final String CLOCK_BEHIND = "clock_behind";
+    public static final String CLOCK_AHEAD = "clock_ahead";
+    public static final String IMPLAUSIBLE_TS = "implausible_ts";
+
+    /**
+     * Event times no device sends: before 2000 (a clock never set, or seconds where milliseconds belong) or after
+     * 2100 (microseconds, or an overflow). Times ahead of the job's clock are checked where there is one
+     * ({@code RejectRouter}).
+     */
+    public static final long MIN_TS = 946_684_800_000L; // 2000-01-01T00:00:00Z
+    public static final long MAX_TS = 4_102_444_800_000L; // 2100-01-01T00:00:00Z
 
     /** Bounds that keep one record from blowing up state or memory. */
     public static final int MAX_BURST_BEATS = 10_000;
@@ -82,19 +93,30 @@ public final class StreamJson {
             return List.of(RrInput.reject(INVALID_FIELD, problem, patientId, rawKey, text(value), origin));
         }
         long t = ts.longValue();
+        if (t < MIN_TS) {
+            return List.of(RrInput.reject(IMPLAUSIBLE_TS, "ts before 2000-01-01: a device clock never set, or "
+                    + "seconds instead of milliseconds", patientId, rawKey, text(value), origin));
+        }
         if (!rr.isArray()) {
-            return List.of(RrInput.beat(patientId, t, rr.doubleValue()));
+            return t > MAX_TS ? List.of(RrInput.reject(IMPLAUSIBLE_TS, TS_AFTER_2100, patientId, rawKey, text(value),
+                    origin)) : List.of(RrInput.beat(patientId, t, rr.doubleValue()));
         }
         List<RrInput> beats = new ArrayList<>(rr.size());
         for (int k = 0; k < rr.size(); k++) {
             double v = rr.get(k).doubleValue();
             if (k > 0) {
-                t += Math.round(v); // RR k is the interval that ends at beat k (the CardioSpike convention)
+                t += Math.round(Math.min(v, MAX_TS)); // RR k is the interval that ends at beat k (CardioSpike)
+            }
+            if (t > MAX_TS) { // the whole record: its beats are either all scored or all in the DLQ
+                return List.of(RrInput.reject(IMPLAUSIBLE_TS, TS_AFTER_2100 + " (within the burst)", patientId, rawKey,
+                        text(value), origin));
             }
             beats.add(RrInput.beat(patientId, t, v));
         }
         return beats;
     }
+
+    private static final String TS_AFTER_2100 = "ts after 2100-01-01: microseconds instead of milliseconds?";
 
     /** The raw value as text, decoded only for a dead letter (a valid beat never needs it). */
     private static String text(byte[] value) {

@@ -115,12 +115,10 @@ class ClusterIT {
             Path newBundle = withVersion(dir.resolve("bundle-v2"), NEW_VERSION);
             Path otherGeometry = withGeometry(dir.resolve("bundle-12-8"), new FeatureSpec(12, 8));
 
-            // Event-time settings for a replay with upgrades: a generous lateness, idleness longer than the gap
-            // between two produce commands, and an idle flush well beyond the 15 s a restored split with no data
-            // yet holds event time back (else a patient with no new beat then would end its segment).
+            // A generous lateness, and an idle flush longer than a patient waits for its next beat while the job
+            // catches up after an upgrade.
             Result submit = cs("job", "submit", "--model", "models", "--parallelism", "2",
-                    "--checkpoint-interval", "2s", "--idle-flush", "40s", "--allowed-lateness", "5s",
-                    "--watermark-idleness", "10s");
+                    "--checkpoint-interval", "2s", "--idle-flush", "40s", "--allowed-lateness", "5s");
             assertThat(submit.exit()).as("job submit: %s", submit).isZero();
             String firstJob = jobId(submit);
             log("submitted " + firstJob);
@@ -144,10 +142,7 @@ class ClusterIT {
                 assertThat(refused.err()).contains("cannot continue the job's state");
                 assertThat(cs("job", "status").out()).contains("job " + firstJob, "state RUNNING");
 
-                // The input never pauses while the job runs (a pause longer than the watermark idleness marks
-                // partitions idle, and the first fetch after it can overtake the others: per-partition event time,
-                // the alert-consumers issue's to replace): A as a burst, then B and C paced, back to back, while
-                // the job is upgraded twice.
+                // A as a burst, then B and C paced, back to back, while the job is upgraded twice.
                 Result a = cs("produce", "--input", phaseA.toString(), "--speed", "max",
                         "--bootstrap-servers", cluster.kafkaBootstrap());
                 assertThat(a.exit()).as("produce phase A: %s", a).isZero();

@@ -51,7 +51,7 @@ class ProductionFilesTest {
             "flink_taskmanager_job_task_operator_beatsScored",
             "flink_taskmanager_job_task_operator_alerts",
             "flink_taskmanager_job_task_operator_duplicates",
-            "flink_taskmanager_job_task_operator_lateBeats",
+            "flink_taskmanager_job_task_operator_rejectedBeats",
             "flink_taskmanager_job_task_operator_scoringLatencyMicros",
             "flink_taskmanager_job_task_operator_windowsPerCall",
             "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max",

@@ -22,14 +22,17 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The keyed scorer alone, driven by Flink's operator test harness: ordering, timers, state contents and cleanup. */
+/**
+ * The keyed scorer alone, driven by Flink's operator test harness: ordering on each patient's own clock, wrong
+ * clocks, timers, state contents, cleanup, and restores (including state written by an earlier version).
+ */
 class PatientScorerTest {
     static final long BASE = 1_700_000_000_000L;
     // The gap exceeds the synthetic data's longest RR (a 40.9 s sensor dropout), so recordings stay one segment.
@@ -51,11 +54,18 @@ class PatientScorerTest {
 
     private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(Path bundle,
             OperatorSubtaskState restore) throws Exception {
+        return harness(bundle, restore, 0);
+    }
+
+    /** A harness whose processing time starts at {@code startMs} (a restore long after the snapshot). */
+    private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(Path bundle,
+            OperatorSubtaskState restore, long startMs) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>(
-                new PatientScorer(bundle.toString(), IDLE_MS, RETENTION_MS),
+                new PatientScorer(bundle.toString(), IDLE_MS, LATENESS_MS, RETENTION_MS),
                 b -> b.patientId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         harnesses.add(h);
+        h.setProcessingTime(startMs);
         if (restore != null) {
             h.initializeState(restore);
         }
@@ -75,15 +85,24 @@ class PatientScorerTest {
         return out;
     }
 
-    /** Feeds beats like the job does: each with its event time, the watermark trailing the newest by the lateness. */
+    /** Feeds beats like the job does (no watermarks), then lets the scoring delay pass so cut windows are scored. */
     private static void feed(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, List<Beat> beats)
             throws Exception {
-        long maxTs = Long.MIN_VALUE;
         for (Beat b : beats) {
             h.processElement(b, b.ts);
-            maxTs = Math.max(maxTs, b.ts);
-            h.processWatermark(maxTs - LATENESS_MS - 1);
         }
+        h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
+    }
+
+    /** Lets the idle-flush gap pass (every patient's segment ends) and the scoring delay after it. */
+    private static void flushAll(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) throws Exception {
+        h.setProcessingTime(h.getProcessingTime() + IDLE_MS);
+        h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
+    }
+
+    private static List<DeadLetter> rejected(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) {
+        return h.getSideOutput(PatientScorer.REJECTED_BEATS) == null ? List.of()
+                : h.getSideOutput(PatientScorer.REJECTED_BEATS).stream().map(StreamRecord::getValue).toList();
     }
 
     private static PatientState state(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, String id)
@@ -107,19 +126,18 @@ class PatientScorerTest {
     void inOrderBeatsAreScoredLikeTheBatchScorerOnceTheFlushEndsTheSegment() throws Exception {
         Recording r = recording(200, 3);
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, beats("p1", r, BASE));
 
         EnsembleScorer scorer = TestBundle.scorer();
         int lookahead = scorer.spec().lookaheadBeats();
         List<ScoredBeat> scored = h.extractOutputValues();
-        // Everything but the last beats (waiting for lookahead or for the watermark) is already scored.
+        // Everything but the last beats (waiting for lookahead or for the lateness) is already scored.
         assertThat(scored.size()).isBetween(150, r.size() - lookahead);
         PatientState s = state(h, "p1");
         assertThat(s.segLen).as("retained beats stay bounded").isLessThanOrEqualTo(
                 scorer.spec().windowSize() + s.pendingCount + lookahead);
 
-        h.setProcessingTime(IDLE_MS); // the patient went silent: flush
+        flushAll(h); // the patient went silent: flush
         scored = h.extractOutputValues();
         assertThat(scored).hasSize(r.size());
         assertThat(scored).extracting(b -> b.ts).isSorted().doesNotHaveDuplicates();
@@ -136,7 +154,7 @@ class PatientScorerTest {
         assertThat(h.numEventTimeTimers()).isZero();
         assertThat(h.numProcessingTimeTimers()).as("only the cleanup timer").isEqualTo(1);
 
-        h.setProcessingTime(RETENTION_MS); // silent for the retention period: state and timers gone
+        h.setProcessingTime(RETENTION_MS + 1_000); // silent for the retention period: state and timers gone
         assertThat(state(h, "p1")).isNull();
         assertThat(h.numProcessingTimeTimers()).isZero();
     }
@@ -162,78 +180,95 @@ class PatientScorerTest {
             }
         }
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, withDuplicates);
-        h.setProcessingTime(IDLE_MS);
+        flushAll(h);
 
         List<ScoredBeat> scored = h.extractOutputValues();
         assertThat(scored).hasSize(r.size());
         assertThat(scored).extracting(b -> b.ts).isSorted().doesNotHaveDuplicates();
         assertThat(probas(scored, "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr()).proba());
-        assertThat(h.getSideOutput(PatientScorer.LATE_BEATS)).isNullOrEmpty();
+        assertThat(rejected(h)).isEmpty();
     }
 
     @Test
-    void aBeatOlderThanTheWatermarkGoesToTheDeadLetterOutput() throws Exception {
+    void beatsBeforeThePatientsScoredOnesGoToTheDlqAsLateOrClockBehind() throws Exception {
         Recording r = recording(60, 7);
         List<Beat> beats = beats("p1", r, BASE);
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, beats);
-        long watermark = beats.get(beats.size() - 1).ts - LATENESS_MS - 1;
-        Beat late = new Beat("p1", watermark - 1, 800); // not a beat we saw: too late to put in order
-        h.processElement(late, late.ts);
+        long released = state(h, "p1").lastReleasedTs;
+        Beat late = new Beat("p1", released - 1, 800); // not a beat we saw: too late to put in order
         Beat repeatOfReleased = beats.get(0); // no longer held: also too late
-        h.processElement(repeatOfReleased, repeatOfReleased.ts);
+        Beat setBack = new Beat("p1", BASE - 3_600_000, 800); // the device clock went back an hour
+        for (Beat b : List.of(late, repeatOfReleased, setBack)) {
+            h.processElement(b, b.ts);
+        }
 
-        List<DeadLetter> dead = h.getSideOutput(PatientScorer.LATE_BEATS).stream().map(StreamRecord::getValue).toList();
-        assertThat(dead).hasSize(2);
+        List<DeadLetter> dead = rejected(h);
+        assertThat(dead).extracting(d -> d.reason).containsExactly(StreamJson.LATE, StreamJson.LATE,
+                StreamJson.CLOCK_BEHIND);
         assertThat(dead).allSatisfy(d -> {
-            assertThat(d.reason).isEqualTo(StreamJson.LATE);
             assertThat(d.patientId).isEqualTo("p1");
+            assertThat(d.detail).isNotBlank();
         });
-        assertThat(StreamJson.read(dead.get(0).rawValue.getBytes()).path("ts").asLong()).isEqualTo(late.ts);
-        h.setProcessingTime(IDLE_MS);
-        assertThat(h.extractOutputValues()).hasSize(r.size());
+        assertThat(dead).extracting(d -> StreamJson.read(d.rawValue.getBytes()).path("ts").asLong())
+                .containsExactly(late.ts, repeatOfReleased.ts, setBack.ts);
+        flushAll(h);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(
+                TestBundle.scorer().scoreRecording(r.rr()).proba());
     }
 
     @Test
-    void beatsWaitInStateUntilTheWatermarkPassesThem() throws Exception {
+    void beatsWaitUntilThePatientsOwnClockPassesThemByTheLateness() throws Exception {
         Recording r = recording(40, 9);
         List<Beat> beats = beats("p1", r, BASE);
         var h = harness(null);
-        h.setProcessingTime(0);
-        for (Beat b : beats) {
-            h.processElement(b, b.ts);
-        }
+        feed(h, beats);
         PatientState s = state(h, "p1");
-        assertThat(s.pendingCount).isEqualTo(40);
-        assertThat(s.segSeen).isZero();
-        assertThat(h.numEventTimeTimers()).as("one timer per patient").isEqualTo(1);
-
-        h.processWatermark(beats.get(29).ts);
-        s = state(h, "p1");
-        assertThat(s.pendingCount).isEqualTo(10);
-        assertThat(s.segSeen).isEqualTo(30);
-        assertThat(s.eventTimerAt).isEqualTo(beats.get(30).ts);
+        long newest = beats.get(beats.size() - 1).ts;
+        long waiting = beats.stream().filter(b -> b.ts > newest - LATENESS_MS).count();
+        assertThat(waiting).isGreaterThan(1);
+        assertThat(s.pendingCount).isEqualTo(waiting);
+        assertThat(s.segSeen).isEqualTo(40 - waiting);
+        assertThat(s.clock()).isEqualTo(newest);
+        assertThat(h.numEventTimeTimers()).as("no event-time timers: no watermarks").isZero();
         int lookahead = TestBundle.scorer().spec().lookaheadBeats();
-        assertThat(h.extractOutputValues()).hasSize(30 - lookahead);
+        assertThat(h.extractOutputValues()).hasSize((int) (40 - waiting) - lookahead);
+    }
+
+    @Test
+    void aPatientsFirstBeatWaitsForTheSecondAndALoneBeatIsScoredAtTheFlush() throws Exception {
+        var h = harness(null);
+        h.processElement(new Beat("p1", BASE, 812), BASE);
+        PatientState s = state(h, "p1");
+        assertThat(s.aheadTs).isEqualTo(BASE);
+        assertThat(s.pendingCount).isZero();
+        flushAll(h);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(
+                TestBundle.scorer().scoreRecording(new double[] {812}).proba());
+        assertThat(rejected(h)).isEmpty();
     }
 
     @Test
     void aPauseEndsTheSegmentAndTheNextBeatStartsANewOne() throws Exception {
         Recording first = recording(80, 11), second = recording(70, 12);
         long secondStart = BASE + (long) first.time()[first.size() - 1] + 600_000;
-        var h = harness(null);
-        h.setProcessingTime(0);
+        EnsembleScorer scorer = TestBundle.scorer();
+        double[] expected = concat(scorer.scoreRecording(first.rr()).proba(), scorer.scoreRecording(second.rr()).proba());
+
+        var h = harness(null); // a pause in processing time: the patient is flushed before the next beat comes
         feed(h, beats("p1", first, BASE));
         h.setProcessingTime(IDLE_MS + 1);
         feed(h, beats("p1", second, secondStart));
         h.setProcessingTime(3 * IDLE_MS);
-
-        EnsembleScorer scorer = TestBundle.scorer();
-        double[] expected = concat(scorer.scoreRecording(first.rr()).proba(), scorer.scoreRecording(second.rr()).proba());
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(expected);
+
+        var replayed = harness(null); // the same pause replayed fast: seen in event time, same result
+        feed(replayed, beats("p1", first, BASE));
+        feed(replayed, beats("p1", second, secondStart));
+        flushAll(replayed);
+        assertThat(probas(replayed.extractOutputValues(), "p1")).containsExactly(expected);
+        assertThat(rejected(replayed)).isEmpty();
     }
 
     @Test
@@ -247,40 +282,132 @@ class PatientScorerTest {
         }
         Recording r = new Recording("p1", time, rr, base.label(), base.inputRows());
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, beats("p1", r, BASE));
-        h.setProcessingTime(IDLE_MS + 1);
+        flushAll(h);
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(rr).proba());
     }
 
     @Test
-    void aPatientSilentInEventTimeWhileOthersGoOnIsFlushedWithoutWaitingForProcessingTime() throws Exception {
-        Recording a = recording(60, 51), b = recording(400, 52);
-        List<Beat> stream = new ArrayList<>(beats("a", a, BASE));
-        long bStart = stream.get(stream.size() - 1).ts + 1000;
-        stream.addAll(beats("b", b, bStart)); // b goes on for minutes of event time after a stopped
+    void aStrayBeatAheadOfThePatientsClockGoesToTheDlqAndTheRestScoresAsWithoutIt() throws Exception {
+        Recording r = recording(200, 13);
+        List<Beat> beats = new ArrayList<>(beats("p1", r, BASE));
+        Beat stray = new Beat("p1", beats.get(100).ts + 7_200_000, 790); // one beat dated two hours ahead
+        beats.add(101, stray);
         var h = harness(null);
-        h.setProcessingTime(0);
-        feed(h, stream);
-        assertThat(probas(h.extractOutputValues(), "a")).containsExactly(TestBundle.scorer().scoreRecording(a.rr()).proba());
-        assertThat(state(h, "a").segSeen).isZero();
-        assertThat(probas(h.extractOutputValues(), "b").length).isLessThan(b.size());
+        feed(h, beats);
+        flushAll(h);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(
+                TestBundle.scorer().scoreRecording(r.rr()).proba());
+        assertThat(rejected(h)).singleElement().satisfies(d -> {
+            assertThat(d.reason).isEqualTo(StreamJson.CLOCK_AHEAD);
+            assertThat(StreamJson.read(d.rawValue.getBytes()).path("ts").asLong()).isEqualTo(stray.ts);
+        });
     }
 
     @Test
-    void noProcessingTimeFlushWhileTheWatermarkStillMoves() throws Exception {
+    void aClockSetBackRejectsItsBeatsUntilItPassesThePatientsClock() throws Exception {
+        Recording first = recording(100, 14), after = recording(50, 15);
+        long firstEnd = BASE + (long) first.time()[first.size() - 1];
+        List<Beat> behind = beats("p1", after, firstEnd - 3_600_000); // an hour back, within the hour
+        var h = harness(null);
+        feed(h, beats("p1", first, BASE));
+        feed(h, behind);
+        flushAll(h);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(
+                TestBundle.scorer().scoreRecording(first.rr()).proba());
+        assertThat(rejected(h)).hasSize(after.size())
+                .allSatisfy(d -> assertThat(d.reason).isEqualTo(StreamJson.CLOCK_BEHIND));
+    }
+
+    /**
+     * Every wrong clock a device can have, on one patient, while another streams on: the other one scores exactly as
+     * alone, and every beat of the wrong one is scored or rejected.
+     */
+    @Test
+    void oneDevicesWrongClockChangesNothingForAnotherPatient() throws Exception {
+        Recording normal = recording(300, 16), odd = recording(300, 17);
+        List<Beat> good = beats("good", normal, BASE);
+        List<Beat> bad = new ArrayList<>();
+        List<Beat> oddBeats = beats("odd", odd, BASE + 40_000);
+        for (int i = 0; i < oddBeats.size(); i++) {
+            Beat b = oddBeats.get(i);
+            long shift = i < 100 ? 0 : i < 200 ? 3_600_000 : -86_400_000L; // jumps an hour ahead, then a day back
+            bad.add(new Beat("odd", b.ts + shift, b.rrMs));
+            if (i == 50) {
+                bad.add(new Beat("odd", b.ts + 10L * 365 * 86_400_000, 800)); // ten years ahead
+            }
+        }
+        List<Beat> burst = beats("odd", recording(2_000, 18), BASE + 400_000_000L); // an offline backlog, in one go
+        List<Beat> mixed = new ArrayList<>();
+        int j = 0;
+        for (int i = 0; i < good.size(); i++) {
+            mixed.add(good.get(i));
+            if (j < bad.size()) {
+                mixed.add(bad.get(j++));
+            }
+            if (i == 150) {
+                mixed.addAll(burst);
+            }
+        }
+        mixed.addAll(bad.subList(j, bad.size()));
+        var h = harness(null);
+        feed(h, mixed);
+        flushAll(h);
+
+        List<ScoredBeat> scored = h.extractOutputValues();
+        assertThat(probas(scored, "good")).containsExactly(TestBundle.scorer().scoreRecording(normal.rr()).proba());
+        long oddScored = scored.stream().filter(b -> b.patientId.equals("odd")).count();
+        assertThat(oddScored + rejected(h).size()).as("every odd beat scored or rejected").isEqualTo(bad.size() + burst.size());
+        assertThat(rejected(h)).extracting(d -> d.reason).containsOnly(StreamJson.CLOCK_AHEAD, StreamJson.CLOCK_BEHIND);
+        // Scored: the first 100, the 50 beats an hour ahead that came before the backlog, and the backlog; the
+        // rest is behind the backlog's clock.
+        assertThat(oddScored).isEqualTo(100 + 50 + burst.size());
+    }
+
+    @Test
+    void aRestoreLongAfterTheSnapshotIsNoPause() throws Exception {
         Recording r = recording(100, 61);
         List<Beat> beats = beats("p1", r, BASE);
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, beats.subList(0, 50));
-        h.setProcessingTime(IDLE_MS - 1);
-        h.processWatermark(beats.get(48).ts); // e.g. a stalled job catching up: event time still moves
-        h.setProcessingTime(IDLE_MS + 10);
-        assertThat(state(h, "p1").segSeen).as("segment still open").isGreaterThan(0);
-        feed(h, beats.subList(50, beats.size()));
-        h.setProcessingTime(3 * IDLE_MS);
-        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr()).proba());
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+        List<ScoredBeat> before = new ArrayList<>(h.extractOutputValues());
+
+        var restored = harness(TestBundle.DIR, snapshot, 10 * IDLE_MS); // the job was down for ten idle gaps
+        restored.setProcessingTime(10 * IDLE_MS + 10); // the restored idle timers fire now
+        assertThat(state(restored, "p1").segSeen).as("segment still open").isGreaterThan(0);
+        feed(restored, beats.subList(50, beats.size()));
+        restored.setProcessingTime(12 * IDLE_MS);
+        List<ScoredBeat> all = new ArrayList<>(before);
+        all.addAll(restored.extractOutputValues());
+        assertThat(probas(all, "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr()).proba());
+    }
+
+    /** State written by the version that ordered beats by watermarks (format 3) continues here as if never stopped. */
+    @Test
+    void stateWrittenByTheWatermarkVersionIsMigratedAndScoringContinues() throws Exception {
+        Recording r = recording(600, 31); // the fixture's input: see src/test/resources/state/README.md
+        List<Beat> beats = beats("p1", r, BASE);
+        int fed = 45, scoredBefore = 32;
+        var h = harness(TestBundle.DIR, OperatorSnapshotUtil.readStateHandle(
+                Path.of("src/test/resources/state/patient-scorer-1.0.snapshot").toString()), 0);
+        PatientState s = state(h, "p1");
+        assertThat(s.segSeen - s.nextToScore + s.pendingCount).as("beats waiting in the old state").isEqualTo(
+                fed - scoredBefore);
+        assertThat(s.hasAhead()).isFalse();
+        assertThat(episode(h, "p1")).as("the open episode").isNotNull();
+
+        feed(h, beats.subList(fed, beats.size()));
+        flushAll(h);
+        assertThat(h.numEventTimeTimers()).as("the old version's event-time timer is gone").isZero();
+        double[] batch = TestBundle.scorer().scoreRecording(r.rr()).proba();
+        assertThat(probas(h.extractOutputValues(), "p1"))
+                .containsExactly(Arrays.copyOfRange(batch, scoredBefore, batch.length));
+        // The episode open at the snapshot closes once, over its whole length.
+        List<AnomalyAlert> closed = alerts(h).stream().filter(a -> a.status.equals(AnomalyAlert.CLOSED)).toList();
+        assertThat(closed).isNotEmpty();
+        assertThat(alerts(h).get(0).status).as("no second open for the episode in progress")
+                .isEqualTo(AnomalyAlert.CLOSED);
     }
 
     @Test
@@ -297,9 +424,8 @@ class PatientScorerTest {
             }
         }
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, interleaved);
-        h.setProcessingTime(IDLE_MS);
+        flushAll(h);
         List<ScoredBeat> scored = h.extractOutputValues();
         EnsembleScorer scorer = TestBundle.scorer();
         assertThat(probas(scored, "a")).containsExactly(scorer.scoreRecording(a.rr()).proba());
@@ -307,60 +433,44 @@ class PatientScorerTest {
     }
 
     @Test
-    void aWatermarksWindowsAreScoredTogetherAndTheirScoresPrecedeIt() throws Exception {
+    void windowsCutWithinTheScoringDelayAreScoredTogether() throws Exception {
         Recording a = recording(40, 81), b = recording(50, 82);
         var h = harness(null);
-        h.setProcessingTime(0);
         for (Beat beat : beats("a", a, BASE)) {
             h.processElement(beat, beat.ts);
         }
         for (Beat beat : beats("b", b, BASE + 100)) {
             h.processElement(beat, beat.ts);
         }
-        assertThat(h.getOutput()).as("nothing is scored before the watermark").isEmpty();
-        long watermark = BASE + 100 + (long) b.time()[b.size() - 1];
-        h.processWatermark(watermark);
-
-        List<Object> out = new ArrayList<>(h.getOutput());
-        int lookahead = TestBundle.scorer().spec().lookaheadBeats();
-        assertThat(out).hasSize(a.size() - lookahead + b.size() - lookahead + 1);
-        assertThat(out.get(out.size() - 1)).as("the watermark comes last").isEqualTo(new Watermark(watermark));
-        assertThat(out.subList(0, out.size() - 1)).allSatisfy(o -> {
-            StreamRecord<?> r = (StreamRecord<?>) o;
-            assertThat(r.getValue()).isInstanceOf(ScoredBeat.class);
-            assertThat(r.getTimestamp()).as("stamped with the watermark that completed it").isEqualTo(watermark);
-        });
+        assertThat(h.getOutput()).as("nothing is scored before the scoring delay").isEmpty();
+        h.setProcessingTime(PatientScorer.SCORING_DELAY_MS);
+        int scoredA = state(h, "a").nextToScore, scoredB = state(h, "b").nextToScore;
+        assertThat(scoredA).isPositive();
+        assertThat(scoredB).isPositive();
         List<ScoredBeat> scored = h.extractOutputValues();
+        assertThat(scored).hasSize(scoredA + scoredB);
         EnsembleScorer scorer = TestBundle.scorer();
-        assertThat(probas(scored, "a")).containsExactly(
-                Arrays.copyOf(scorer.scoreRecording(a.rr()).proba(), a.size() - lookahead));
-        assertThat(probas(scored, "b")).containsExactly(
-                Arrays.copyOf(scorer.scoreRecording(b.rr()).proba(), b.size() - lookahead));
+        assertThat(probas(scored, "a")).containsExactly(Arrays.copyOf(scorer.scoreRecording(a.rr()).proba(), scoredA));
+        assertThat(probas(scored, "b")).containsExactly(Arrays.copyOf(scorer.scoreRecording(b.rr()).proba(), scoredB));
     }
 
     @Test
-    void aWatermarkThatCompletesMoreWindowsThanOneBatchHoldsScoresThemAllInOrder() throws Exception {
+    void moreWindowsThanOneBatchHoldsAreScoredInBatchesInOrder() throws Exception {
         int patients = 60, beatsEach = 90; // 60 x 82 complete windows > MAX_PENDING_WINDOWS (4096)
         List<Recording> recordings = SyntheticRr.recordings(patients, beatsEach, beatsEach, 91);
         var h = harness(null);
-        h.setProcessingTime(0);
-        long last = Long.MIN_VALUE;
         for (int p = 0; p < patients; p++) {
             for (Beat beat : beats("p" + p, recordings.get(p), BASE + p)) {
                 h.processElement(beat, beat.ts);
-                last = Math.max(last, beat.ts);
             }
         }
-        h.processWatermark(last);
-
-        List<Object> out = new ArrayList<>(h.getOutput());
-        assertThat(out.get(out.size() - 1)).isEqualTo(new Watermark(last));
+        assertThat(h.extractOutputValues()).as("a full batch is scored at once").isNotEmpty();
+        flushAll(h);
         List<ScoredBeat> scored = h.extractOutputValues();
-        int lookahead = TestBundle.scorer().spec().lookaheadBeats();
-        assertThat(scored).hasSize(patients * (beatsEach - lookahead));
+        assertThat(scored).hasSize(patients * beatsEach);
         for (int p = 0; p < patients; p++) {
-            assertThat(probas(scored, "p" + p)).as("patient p%d", p).containsExactly(Arrays.copyOf(
-                    TestBundle.scorer().scoreRecording(recordings.get(p).rr()).proba(), beatsEach - lookahead));
+            assertThat(probas(scored, "p" + p)).as("patient p%d", p).containsExactly(
+                    TestBundle.scorer().scoreRecording(recordings.get(p).rr()).proba());
         }
     }
 
@@ -368,9 +478,8 @@ class PatientScorerTest {
     void alertsMergeConsecutiveAnomalousBeatsIntoEpisodes() throws Exception {
         Recording r = recording(600, 31);
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, beats("p1", r, BASE));
-        h.setProcessingTime(IDLE_MS);
+        flushAll(h);
 
         EnsembleScorer scorer = TestBundle.scorer();
         double[] proba = scorer.scoreRecording(r.rr()).proba();
@@ -418,7 +527,6 @@ class PatientScorerTest {
         Recording r = recording(600, 31);
         List<Beat> beats = beats("p1", r, BASE);
         var h = harness(null);
-        h.setProcessingTime(0);
         int cut = 0;
         AnomalyAlert open = null;
         while (open == null && cut < beats.size()) { // feed until an episode has opened and not closed yet
@@ -432,10 +540,9 @@ class PatientScorerTest {
         assertThat(open).as("an episode open mid-recording").isNotNull();
         OperatorSubtaskState snapshot = h.snapshot(1, 1);
 
-        var restored = harness(snapshot);
-        restored.setProcessingTime(0);
+        var restored = harness(TestBundle.DIR, snapshot, h.getProcessingTime());
         feed(restored, beats.subList(cut, beats.size()));
-        restored.setProcessingTime(IDLE_MS);
+        flushAll(restored);
         String id = open.alertId;
         List<AnomalyAlert> after = alerts(restored).stream().filter(a -> a.alertId.equals(id)).toList();
         assertThat(after).as("after the restore: only the closing alert").singleElement()
@@ -464,15 +571,13 @@ class PatientScorerTest {
         Recording r = recording(160, 41);
         List<Beat> beats = beats("p1", r, BASE);
         var h = harness(null);
-        h.setProcessingTime(0);
         feed(h, beats.subList(0, 70));
         List<ScoredBeat> before = new ArrayList<>(h.extractOutputValues());
         OperatorSubtaskState snapshot = h.snapshot(1, 1);
 
         var restored = harness(snapshot); // as after a failure: same state, timers included
-        restored.setProcessingTime(0);
         feed(restored, beats.subList(70, beats.size()));
-        restored.setProcessingTime(IDLE_MS);
+        flushAll(restored);
         List<ScoredBeat> all = new ArrayList<>(before);
         all.addAll(restored.extractOutputValues());
         assertThat(all).extracting(b -> b.ts).doesNotHaveDuplicates().hasSize(r.size());

@@ -35,6 +35,8 @@ class PatientStateSerializerTest extends SerializerTestBase<PatientState> {
             waiting.addPending(1_000L * (3 - k), 700 + k);
         }
         waiting.eventTimerAt = 1_000;
+        waiting.aheadTs = 7_200_000; // a beat two hours ahead, held
+        waiting.aheadRr = 810;
         waiting.lastArrivalMs = 42;
         PatientState grown = new PatientState(); // past the initial capacities, with beats already dropped
         long ts = 0;

@@ -8,7 +8,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ReplayProducerTest {
-    /** Out-of-order events would push the watermark ahead and turn other patients' beats into late ones. */
+    /** A fleet like live wearables: time-ordered, each patient's beats a patient's RR apart (no false pauses). */
     @Test
     void theSyntheticFleetIsInEventTimeOrderAndEachBeatComesItsRrAfterThePrevious() {
         Iterator<ReplayProducer.Event> fleet = ReplayProducer.syntheticFleet(50, 3, 1_700_000_000_000L);

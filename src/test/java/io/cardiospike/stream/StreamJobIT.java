@@ -59,7 +59,7 @@ class StreamJobIT {
                 "--alerts-topic", name + "-alerts", "--dlq-topic", name + "-dlq",
                 "--model-dir", TestBundle.DIR.toString(), "--parallelism", "2",
                 "--checkpoint-dir", dir.resolve(name + "-checkpoints").toString(), "--checkpoint-interval", "1s",
-                "--idle-flush", "8s", "--allowed-lateness", "2s", "--watermark-idleness", "1s",
+                "--idle-flush", "8s", "--allowed-lateness", "2s",
                 "--group-id", name, "--transactional-id-prefix", name, "--transaction-timeout", "1min",
                 "--alerts-fhir-topic", name + "-alerts-fhir");
         kafka.createTopics(2, c.inputTopic(), c.scoresTopic(), c.alertsTopic(), c.dlqTopic(), c.alertsFhirTopic());
@@ -114,9 +114,13 @@ class StreamJobIT {
         return SyntheticRr.recordings(to, 150, 700, 2026).subList(from, to);
     }
 
-    /** Stream == batch: every beat scored once, probabilities within 1e-5, same labels, alerts = batch episodes. */
+    /**
+     * Stream == batch for {@code recordings}' patients: every beat scored once, probabilities within 1e-5, same
+     * labels, alerts = batch episodes.
+     */
     static void assertMatchesBatch(List<Recording> recordings, Outputs out) throws Exception {
         EnsembleScorer scorer = TestBundle.scorer();
+        Set<String> ids = new java.util.HashSet<>(recordings.stream().map(Recording::id).toList());
         Set<String> expectedAlertIds = new TreeSet<>();
         Map<String, Integer> expectedAlertBeats = new HashMap<>();
         for (Recording rec : recordings) {
@@ -149,6 +153,9 @@ class StreamJobIT {
         // Every episode: one "open" alert, then one "closed" with the same id and the episode's beat count.
         Map<String, List<String>> statuses = new HashMap<>();
         for (JsonNode a : out.alerts) {
+            if (!ids.contains(a.path("patient_id").asText())) {
+                continue;
+            }
             String id = a.path("alert_id").asText();
             statuses.computeIfAbsent(id, k -> new ArrayList<>()).add(a.path("status").asText());
             if (a.path("status").asText().equals(AnomalyAlert.CLOSED)) {
@@ -160,8 +167,8 @@ class StreamJobIT {
         assertThat(new TreeSet<>(statuses.keySet())).isEqualTo(expectedAlertIds);
         assertThat(statuses.values()).allSatisfy(s -> assertThat(s).containsExactly("open", "closed"));
         // --alerts-fhir-topic: each closed alert once more, as a FHIR Observation with the alert's id
-        assertThat(out.fhirAlerts).extracting(o -> o.path("id").asText())
-                .containsExactlyInAnyOrderElementsOf(expectedAlertIds);
+        assertThat(out.fhirAlerts).filteredOn(o -> ids.contains(o.path("subject").path("identifier").path("value").asText()))
+                .extracting(o -> o.path("id").asText()).containsExactlyInAnyOrderElementsOf(expectedAlertIds);
         assertThat(out.fhirAlerts).allSatisfy(o -> assertThat(o.path("resourceType").asText()).isEqualTo("Observation"));
     }
 
@@ -214,13 +221,17 @@ class StreamJobIT {
             int expected = beats + messyRec.size();
             await("all scores", 90_000, () -> out.scoreCount() >= expected);
 
-            // A beat between two already scored beats of a patient: too late to put in order.
+            // Beats between two already scored beats of a patient: too late to put in order. Just before its
+            // newest beat: late; minutes before: behind the patient's clock.
             Recording first = recordings.get(0);
-            long lateTs = ReplayProducer.replayTs(first.time()[5], ReplayProducer.REPLAY_BASE_EPOCH_MS) + 1;
+            long lateTs = ReplayProducer.replayTs(first.time()[first.size() - 1], ReplayProducer.REPLAY_BASE_EPOCH_MS) - 1;
+            long behindTs = ReplayProducer.replayTs(first.time()[5], ReplayProducer.REPLAY_BASE_EPOCH_MS) + 1;
             String lateValue = new String(StreamJson.event(first.id(), lateTs, 640), StandardCharsets.UTF_8);
+            String behindValue = new String(StreamJson.event(first.id(), behindTs, 640), StandardCharsets.UTF_8);
             raw.send(new ProducerRecord<>(c.inputTopic(), first.id(), lateValue));
+            raw.send(new ProducerRecord<>(c.inputTopic(), first.id(), behindValue));
             raw.flush();
-            await("dead letters", 30_000, () -> out.deadLetters.size() >= bad.size() + 1);
+            await("dead letters", 30_000, () -> out.deadLetters.size() >= bad.size() + 2);
             Thread.sleep(2_500); // a few more checkpoints: nothing else may arrive
 
             assertThat(out.scoreCount()).isEqualTo(expected);
@@ -231,12 +242,124 @@ class StreamJobIT {
             }
             Map<String, String> expectedDead = new HashMap<>(bad);
             expectedDead.put(lateValue, "late");
+            expectedDead.put(behindValue, "clock_behind");
             assertThat(out.deadLetters).hasSize(expectedDead.size());
             assertThat(dead).isEqualTo(expectedDead);
             assertThat(out.deadLetters).allSatisfy(d -> assertThat(d.path("detail").asText()).isNotBlank());
         } finally {
             job.cancel().get();
         }
+    }
+
+    /**
+     * Devices with wrong clocks, on the same partitions as twelve replayed patients: ten years ahead, 1970, seconds
+     * for milliseconds, a clock that jumps an hour ahead and then a day back, one stray beat two hours ahead, and a
+     * 10,000-beat offline backlog dated days ahead of everyone else in one record. Every replayed patient scores
+     * exactly as the batch scorer scores it (as if the others were not there), and every hostile beat is scored or in
+     * the DLQ with its reason.
+     */
+    @Test
+    void wrongDeviceClocksChangeNoOtherPatientsResultsAndEveryHostileBeatIsAccountedFor() throws Exception {
+        StreamConfig c = config("clocks");
+        List<Recording> recordings = testRecordings(40, 52);
+        long base = ReplayProducer.REPLAY_BASE_EPOCH_MS;
+        EnsembleScorer scorer = TestBundle.scorer();
+        List<ProducerRecord<String, String>> hostile = new ArrayList<>();
+        java.util.function.BiConsumer<String, byte[]> send = (id, value) ->
+                hostile.add(new ProducerRecord<>(c.inputTopic(), id, new String(value, StandardCharsets.UTF_8)));
+        long tenYearsAhead = System.currentTimeMillis() + 10L * 365 * 86_400_000;
+        for (int k = 0; k < 4; k++) {
+            send.accept("future", StreamJson.event("future", tenYearsAhead + 800L * k, 800));
+            send.accept("epoch-1970", StreamJson.event("epoch-1970", 5_000 + 800L * k, 800));
+            send.accept("seconds", StreamJson.event("seconds", base / 1000 + k, 800));
+        }
+        Recording jumperRec = testRecordings(60, 61).get(0); // 150 beats at least
+        for (int i = 0; i < 150; i++) {
+            long shift = i < 50 ? 0 : i < 100 ? 3_600_000 : -86_400_000L;
+            send.accept("jumper", StreamJson.event("jumper", base + (long) jumperRec.time()[i] + shift,
+                    jumperRec.rr()[i]));
+        }
+        Recording strayRec = testRecordings(61, 62).get(0);
+        for (int i = 0; i < strayRec.size(); i++) {
+            send.accept("stray", StreamJson.event("stray", base + (long) strayRec.time()[i], strayRec.rr()[i]));
+            if (i == 60) {
+                send.accept("stray", StreamJson.event("stray", base + (long) strayRec.time()[i] + 7_200_000, 790));
+            }
+        }
+        Recording backlogRec = SyntheticRr.recordings(1, 10_000, 10_000, 63).get(0);
+        StringBuilder burst = new StringBuilder("{\"patient_id\":\"backlog\",\"ts\":" + (base + 3 * 86_400_000L)
+                + ",\"rr_ms\":[");
+        for (int i = 0; i < backlogRec.size(); i++) {
+            burst.append(i == 0 ? "" : ",").append(backlogRec.rr()[i]);
+        }
+        send.accept("backlog", burst.append("]}").toString().getBytes(StandardCharsets.UTF_8));
+
+        JobClient job = LocalJob.start(c, null);
+        try (Outputs out = new Outputs(c);
+             ReplayProducer producer = new ReplayProducer(c.bootstrapServers(), c.inputTopic(), Double.POSITIVE_INFINITY);
+             KafkaProducer<String, String> raw = new KafkaProducer<>(Map.of("bootstrap.servers", c.bootstrapServers()),
+                     new StringSerializer(), new StringSerializer())) {
+            List<ReplayProducer.Event> events = ReplayProducer.interleave(recordings, base);
+            int half = events.size() / 2;
+            producer.send(events.subList(0, half), null);
+            producer.close(); // flushed: the hostile records come in the middle of the replay
+            for (ProducerRecord<String, String> r : hostile) {
+                raw.send(r);
+            }
+            raw.flush();
+            try (ReplayProducer rest = new ReplayProducer(c.bootstrapServers(), c.inputTopic(),
+                    Double.POSITIVE_INFINITY)) {
+                rest.send(events.subList(half, events.size()), null);
+            }
+
+            int legit = events.size();
+            int hostileScored = 100 + strayRec.size() + backlogRec.size();
+            int hostileDead = 12 + 50 + 1;
+            await("all scores and dead letters", 120_000,
+                    () -> out.scoreCount() >= legit + hostileScored && out.deadLetters.size() >= hostileDead);
+            Thread.sleep(2_500); // a few more checkpoints: nothing else may arrive
+
+            Map<String, List<JsonNode>> legitScores = new HashMap<>(out.scoresByPatient);
+            for (String id : List.of("jumper", "stray", "backlog")) {
+                legitScores.remove(id);
+            }
+            assertThat(legitScores.keySet()).containsExactlyInAnyOrderElementsOf(
+                    recordings.stream().map(Recording::id).toList());
+            assertMatchesBatch(recordings, out);
+
+            Map<String, Map<String, Long>> deadByPatient = new HashMap<>();
+            for (JsonNode d : out.deadLetters) {
+                deadByPatient.computeIfAbsent(d.path("patient_id").asText(), k -> new HashMap<>())
+                        .merge(d.path("reason").asText(), 1L, Long::sum);
+            }
+            assertThat(deadByPatient).isEqualTo(Map.of(
+                    "future", Map.of(StreamJson.IMPLAUSIBLE_TS, 4L),
+                    "epoch-1970", Map.of(StreamJson.IMPLAUSIBLE_TS, 4L),
+                    "seconds", Map.of(StreamJson.IMPLAUSIBLE_TS, 4L),
+                    "jumper", Map.of(StreamJson.CLOCK_BEHIND, 50L),
+                    "stray", Map.of(StreamJson.CLOCK_AHEAD, 1L)));
+            // The offending devices' own beats are scored as data where they can be: each clock's stretch a segment.
+            assertThat(probas(out, "jumper")).containsExactly(concat(
+                    scorer.scoreRecording(java.util.Arrays.copyOfRange(jumperRec.rr(), 0, 50)).proba(),
+                    scorer.scoreRecording(java.util.Arrays.copyOfRange(jumperRec.rr(), 50, 100)).proba()));
+            assertThat(probas(out, "stray")).containsExactly(scorer.scoreRecording(strayRec.rr()).proba());
+            assertThat(probas(out, "backlog")).containsExactly(scorer.scoreRecording(backlogRec.rr()).proba());
+            assertThat(out.scoreCount()).isEqualTo(legit + hostileScored);
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    private static double[] probas(Outputs out, String id) {
+        return out.scoresByPatient.getOrDefault(id, List.of()).stream()
+                .sorted((a, b) -> Long.compare(a.path("ts").asLong(), b.path("ts").asLong()))
+                .mapToDouble(s -> s.path("proba").asDouble()).toArray();
+    }
+
+    private static double[] concat(double[] a, double[] b) {
+        double[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     @Test

@@ -31,8 +31,8 @@ class StreamJsonTest {
 
     @Test
     void aBurstGivesOneBeatPerValueEachItsOwnRrAfterThePrevious() {
-        List<RrInput> in = parse(null, "{\"patient_id\": \"p1\", \"ts\": 1000, \"rr_ms\": [812, 790.4, 805]}");
-        assertThat(in).extracting(b -> b.ts).containsExactly(1000L, 1790L, 2595L);
+        List<RrInput> in = parse(null, "{\"patient_id\": \"p1\", \"ts\": 1700000000000, \"rr_ms\": [812, 790.4, 805]}");
+        assertThat(in).extracting(b -> b.ts).containsExactly(1700000000000L, 1700000000790L, 1700000001595L);
         assertThat(in).extracting(b -> b.rrMs).containsExactly(812.0, 790.4, 805.0);
     }
 
@@ -51,6 +51,10 @@ class StreamJsonTest {
         "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": -5}   | invalid_field  | rr_ms must be a positive number or an array of them",
         "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": []}   | invalid_field  | rr_ms burst is empty",
         "p1| {\"patient_id\": \"p1\", \"ts\": 1, \"rr_ms\": [800, null]} | invalid_field | rr_ms burst values must be positive numbers",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1700000000, \"rr_ms\": 800} | implausible_ts | ts before 2000-01-01: a device clock never set, or seconds instead of milliseconds",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1700000000000000, \"rr_ms\": 800} | implausible_ts | ts after 2100-01-01: microseconds instead of milliseconds?",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 4102444799500, \"rr_ms\": [800, 900]} | implausible_ts | ts after 2100-01-01: microseconds instead of milliseconds? (within the burst)",
+        "p1| {\"patient_id\": \"p1\", \"ts\": 1700000000000, \"rr_ms\": [800, 1e300]} | implausible_ts | ts after 2100-01-01: microseconds instead of milliseconds? (within the burst)",
     })
     void badRecordsBecomeRejectsWithAReason(String key, String value, String reason, String detail) {
         List<RrInput> in = parse(key, value.strip());

@@ -29,51 +29,56 @@ import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
-import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Per-patient scoring, keyed by patient id. Beats wait in keyed state until the watermark passes them (so beats that
- * arrive out of order within the allowed lateness are put back in order), then join the patient's current segment.
- * A beat's window is cut as soon as it is final ({@link BeatWindows#isComplete}).
+ * Per-patient scoring, keyed by patient id, on each patient's own event-time clock. Nothing here reads a watermark:
+ * a partition's watermark is the newest time of every patient on it, so one device's wrong clock would make other
+ * patients' beats late. A patient's clock is its own newest beat in order; beats wait in keyed state until that
+ * clock passes them by the allowed lateness (so beats that arrive out of order within it are put back in order),
+ * then join the patient's current segment. A beat's window is cut as soon as it is final
+ * ({@link BeatWindows#isComplete}).
  *
- * <p>Windows are scored across patients: every window cut while one watermark fires its timers (or one idle timer
- * fires) goes into one {@link EnsembleScorer#scoreWindows} call before the watermark moves on downstream. A patient
- * streaming at one beat per second completes about one window per watermark, and a call of one window costs about
- * 2.6 times as much per window as a call of hundreds (ONNX Runtime's per-call overhead). A window scores the same in
- * any call (BatchInvarianceTest), so batching changes no result. This is why the scorer is an operator rather than a
- * {@code KeyedProcessFunction}: it scores after all timers of a watermark have fired and then emits each patient's
- * results under that patient's key.
+ * <p>Beats that cannot be put in order go to {@link #REJECTED_BEATS} with a reason of their own:
+ * {@code late} (at or before the patient's newest scored beat, by at most the idle-flush gap: reordered beyond the
+ * lateness, or resent after it was scored), {@code clock_behind} (further back: a device clock set back, or an old
+ * upload sent again) and {@code clock_ahead} (a beat more than the gap ahead of the patient's clock that the next
+ * beat did not follow: a glitch of the device clock). Such a jump ahead is held, not trusted: the patient's next beat
+ * confirms it when it follows (a device back after a pause, a backlog upload) and rejects it when it is back on the
+ * old clock. A patient's first beat waits the same way for the second.
+ *
+ * <p>Windows are scored across patients: windows cut within {@link #SCORING_DELAY_MS} go into one
+ * {@link EnsembleScorer#scoreWindows} call (at most {@link #MAX_PENDING_WINDOWS}), since a call of one window costs
+ * about 2.6 times as much per window as a call of hundreds (ONNX Runtime's per-call overhead). A window scores the
+ * same in any call (BatchInvarianceTest), so batching changes no result. This is why the scorer is an operator rather
+ * than a {@code KeyedProcessFunction}: it scores once for many patients and then emits each patient's results under
+ * that patient's key.
  *
  * <p>A pause longer than the idle-flush gap ends the patient's segment: its remaining beats are scored with the
  * segment's final length, exactly like the batch scorer treats the end of a recording, and the next beat starts a new
- * segment. A pause is seen in event time (two consecutive beats further apart than the gap, or the watermark passing
- * the patient's last beat by the gap while other patients go on) or, when the whole input has gone quiet, in
- * processing time (no beat from the patient and no watermark progress for the gap: the end of a replay). Job stalls
- * and restarts do not count as pauses while the watermark still moves. After a retention period without beats the
- * patient's state is removed.
+ * segment. A pause is seen in event time (two consecutive beats further apart than the gap, beyond what the second
+ * beat's RR explains) or in processing time (no beat from the patient for the gap, counted from the task's start so
+ * that a restore is no pause). After a retention period without beats the patient's state is removed.
  *
  * <p>A beat is anomalous when its probability reaches the bundle's threshold, as in the batch scorer.
  *
  * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode an "open" alert
- * with its first anomalous beat and a "closed" one when it ends) and {@link #LATE_BEATS} (beats too late to be put in
- * order).
+ * with its first anomalous beat and a "closed" one when it ends) and {@link #REJECTED_BEATS}.
  */
 public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
     public static final OutputTag<AnomalyAlert> ALERTS = new OutputTag<>("alerts") {};
-    public static final OutputTag<DeadLetter> LATE_BEATS = new OutputTag<>("late-beats") {};
-    static final long MAX_ARTIFACT_RR_MS = 60_000;
-    /**
-     * Windows scored at once at most: a watermark that jumps far (the end of a bounded input, a long-idle source)
-     * fires every patient's timer in one go, and the pending windows must not grow with the number of patients.
-     */
+    public static final OutputTag<DeadLetter> REJECTED_BEATS = new OutputTag<>("rejected-beats") {};
+    /** How long a cut window may wait for others to be scored with: the latency one batch adds. */
+    public static final long SCORING_DELAY_MS = 50;
+    /** Windows scored at once at most, so that the pending windows do not grow with the number of patients. */
     static final int MAX_PENDING_WINDOWS = 4096;
     private static final VoidNamespace NS = VoidNamespace.INSTANCE;
 
     private final String modelDir;
     private final long idleFlushMs;
+    private final long latenessMs;
     private final long stateRetentionMs;
 
     private transient EnsembleScorer scorer;
@@ -82,20 +87,18 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient ValueState<PatientState> state;
     private transient ValueState<Episode> episodes;
     private transient InternalTimerService<VoidNamespace> timers;
-    /** Cut but not yet scored, in the order they were cut: windows, and the ends of segments between them. */
+    /** Windows cut but not scored yet, across patients, in cut order; segment ends between them. */
     private transient List<Pending> pending;
     private transient int pendingWindows;
-    /** Event time stamped on what the pending windows produce: the watermark that completed them, or none. */
-    private transient long pendingTimestamp;
+    private transient boolean scoringScheduled;
     private transient Counter beatsScored;
     private transient Counter alerts;
     private transient Counter duplicates;
-    private transient Counter lateBeats;
+    private transient Counter rejectedBeats;
     private transient Histogram scoringLatencyMicros;
     private transient Histogram windowsPerCall;
-    /** The watermark last seen and the processing time it last moved (or this task started: restores). */
-    private transient long lastWatermark;
-    private transient long watermarkMovedAtMs;
+    /** Processing time this task started: a patient's silence counts from here (a restore is no pause). */
+    private transient long openedAtMs;
 
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
@@ -105,13 +108,13 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         return new ValueStateDescriptor<>("patient", PatientStateSerializer.INSTANCE);
     }
 
-
-    public PatientScorer(String modelDir, long idleFlushMs, long stateRetentionMs) {
-        if (idleFlushMs <= 0 || stateRetentionMs < 0) {
-            throw new IllegalArgumentException("idle flush gap must be positive, retention non-negative");
+    public PatientScorer(String modelDir, long idleFlushMs, long latenessMs, long stateRetentionMs) {
+        if (idleFlushMs <= 0 || latenessMs < 0 || stateRetentionMs < 0) {
+            throw new IllegalArgumentException("idle flush gap must be positive, lateness and retention non-negative");
         }
         this.modelDir = modelDir;
         this.idleFlushMs = idleFlushMs;
+        this.latenessMs = latenessMs;
         this.stateRetentionMs = stateRetentionMs;
     }
 
@@ -129,11 +132,10 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         beatsScored = metrics.counter("beatsScored");
         alerts = metrics.counter("alerts");
         duplicates = metrics.counter("duplicates");
-        lateBeats = metrics.counter("lateBeats");
+        rejectedBeats = metrics.counter("rejectedBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
         windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
-        lastWatermark = Long.MIN_VALUE;
-        watermarkMovedAtMs = Long.MIN_VALUE;
+        openedAtMs = getProcessingTimeService().getCurrentProcessingTime();
     }
 
     @Override
@@ -151,78 +153,87 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     @Override
     public void processElement(StreamRecord<Beat> record) throws Exception {
         Beat beat = record.getValue();
-        noteActive();
         PatientState s = state.value();
         if (s == null) {
             s = new PatientState();
+        }
+        if (s.eventTimerAt != PatientState.NO_TIMER) { // state from a version that ordered beats by watermarks
+            timers.deleteEventTimeTimer(NS, s.eventTimerAt);
+            s.eventTimerAt = PatientState.NO_TIMER;
         }
         if (s.holds(beat.ts)) {
             duplicates.inc(); // dropped by design: a resent beat must not be scored twice
             return;
         }
-        if (beat.ts <= Math.max(timers.currentWatermark(), s.lastReleasedTs)) {
-            lateBeats.inc();
-            output.collect(LATE_BEATS, new StreamRecord<>(new DeadLetter(StreamJson.LATE,
-                    "beat at or before the watermark or the patient's last released beat (allowed lateness exceeded)",
-                    beat.patientId, beat.patientId,
-                    new String(StreamJson.event(beat.patientId, beat.ts, beat.rrMs), StandardCharsets.UTF_8), null)));
-            return;
-        }
-        s.addPending(beat.ts, beat.rrMs);
-        if (s.eventTimerAt == PatientState.NO_TIMER || beat.ts < s.eventTimerAt) {
-            // The patient's event-time timer sits at the oldest waiting beat; it re-arms itself for the next one.
-            timers.registerEventTimeTimer(NS, beat.ts);
-            s.eventTimerAt = beat.ts;
-        }
         long now = timers.currentProcessingTime();
-        s.lastArrivalMs = now;
-        if (s.idleTimerAt == PatientState.NO_TIMER || s.idleTimerAt > now + idleFlushMs) {
-            // No idle check pending, or only the later state-cleanup one: check for a pause one gap from now.
-            armIdleTimer(s, now + idleFlushMs);
+        if (accept(s, beat)) {
+            s.lastArrivalMs = now;
+            if (s.idleTimerAt == PatientState.NO_TIMER || s.idleTimerAt > now + idleFlushMs) {
+                // No idle check pending, or only the later state-cleanup one: check for a pause one gap from now.
+                armIdleTimer(s, now + idleFlushMs);
+            }
         }
         state.update(s);
+        scheduleScoring(now); // last: scoring switches the current key
     }
 
-    /** Fires the timers the watermark passed (their windows collect in {@link #pending}), scores, then forwards it. */
-    @Override
-    public void processWatermark(Watermark mark) throws Exception {
-        // Replaces AbstractStreamOperator's "advance the timers, emit the watermark" to score in between, so results
-        // precede the watermark downstream. (Flink's interruptible-timers option does not apply to this operator.)
-        timeServiceManager.advanceWatermark(mark);
-        noteActive(); // the watermark moved even if no timer of this task fired
-        scorePending(mark.getTimestamp());
-        output.emitWatermark(mark);
+    /**
+     * Puts the beat in order on the patient's clock, holds it if it jumps ahead, or rejects it (false). Releases
+     * whatever the patient's clock now passes by the lateness.
+     */
+    private boolean accept(PatientState s, Beat beat) {
+        long ts = beat.ts;
+        if (ts <= s.lastReleasedTs) {
+            boolean farBehind = s.lastReleasedTs - ts > idleFlushMs;
+            reject(farBehind ? StreamJson.CLOCK_BEHIND : StreamJson.LATE, farBehind
+                    ? "beat more than the idle-flush gap before the patient's newest scored beat (device clock set back?)"
+                    : "beat at or before the patient's newest scored beat (allowed lateness exceeded)", ts, beat.rrMs);
+            return false;
+        }
+        if (s.hasAhead()) {
+            if (ts > s.aheadTs - idleFlushMs && ts - s.aheadTs - beat.rrMs <= idleFlushMs) {
+                releaseAll(s); // the clock did move: the old beats end their segment (a gap follows)
+                s.takeAhead();
+            } else if (ts < s.aheadTs) {
+                reject(StreamJson.CLOCK_AHEAD, "beat more than the idle-flush gap ahead of the patient's clock, and "
+                        + "the patient's next beat was back on the old clock", s.aheadTs, s.aheadRr);
+                s.aheadTs = PatientState.NONE;
+            } else { // further ahead again: the held beat stands alone, a segment of its own
+                releaseAll(s);
+                s.takeAhead();
+                releaseAll(s);
+            }
+        }
+        long clock = s.clock();
+        if (!s.hasAhead() && (clock == PatientState.NONE || ts - clock - beat.rrMs > idleFlushMs)) {
+            s.aheadTs = ts; // a first beat, or a jump ahead: wait for the next beat to say whether the clock moved
+            s.aheadRr = beat.rrMs;
+            return true;
+        }
+        s.addPending(ts, beat.rrMs);
+        release(s, s.clock() - latenessMs);
+        return true;
     }
 
+    private void reject(String reason, String detail, long ts, double rrMs) {
+        rejectedBeats.inc();
+        String patientId = patientId();
+        output.collect(REJECTED_BEATS, new StreamRecord<>(new DeadLetter(reason, detail, patientId, patientId,
+                new String(StreamJson.event(patientId, ts, rrMs), StandardCharsets.UTF_8), null)));
+    }
+
+    /** Only timers left by a version that ordered beats by watermarks: they fire at most at the end of input. */
     @Override
     public void onEventTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
-        noteActive();
         PatientState s = state.value();
-        if (s == null) {
-            return; // a timer of a patient whose state was already cleaned up
-        }
-        long watermark = timers.currentWatermark();
-        release(s, watermark);
-        if (s.pendingCount == 0 && s.segSeen > 0 && watermark >= s.lastReleasedTs + silenceMs()) {
-            endSegment(s); // silent in event time while the stream went on
-        }
-        // One event-time timer per patient: the oldest waiting beat, else the silence check.
-        int oldest = s.oldestPending();
-        long next = oldest >= 0 ? s.pendingTs[oldest]
-                : s.segSeen > 0 ? s.lastReleasedTs + silenceMs() : PatientState.NO_TIMER;
-        if (next != PatientState.NO_TIMER) {
-            timers.registerEventTimeTimer(NS, next);
-        }
-        s.eventTimerAt = next;
-        state.update(s);
-        if (pendingWindows >= MAX_PENDING_WINDOWS) {
-            scorePending(watermark); // still before the watermark goes downstream
+        if (s != null && s.eventTimerAt == timer.getTimestamp()) {
+            s.eventTimerAt = PatientState.NO_TIMER;
+            state.update(s);
         }
     }
 
     @Override
     public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
-        noteActive();
         PatientState s = state.value();
         if (s == null || timer.getTimestamp() != s.idleTimerAt) {
             return; // cleaned up already, or superseded
@@ -230,15 +241,15 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         long now = timer.getTimestamp();
         s.idleTimerAt = PatientState.NO_TIMER;
         if (s.hasBeats()) {
-            long quietSince = Math.max(s.lastArrivalMs, watermarkMovedAtMs);
+            long quietSince = Math.max(s.lastArrivalMs, openedAtMs);
             if (now - quietSince >= idleFlushMs) {
-                flushSegment(s); // the whole input went quiet: the end of a replay
+                flushSegment(s); // the patient went quiet: the end of a recording, or a pause
                 armIdleTimer(s, Math.max(now + 1, s.lastArrivalMs + stateRetentionMs));
             } else {
                 armIdleTimer(s, quietSince + idleFlushMs);
             }
             state.update(s);
-            scorePending(Long.MIN_VALUE); // no watermark comes to carry these: score now
+            scheduleScoring(now);
         } else if (now - s.lastArrivalMs >= stateRetentionMs) {
             if (s.eventTimerAt != PatientState.NO_TIMER) {
                 timers.deleteEventTimeTimer(NS, s.eventTimerAt);
@@ -254,29 +265,26 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     /** Nothing cut stays unscored across a checkpoint (the batch is not state); normally it is empty here. */
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
-        scorePending(Long.MIN_VALUE);
+        scorePending();
         super.prepareSnapshotPreBarrier(checkpointId);
     }
 
     @Override
     public void finish() throws Exception {
-        scorePending(Long.MIN_VALUE);
+        scorePending();
         super.finish();
     }
 
     /**
-     * How far the watermark must pass a patient's last beat before the patient counts as silent: the idle gap plus
-     * the longest RR artifact we still treat as data, since the next beat may carry one (seen: 40.9 s).
+     * Scores now if a batch is full, else {@link #SCORING_DELAY_MS} after {@code now} (the time of the beat or timer
+     * that cut the windows). Switches the current key.
      */
-    private long silenceMs() {
-        return idleFlushMs + MAX_ARTIFACT_RR_MS;
-    }
-
-    private void noteActive() {
-        long watermark = timers.currentWatermark();
-        if (watermark != lastWatermark || watermarkMovedAtMs == Long.MIN_VALUE) {
-            lastWatermark = watermark;
-            watermarkMovedAtMs = timers.currentProcessingTime();
+    private void scheduleScoring(long now) throws Exception {
+        if (pendingWindows >= MAX_PENDING_WINDOWS) {
+            scorePending();
+        } else if (!pending.isEmpty() && !scoringScheduled) {
+            scoringScheduled = true;
+            getProcessingTimeService().registerTimer(now + SCORING_DELAY_MS, time -> scorePending());
         }
     }
 
@@ -313,12 +321,16 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
     }
 
-    /** Releases every waiting beat regardless of the watermark and ends the segment. */
-    private void flushSegment(PatientState s) {
+    private void releaseAll(PatientState s) {
         release(s, Long.MAX_VALUE);
-        if (s.eventTimerAt != PatientState.NO_TIMER) {
-            timers.deleteEventTimeTimer(NS, s.eventTimerAt); // nothing waits for the watermark any more
-            s.eventTimerAt = PatientState.NO_TIMER;
+    }
+
+    /** Releases every waiting beat, and one held ahead (after a gap: a segment of its own), and ends the segment. */
+    private void flushSegment(PatientState s) {
+        releaseAll(s);
+        if (s.hasAhead()) {
+            s.takeAhead();
+            releaseAll(s);
         }
         endSegment(s);
     }
@@ -346,14 +358,13 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
 
     /**
      * Scores every pending window in one call, then emits each beat's score and updates its patient's episode, in
-     * the order the windows were cut (so per patient in time order). Stamps the outputs with {@code timestamp}
-     * ({@code Long.MIN_VALUE}: none).
+     * the order the windows were cut (so per patient in time order).
      */
-    private void scorePending(long timestamp) throws Exception {
+    private void scorePending() throws Exception {
+        scoringScheduled = false; // a timer still due finds nothing, or the next batch
         if (pending.isEmpty()) {
             return;
         }
-        pendingTimestamp = timestamp;
         List<double[]> windows = new ArrayList<>(pending.size());
         for (Pending p : pending) {
             if (p.window != null) {
@@ -430,18 +441,14 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     }
 
     private void emitAlert(String status, Episode e) {
-        output.collect(ALERTS, stamped(new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
-                e.sumProba / e.beats, modelVersion)));
+        output.collect(ALERTS, new StreamRecord<>(new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats,
+                e.maxProba, e.sumProba / e.beats, modelVersion)));
         if (status.equals(AnomalyAlert.OPEN)) {
             alerts.inc();
         }
     }
 
     private void emit(ScoredBeat scored) {
-        output.collect(stamped(scored));
-    }
-
-    private <T> StreamRecord<T> stamped(T value) {
-        return pendingTimestamp == Long.MIN_VALUE ? new StreamRecord<>(value) : new StreamRecord<>(value, pendingTimestamp);
+        output.collect(new StreamRecord<>(scored));
     }
 }

@@ -8,8 +8,8 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Parses {@code rr-events} in the source itself, so each beat of a burst gets its own event timestamp and the
- * watermarks are generated per Kafka partition. Never throws: bad records come out as rejects.
+ * Parses {@code rr-events} in the source itself, so a burst becomes one record per beat right away. Never throws:
+ * bad records come out as rejects.
  */
 public class RrEventDeserializer implements KafkaRecordDeserializationSchema<RrInput> {
     @Override

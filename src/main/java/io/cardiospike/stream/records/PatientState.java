@@ -6,13 +6,16 @@ import java.util.Objects;
 /**
  * Everything the scorer keeps for one patient, stored as one RocksDB value so a beat costs one read and one write.
  * Bounded: the out-of-order buffer holds at most the allowed lateness worth of beats, the segment buffer only the
- * beats a not-yet-scored window can still read ({@code BeatWindows.oldestNeeded}). Stored with
- * {@link PatientStateSerializer}; equality is by content (the beats held, not the arrays' spare capacity).
+ * beats a not-yet-scored window can still read ({@code BeatWindows.oldestNeeded}), plus at most one beat that jumped
+ * ahead of the patient's clock. Stored with {@link PatientStateSerializer}; equality is by content (the beats held,
+ * not the arrays' spare capacity).
  */
 public class PatientState {
     public static final long NO_TIMER = Long.MIN_VALUE;
+    /** No beat: {@link #aheadTs} empty, {@link #clock()} of a patient without beats. */
+    public static final long NONE = Long.MIN_VALUE;
 
-    /** Beats waiting for the watermark to pass them, in arrival order (unsorted). */
+    /** Beats waiting for the patient's own clock to pass them by the allowed lateness, in arrival order (unsorted). */
     public long[] pendingTs = new long[8];
     public double[] pendingRr = new double[8];
     public int pendingCount;
@@ -32,12 +35,22 @@ public class PatientState {
     /** Processing time of the last accepted beat, for the idle flush. */
     public long lastArrivalMs;
     public long idleTimerAt = NO_TIMER;
+    /** An event-time timer left by a version that ordered beats by watermarks; deleted on the patient's next beat. */
     public long eventTimerAt = NO_TIMER;
+    /**
+     * A beat far ahead of the patient's clock (the first after a pause, or a wrong clock), held until the patient's
+     * next beat says which: {@link #NONE} if there is none.
+     */
+    public long aheadTs = NONE;
+    public double aheadRr;
 
     public PatientState() {}
 
     /** True if a beat with this time is waiting or still retained in the segment (a duplicate). */
     public boolean holds(long ts) {
+        if (ts == aheadTs) {
+            return true;
+        }
         for (int k = 0; k < pendingCount; k++) {
             if (pendingTs[k] == ts) {
                 return true;
@@ -62,6 +75,29 @@ public class PatientState {
         pendingTs[pendingCount] = ts;
         pendingRr[pendingCount] = rr;
         pendingCount++;
+    }
+
+    /**
+     * The patient's own event-time clock: its newest beat in order (released or waiting), not counting a beat held
+     * ahead; {@link #NONE} before the first.
+     */
+    public long clock() {
+        long clock = lastReleasedTs;
+        for (int k = 0; k < pendingCount; k++) {
+            clock = Math.max(clock, pendingTs[k]);
+        }
+        return clock;
+    }
+
+    public boolean hasAhead() {
+        return aheadTs != NONE;
+    }
+
+    /** Moves the beat held ahead to the waiting beats: the patient's clock did move there. */
+    public void takeAhead() {
+        addPending(aheadTs, aheadRr);
+        aheadTs = NONE;
+        aheadRr = 0;
     }
 
     /** Index in the pending arrays of the oldest waiting beat, or -1. */
@@ -125,7 +161,7 @@ public class PatientState {
     }
 
     public boolean hasBeats() {
-        return pendingCount > 0 || segLen > 0;
+        return pendingCount > 0 || segLen > 0 || hasAhead();
     }
 
     @Override
@@ -137,6 +173,7 @@ public class PatientState {
                 && segSeen == other.segSeen && nextToScore == other.nextToScore
                 && lastReleasedTs == other.lastReleasedTs && lastArrivalMs == other.lastArrivalMs
                 && idleTimerAt == other.idleTimerAt && eventTimerAt == other.eventTimerAt
+                && aheadTs == other.aheadTs && Double.compare(aheadRr, other.aheadRr) == 0
                 && Arrays.equals(pendingTs, 0, pendingCount, other.pendingTs, 0, pendingCount)
                 && Arrays.equals(pendingRr, 0, pendingCount, other.pendingRr, 0, pendingCount)
                 && Arrays.equals(segTs, 0, segLen, other.segTs, 0, segLen)

@@ -1,7 +1,8 @@
 package io.cardiospike.stream.records;
 
 import java.io.IOException;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
@@ -12,12 +13,23 @@ import org.apache.flink.core.memory.DataOutputView;
  * by hand: only the waiting and retained beats (not the arrays' spare capacity), then the bookkeeping fields. Flink's
  * POJO serializer, which writes whole arrays field by field through reflection, was about 30 % of the scoring
  * thread's Java time in a profile of {@code bench stream}.
+ *
+ * <p>Formats, by {@link Snapshot} version: 3 (2026-11-24 to 5a1ca3c) ends with {@code eventTimerAt}; 4 adds the beat held
+ * ahead. A savepoint in format 3 is migrated on restore (Flink reads it with {@link #LEGACY}, writes format 4).
  */
 public final class PatientStateSerializer extends TypeSerializerSingleton<PatientState> {
-    public static final PatientStateSerializer INSTANCE = new PatientStateSerializer();
-    private static final long serialVersionUID = 1L;
+    public static final PatientStateSerializer INSTANCE = new PatientStateSerializer(Snapshot.CURRENT);
+    /** Reads format 3 (before the beat held ahead); only used to migrate old state. */
+    public static final PatientStateSerializer LEGACY = new PatientStateSerializer(3);
+    private static final long serialVersionUID = 2L;
     /** Room for a few more beats before an array has to grow again. */
     private static final int SPARE = 8;
+
+    private final int format;
+
+    private PatientStateSerializer(int format) {
+        this.format = format;
+    }
 
     @Override
     public boolean isImmutableType() {
@@ -45,6 +57,8 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
         to.lastArrivalMs = from.lastArrivalMs;
         to.idleTimerAt = from.idleTimerAt;
         to.eventTimerAt = from.eventTimerAt;
+        to.aheadTs = from.aheadTs;
+        to.aheadRr = from.aheadRr;
         return to;
     }
 
@@ -69,6 +83,10 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
         out.writeLong(s.lastArrivalMs);
         out.writeLong(s.idleTimerAt);
         out.writeLong(s.eventTimerAt);
+        if (format >= 4) {
+            out.writeLong(s.aheadTs);
+            out.writeDouble(s.aheadRr);
+        }
     }
 
     @Override
@@ -89,6 +107,10 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
         s.lastArrivalMs = in.readLong();
         s.idleTimerAt = in.readLong();
         s.eventTimerAt = in.readLong();
+        if (format >= 4) {
+            s.aheadTs = in.readLong();
+            s.aheadRr = in.readDouble();
+        }
         return s;
     }
 
@@ -120,14 +142,71 @@ public final class PatientStateSerializer extends TypeSerializerSingleton<Patien
     }
 
     @Override
-    public TypeSerializerSnapshot<PatientState> snapshotConfiguration() {
-        return new Snapshot();
+    public boolean equals(Object o) {
+        return o instanceof PatientStateSerializer other && other.format == format;
     }
 
-    /** Written into checkpoints with the state; a change of format needs a new snapshot version. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<PatientState> {
+    @Override
+    public int hashCode() {
+        return format;
+    }
+
+    /** Keeps the singletons singletons across Java serialization (Flink ships serializers that way). */
+    private Object readResolve() {
+        return format == Snapshot.CURRENT ? INSTANCE : LEGACY;
+    }
+
+    @Override
+    public TypeSerializerSnapshot<PatientState> snapshotConfiguration() {
+        return new Snapshot(format);
+    }
+
+    /**
+     * Written into checkpoints with the state: its version is the state's format. A change of format needs a new
+     * version, a serializer that reads the old one, and a restore test (PatientScorerTest restores format 3).
+     */
+    public static final class Snapshot implements TypeSerializerSnapshot<PatientState> {
+        static final int CURRENT = 4;
+        private int format;
+
+        /** Instantiated by Flink on restore, then told the written version ({@link #readSnapshot}). */
         public Snapshot() {
-            super(() -> INSTANCE);
+            this(CURRENT);
+        }
+
+        Snapshot(int format) {
+            this.format = format;
+        }
+
+        @Override
+        public int getCurrentVersion() {
+            return format;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {} // the version says it all
+
+        @Override
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader) throws IOException {
+            if (readVersion != 3 && readVersion != CURRENT) {
+                throw new IOException("patient state format " + readVersion + " is unknown to this version");
+            }
+            format = readVersion;
+        }
+
+        @Override
+        public TypeSerializer<PatientState> restoreSerializer() {
+            return format == CURRENT ? INSTANCE : LEGACY;
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<PatientState> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<PatientState> oldSnapshot) {
+            if (!(oldSnapshot instanceof Snapshot old)) {
+                return TypeSerializerSchemaCompatibility.incompatible();
+            }
+            return old.format == format ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                    : TypeSerializerSchemaCompatibility.compatibleAfterMigration();
         }
     }
 }
