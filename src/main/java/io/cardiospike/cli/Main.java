@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ClusterCommand.class,
             JobCommand.class,
             ProduceCommand.class,
+            ChaosCommand.class,
             ConsumeCommand.class,
         })
 public final class Main {

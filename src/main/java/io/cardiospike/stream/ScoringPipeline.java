@@ -128,9 +128,15 @@ public final class ScoringPipeline {
         c.set(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT, Duration.ofSeconds(1));
         c.set(CoreOptions.DEFAULT_PARALLELISM, config.parallelism());
         c.set(PipelineOptions.MAX_PARALLELISM, MAX_PARALLELISM);
-        c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
-        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
+        // A job that runs for months restarts after every crash: backoff from 1 s to 1 min, reset after 10 stable
+        // minutes, never giving up (a fixed number of attempts would end it after that many faults in its life).
+        c.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofMinutes(1));
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofMinutes(10));
+        // An object store outage fails checkpoints, not the job: outputs wait for the next checkpoint that completes.
+        c.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(2));
+        c.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, 20);
         return c;
     }
 

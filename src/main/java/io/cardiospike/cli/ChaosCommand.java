@@ -1,0 +1,204 @@
+package io.cardiospike.cli;
+
+import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.ops.ClusterConfig;
+import io.cardiospike.ops.FaultInjector;
+import io.cardiospike.stream.BundleStore;
+import io.cardiospike.stream.EmbeddedKafka;
+import io.cardiospike.stream.KafkaConnection;
+import io.cardiospike.stream.ReplayAudit;
+import io.cardiospike.stream.ReplayProducer;
+import io.cardiospike.stream.StreamConfig;
+import io.cardiospike.stream.TopicReader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code chaos}: faults made to happen on the cluster of {@code cluster start} while synthetic patients stream through
+ * a scoring job of the run's own (own topics, consumer group and transactional ids): TaskManagers and the broker
+ * SIGKILLed (the supervisor restarts them), the object store frozen. Then every committed output is checked against a
+ * batch re-score of exactly what was sent ({@link ReplayAudit}); any loss or duplicate fails the run.
+ */
+@Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
+        + "TaskManagers and the broker and freezing the object store; check every output against a batch re-score.")
+final class ChaosCommand implements Callable<Integer> {
+    @Mixin ClusterCommand.Dir dir;
+
+    @Option(names = "--minutes", defaultValue = "5", description = "how long to stream (default ${DEFAULT-VALUE})")
+    double minutes;
+
+    @Option(names = "--rate", defaultValue = "1000", description = "events/s to send (default ${DEFAULT-VALUE})")
+    double rate;
+
+    @Option(names = "--patients", defaultValue = "100", description = "synthetic patients (default ${DEFAULT-VALUE})")
+    int patients;
+
+    @Option(names = "--kills", defaultValue = "2", description = "TaskManager SIGKILLs (default ${DEFAULT-VALUE})")
+    int kills;
+
+    @Option(names = "--broker-restarts", defaultValue = "1",
+            description = "broker SIGKILLs, each restarted by the supervisor (default ${DEFAULT-VALUE})")
+    int brokerRestarts;
+
+    @Option(names = "--storage-outage", defaultValue = "0s",
+            description = "how long the object store is unreachable, once (default ${DEFAULT-VALUE}: never)")
+    String storageOutage;
+
+    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
+            description = "bundle for the run's job (default ${DEFAULT-VALUE})")
+    String model;
+
+    @Option(names = "--seed", defaultValue = "1", description = "patients and fault victims (default ${DEFAULT-VALUE})")
+    long seed;
+
+    /** Longer than any outage a run makes, so that no fault looks like a patient's pause (which ends a segment). */
+    static final String IDLE_FLUSH = "90s";
+    static final Duration QUIET_TIMEOUT = Duration.ofMinutes(5);
+
+    record Fault(String what, long atMs) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Duration outage = TimeUtils.parseDuration(storageOutage);
+        JobCommand.Target target = new JobCommand.Target();
+        target.dir = dir;
+        target.connect();
+        ClusterConfig cluster = target.cluster;
+        String run = "chaos-" + System.currentTimeMillis();
+        List<String> jobArgs = new ArrayList<>(List.of("--bootstrap-servers", cluster.kafkaBootstrap(),
+                "--input-topic", run + "-events", "--scores-topic", run + "-scores", "--alerts-topic", run + "-alerts",
+                "--dlq-topic", run + "-dlq", "--group-id", run, "--transactional-id-prefix", run,
+                "--checkpoint-interval", "2s", "--idle-flush", IDLE_FLUSH, "--parallelism", "2"));
+        StreamConfig config = StreamConfig.fromArgs(jobArgs.toArray(String[]::new));
+        KafkaConnection kafka = config.kafka();
+        EmbeddedKafka.createTopics(kafka, cluster.partitions(), config.inputTopic(), config.scoresTopic(),
+                config.alertsTopic(), config.dlqTopic());
+
+        JobCommand.Bundle bundle = target.bundle(model);
+        List<String> submitArgs = new ArrayList<>(jobArgs);
+        submitArgs.addAll(List.of("--model-dir", bundle.uri()));
+        String job = target.run(target.upload(null), submitArgs, 2, null);
+        target.awaitRunning(job);
+        System.err.printf(Locale.ROOT, "chaos run %s: job %s, %d patients at %,.0f events/s for %.1f min; faults: %d "
+                + "TaskManager kills, %d broker restarts, storage outage %s%n", run, job, patients, rate, minutes,
+                kills, brokerRestarts, outage.isZero() ? "none" : storageOutage);
+
+        ReplayAudit audit = new ReplayAudit();
+        FaultInjector faults = new FaultInjector(cluster, seed);
+        List<Fault> injected = new ArrayList<>();
+        long events = Math.round(rate * minutes * 60);
+        AtomicLong maxLag = new AtomicLong();
+        try (EnsembleScorer scorer = EnsembleScorer.open(BundleStore.localCopy(bundle.uri()));
+             TopicReader reader = new TopicReader(kafka, List.of(config.scoresTopic(), config.alertsTopic(),
+                     config.dlqTopic()), false, r -> audit.received(r.topic(), r.value(), config, System.currentTimeMillis()));
+             ReplayProducer producer = new ReplayProducer(kafka, config.inputTopic(), Double.POSITIVE_INFINITY, rate)) {
+            Thread sender = new Thread(() -> {
+                try {
+                    producer.send(ReplayProducer.syntheticFleet(patients, seed, ReplayProducer.REPLAY_BASE_EPOCH_MS),
+                            events, (e, seq) -> audit.sent(e, System.currentTimeMillis()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "chaos-producer");
+            long startMs = System.currentTimeMillis();
+            sender.start();
+            Thread lag = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    maxLag.accumulateAndGet(audit.sentCount() - audit.scoredBeats(), Math::max);
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "chaos-lag");
+            lag.setDaemon(true);
+            lag.start();
+
+            // Faults spread evenly over the run, in a fixed order: TaskManagers, broker, storage.
+            List<String> plan = new ArrayList<>();
+            for (int k = 0; k < kills; k++) {
+                plan.add("taskmanager");
+            }
+            for (int b = 0; b < brokerRestarts; b++) {
+                plan.add("broker");
+            }
+            if (!outage.isZero()) {
+                plan.add("storage");
+            }
+            long runMs = (long) (minutes * 60_000);
+            for (int f = 0; f < plan.size(); f++) {
+                long due = startMs + runMs * (f + 1) / (plan.size() + 1);
+                Thread.sleep(Math.max(0, due - System.currentTimeMillis()));
+                long at = System.currentTimeMillis();
+                String what = switch (plan.get(f)) {
+                    case "taskmanager" -> faults.killTaskManager() + " SIGKILLed";
+                    case "broker" -> {
+                        faults.killBroker();
+                        yield "broker SIGKILLed";
+                    }
+                    default -> {
+                        faults.storageOutage(outage);
+                        yield "object store unreachable for " + storageOutage;
+                    }
+                };
+                injected.add(new Fault(what, at));
+                System.err.printf(Locale.ROOT, "+%5.1f s  %s (back after %.1f s)%n", (at - startMs) / 1e3, what,
+                        (System.currentTimeMillis() - at) / 1e3);
+            }
+            sender.join();
+            System.err.printf(Locale.ROOT, "+%5.1f s  all %,d events sent; waiting for the job to go quiet...%n",
+                    (System.currentTimeMillis() - startMs) / 1e3, audit.sentCount());
+            awaitQuiet(audit);
+            lag.interrupt();
+
+            ReplayAudit.Report report = audit.check(scorer);
+            System.out.printf(Locale.ROOT, "events sent: %d%n", report.sent());
+            System.out.printf(Locale.ROOT, "beats committed: %d, missing: %d, duplicated: %d, mismatched: %d%n",
+                    report.committed(), report.missing(), report.duplicated(), report.mismatched());
+            System.out.printf(Locale.ROOT, "alerts expected: %d, missing: %d, duplicated: %d, unexpected: %d%n",
+                    report.alertsExpected(), report.alertsMissing(), report.alertsDuplicated(),
+                    report.alertsUnexpected());
+            System.out.printf(Locale.ROOT, "dead letters: %d%n", report.deadLetters());
+            for (Fault f : injected) {
+                long back = audit.firstScoreOfBeatSentAfter(f.atMs());
+                System.out.printf(Locale.ROOT, "recovery: %s at +%.1f s: %s%n", f.what(), (f.atMs() - startMs) / 1e3,
+                        back < 0 ? "never" : String.format(Locale.ROOT, "%.1f s", (back - f.atMs()) / 1e3));
+            }
+            System.out.printf(Locale.ROOT, "max lag: %d events (%.1f s at %,.0f events/s)%n", maxLag.get(),
+                    maxLag.get() / rate, rate);
+            System.out.println("result: " + (report.clean() ? "OK" : "FAILED"));
+            return report.clean() ? 0 : 1;
+        } finally {
+            target.rest.cancel(job);
+        }
+    }
+
+    /** Until every sent beat is scored and two more checkpoints passed, or nothing new came for a while. */
+    private static void awaitQuiet(ReplayAudit audit) throws InterruptedException {
+        long deadline = System.nanoTime() + QUIET_TIMEOUT.toNanos();
+        long last = -1, unchangedSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            long scored = audit.scoredBeats();
+            if (scored >= audit.sentCount()) {
+                Thread.sleep(5_000); // duplicates would arrive with the next commits
+                return;
+            }
+            if (scored != last) {
+                last = scored;
+                unchangedSince = System.nanoTime();
+            } else if (System.nanoTime() - unchangedSince > TimeUtils.parseDuration(IDLE_FLUSH).plusMinutes(1).toNanos()) {
+                return; // the rest is missing
+            }
+            Thread.sleep(1000);
+        }
+    }
+}

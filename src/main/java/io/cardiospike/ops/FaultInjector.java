@@ -1,0 +1,106 @@
+package io.cardiospike.ops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * Makes faults happen on the cluster of {@code cluster start}: SIGKILLs a TaskManager or the broker (the supervisor
+ * restarts them, as it would any crashed process) or freezes the object store with SIGSTOP so that it is unreachable
+ * (connections hang, as with a network partition) until SIGCONT. Processes are found in the supervisor's
+ * {@code status.json}.
+ */
+public final class FaultInjector {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration RESTART_TIMEOUT = Duration.ofMinutes(3);
+
+    private final ClusterConfig cluster;
+    private final Random random;
+
+    public FaultInjector(ClusterConfig cluster, long seed) {
+        this.cluster = cluster;
+        this.random = new Random(seed);
+    }
+
+    /** A supervised process as the status file lists it. */
+    public record Supervised(String name, long pid, String state) {}
+
+    public List<Supervised> processes() throws IOException {
+        Path file = cluster.dir().resolve(ClusterSupervisor.STATUS_FILE);
+        List<Supervised> out = new ArrayList<>();
+        if (Files.isRegularFile(file)) {
+            for (JsonNode p : JSON.readTree(file.toFile()).path("processes")) {
+                out.add(new Supervised(p.path("name").asText(), p.path("pid").asLong(), p.path("state").asText()));
+            }
+        }
+        return out;
+    }
+
+    /** SIGKILLs a random running TaskManager; returns its name. */
+    public String killTaskManager() throws IOException, InterruptedException {
+        List<Supervised> running = processes().stream()
+                .filter(p -> p.name().startsWith("taskmanager-") && p.state().equals("RUNNING")).toList();
+        if (running.isEmpty()) {
+            throw new IllegalStateException("no running TaskManager in " + cluster.dir());
+        }
+        Supervised victim = running.get(random.nextInt(running.size()));
+        kill(victim);
+        return victim.name();
+    }
+
+    /** SIGKILLs the broker. */
+    public void killBroker() throws IOException, InterruptedException {
+        kill(find("kafka"));
+    }
+
+    /** Freezes the object store for {@code outage} (SIGSTOP, then SIGCONT), blocking meanwhile. */
+    public void storageOutage(Duration outage) throws IOException, InterruptedException {
+        Supervised s3 = find("s3");
+        signal("STOP", s3.pid());
+        try {
+            Thread.sleep(outage.toMillis());
+        } finally {
+            signal("CONT", s3.pid());
+        }
+    }
+
+    /** Waits until the supervisor has {@code name} running again under a new pid. */
+    public void awaitRestarted(String name, long oldPid) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + RESTART_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<Supervised> p = processes().stream().filter(q -> q.name().equals(name)).findFirst();
+            if (p.isPresent() && p.get().pid() != oldPid && p.get().state().equals("RUNNING")) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException(name + " was not restarted within " + RESTART_TIMEOUT.toMinutes() + " min");
+    }
+
+    private Supervised find(String name) throws IOException {
+        return processes().stream().filter(p -> p.name().equals(name) && p.state().equals("RUNNING")).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no running " + name + " in " + cluster.dir()));
+    }
+
+    private void kill(Supervised p) throws IOException, InterruptedException {
+        ProcessHandle h = ProcessHandle.of(p.pid())
+                .orElseThrow(() -> new IllegalStateException(p.name() + " (pid " + p.pid() + ") is not alive"));
+        h.destroyForcibly(); // SIGKILL: no shutdown hooks, no clean close, as in a crash
+        h.onExit().join();
+        awaitRestarted(p.name(), p.pid());
+    }
+
+    private static void signal(String signal, long pid) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IOException("kill -" + signal + " " + pid + " failed");
+        }
+    }
+}
