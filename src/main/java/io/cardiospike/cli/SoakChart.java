@@ -81,7 +81,8 @@ final class SoakChart {
         if (last) {
             for (int k = 0; k <= 5; k++) {
                 int x = MARGIN_LEFT + k * plotWidth / 5;
-                g.drawString(String.format(Locale.ROOT, "%.0f min", maxMinute * k / 5), x - 14, plotTop + plotHeight + 16);
+                g.drawString(String.format(Locale.ROOT, maxMinute < 10 ? "%.1f min" : "%.0f min", maxMinute * k / 5),
+                        x - 14, plotTop + plotHeight + 16);
             }
         }
         g.setStroke(new BasicStroke(1.8f));

@@ -9,6 +9,8 @@ import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.stream.TopicReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -60,8 +62,22 @@ final class StreamBenchCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE})")
     String checkpointInterval;
 
+    @Option(names = "--minutes", defaultValue = "0",
+            description = "soak: stream at --rate for this long and sample lag, memory, RocksDB size and checkpoint "
+                    + "duration every 10 s into --samples and a PNG (default ${DEFAULT-VALUE}: a fixed --events run)")
+    double minutes;
+
+    @Option(names = "--samples", defaultValue = "soak.csv",
+            description = "the soak's samples, CSV; the plot goes next to it as .png (default ${DEFAULT-VALUE})")
+    Path samples;
+
+    static final Duration SAMPLE_EVERY = Duration.ofSeconds(10);
+
     @Override
     public Integer call() throws Exception {
+        if (minutes > 0) {
+            return soak();
+        }
         ModelManifest manifest = ModelManifest.load(model);
         int lookahead = manifest.spec().lookaheadBeats();
         System.err.printf("generating %,d beats of %d synthetic patients...%n", events, patients);
@@ -101,30 +117,14 @@ final class StreamBenchCommand implements Callable<Integer> {
         int[] latencyCount = {0};
         long[] latencies = new long[events];
         long[] received = {0};
-        // An external broker gets topics of this run's own, so its other data cannot enter the figures.
-        String run = Long.toHexString(System.nanoTime());
-        EmbeddedKafka kafka = bootstrapServers == null ? EmbeddedKafka.start(work.resolve("kafka")) : null;
-        KafkaConnection connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers())
-                : kafkaConfig.connect(bootstrapServers);
-        List<String> topics = kafka != null ? List.of()
-                : List.of("--input-topic", "bench-" + run + "-rr-events", "--scores-topic", "bench-" + run + "-rr-scores",
-                        "--alerts-topic", "bench-" + run + "-rr-alerts", "--dlq-topic", "bench-" + run + "-rr-dlq",
-                        "--group-id", "bench-" + run, "--transactional-id-prefix", "bench-" + run);
         JobClient job = null;
+        EmbeddedKafka kafka = null;
         try {
-            List<String> args = new ArrayList<>(List.of("--bootstrap-servers", connection.bootstrapServers(),
-                    "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
-                    "--checkpoint-dir", work.resolve("checkpoints").toString(),
-                    "--checkpoint-interval", checkpointInterval, "--idle-flush", "3s", "--allowed-lateness", "1s",
-                    "--transaction-timeout", "5min"));
-            args.addAll(topics);
-            if (kafkaConfig.file != null) {
-                args.addAll(List.of("--kafka-config", kafkaConfig.file));
-            }
-            StreamConfig config = StreamConfig.fromArgs(args.toArray(String[]::new));
-            EmbeddedKafka.createTopics(connection, parallelism, config.inputTopic(), config.scoresTopic(),
-                    config.alertsTopic(), config.dlqTopic());
-            job = LocalJob.start(config, null);
+            Bench bench = start(work, Map.of());
+            job = bench.job();
+            kafka = bench.kafka();
+            KafkaConnection connection = bench.connection();
+            StreamConfig config = bench.config();
             Object lock = new Object();
             String alertsTopic = config.alertsTopic();
             try (TopicReader reader = new TopicReader(connection, List.of(config.scoresTopic(), alertsTopic), false, r -> {
@@ -180,22 +180,192 @@ final class StreamBenchCommand implements Callable<Integer> {
                 }
             }
         } finally {
-            // The job goes first: a job left running without its broker logs a stack trace per checkpoint.
-            if (job != null) {
-                try {
-                    job.cancel().get(15, TimeUnit.SECONDS);
-                } catch (Exception ignored) {
-                    // already stopped
-                }
-            }
-            if (kafka != null) {
-                kafka.close();
-            }
-            try (Stream<Path> paths = Files.walk(work)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            stop(job, kafka, work);
         }
         return 0;
+    }
+
+    /**
+     * The soak: synthetic patients at {@code --rate} for {@code --minutes}, a sample every 10 s. Broker, job and
+     * producer share this JVM, so heap and RSS are the whole process's; RocksDB is the job's local state directory.
+     */
+    private int soak() throws Exception {
+        if (rate <= 0) {
+            throw new UserException("a soak (--minutes) needs --rate: half of the maximum bench stream reports");
+        }
+        Path work = Files.createTempDirectory("cardiospike-soak");
+        Path rocksDb = Files.createDirectories(work.resolve("rocksdb"));
+        int restPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            restPort = socket.getLocalPort();
+        }
+        JobClient job = null;
+        EmbeddedKafka kafka = null;
+        List<double[]> rows = new ArrayList<>();
+        String header = "minute,sent,committed,lag_events,heap_mb,rss_mb,rocksdb_mb,checkpoint_ms,checkpoint_kb";
+        try {
+            Bench bench = start(work, Map.of("state.backend.rocksdb.localdir", rocksDb.toString(),
+                    "rest.bind-port", Integer.toString(restPort), "rest.port", Integer.toString(restPort)));
+            job = bench.job();
+            kafka = bench.kafka();
+            io.cardiospike.ops.FlinkRest rest = new io.cardiospike.ops.FlinkRest("http://127.0.0.1:" + restPort);
+            java.util.concurrent.atomic.AtomicLong committed = new java.util.concurrent.atomic.AtomicLong();
+            long events = Math.round(rate * minutes * 60);
+            try (TopicReader reader = new TopicReader(bench.connection(), List.of(bench.config().scoresTopic()), false,
+                    r -> committed.incrementAndGet());
+                 ReplayProducer producer = new ReplayProducer(bench.connection(), bench.config().inputTopic(),
+                         Double.POSITIVE_INFINITY, rate)) {
+                awaitRunning(job);
+                System.err.printf(Locale.ROOT, "soak: %d patients at %,.0f events/s for %.1f min, a sample every %d s "
+                        + "into %s%n", patients, rate, minutes, SAMPLE_EVERY.toSeconds(), samples);
+                Thread sender = new Thread(() -> {
+                    try {
+                        producer.send(ReplayProducer.syntheticFleet(patients, 7, ReplayProducer.REPLAY_BASE_EPOCH_MS),
+                                events, null);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "soak-producer");
+                long start = System.nanoTime();
+                sender.start();
+                String jobId = job.getJobID().toHexString();
+                while (sender.isAlive()) {
+                    sender.join(SAMPLE_EVERY.toMillis());
+                    JsonNode last = latestCheckpoint(rest, jobId);
+                    long sent = producer.sent(), done = committed.get();
+                    double[] row = {(System.nanoTime() - start) / 60e9, sent, done, sent - done,
+                            (java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
+                                    / 1048576.0, rssMb(), directoryBytes(rocksDb) / 1048576.0,
+                            last.path("end_to_end_duration").asDouble(), last.path("checkpointed_size").asDouble() / 1024};
+                    rows.add(row);
+                    System.err.printf(Locale.ROOT, "%5.1f min: sent %,d, committed %,d, lag %,d, heap %.0f MB, RSS "
+                            + "%.0f MB, RocksDB %.1f MB, checkpoint %.0f ms%n", row[0], sent, done, sent - done,
+                            row[4], row[5], row[6], row[7]);
+                    writeSamples(header, rows);
+                }
+            }
+        } finally {
+            stop(job, kafka, work);
+        }
+        writeSamples(header, rows);
+        double[] minute = rows.stream().mapToDouble(r -> r[0]).toArray();
+        java.util.function.IntFunction<double[]> col = c -> rows.stream().mapToDouble(r -> r[c]).toArray();
+        Path png = samples.resolveSibling(samples.getFileName().toString().replaceFirst("\\.csv$", "") + ".png");
+        SoakChart.write(png, String.format(Locale.ROOT, "bench stream soak: %d patients at %,.0f events/s, %.0f min",
+                patients, rate, minutes), minute, List.of(
+                new SoakChart.Panel("consumer lag: sent, not yet committed", "events",
+                        List.of(new SoakChart.Series("lag", col.apply(3), java.awt.Color.RED))),
+                new SoakChart.Panel("memory of the process (broker, job, producer)", "MB",
+                        List.of(new SoakChart.Series("heap used", col.apply(4), java.awt.Color.BLUE),
+                                new SoakChart.Series("RSS", col.apply(5), java.awt.Color.DARK_GRAY))),
+                new SoakChart.Panel("RocksDB local state", "MB",
+                        List.of(new SoakChart.Series("size on disk", col.apply(6), new java.awt.Color(0, 130, 0)))),
+                new SoakChart.Panel("last completed checkpoint", "ms",
+                        List.of(new SoakChart.Series("duration", col.apply(7), new java.awt.Color(150, 0, 150))))));
+        double[] lag = col.apply(3), rss = col.apply(5), heap = col.apply(4), rocks = col.apply(6);
+        int half = rows.size() / 2;
+        System.out.printf(Locale.ROOT, "soak: %d samples over %.1f min; lag max %,.0f events (last %,.0f); RSS %.0f -> "
+                        + "%.0f MB (second half max %.0f); heap max %.0f MB; RocksDB %.1f -> %.1f MB%n", rows.size(),
+                minute.length == 0 ? 0 : minute[minute.length - 1], max(lag, 0), lag.length == 0 ? 0 : lag[lag.length - 1],
+                rss.length == 0 ? 0 : rss[0], rss.length == 0 ? 0 : rss[rss.length - 1], max(rss, half), max(heap, 0),
+                rocks.length == 0 ? 0 : rocks[0], rocks.length == 0 ? 0 : rocks[rocks.length - 1]);
+        System.out.println("samples: " + samples.toAbsolutePath() + ", plot: " + png.toAbsolutePath());
+        return 0;
+    }
+
+    private static JsonNode latestCheckpoint(io.cardiospike.ops.FlinkRest rest, String jobId) {
+        try {
+            return rest.checkpoints(jobId).path("latest").path("completed");
+        } catch (java.io.IOException e) {
+            return com.fasterxml.jackson.databind.node.MissingNode.getInstance(); // REST busy: no figure this time
+        }
+    }
+
+    private static double max(double[] values, int from) {
+        double m = 0;
+        for (int i = from; i < values.length; i++) {
+            m = Math.max(m, values[i]);
+        }
+        return m;
+    }
+
+    private void writeSamples(String header, List<double[]> rows) throws java.io.IOException {
+        StringBuilder csv = new StringBuilder(header).append('\n');
+        for (double[] r : rows) {
+            csv.append(String.format(Locale.ROOT, "%.2f,%.0f,%.0f,%.0f,%.1f,%.1f,%.2f,%.0f,%.1f%n", r[0], r[1], r[2],
+                    r[3], r[4], r[5], r[6], r[7], r[8]));
+        }
+        Files.writeString(samples, csv);
+    }
+
+    /** Resident set size of this process, from /proc (0 where there is none). */
+    private static double rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return 0;
+    }
+
+    /** Bytes under {@code dir}; files RocksDB deletes meanwhile (compaction) count as 0. */
+    private static long directoryBytes(Path dir) {
+        long bytes = 0;
+        java.io.File[] entries = dir.toFile().listFiles();
+        for (java.io.File f : entries == null ? new java.io.File[0] : entries) {
+            bytes += f.isDirectory() ? directoryBytes(f.toPath()) : f.length();
+        }
+        return bytes;
+    }
+
+    /** The broker (embedded, or the one named) and the job this run measures, on topics of the run's own. */
+    private record Bench(EmbeddedKafka kafka, KafkaConnection connection, StreamConfig config, JobClient job) {}
+
+    private Bench start(Path work, Map<String, String> flinkOptions) throws Exception {
+        // An external broker gets topics of this run's own, so its other data cannot enter the figures.
+        String run = Long.toHexString(System.nanoTime());
+        EmbeddedKafka kafka = bootstrapServers == null ? EmbeddedKafka.start(work.resolve("kafka")) : null;
+        KafkaConnection connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers())
+                : kafkaConfig.connect(bootstrapServers);
+        List<String> topics = kafka != null ? List.of()
+                : List.of("--input-topic", "bench-" + run + "-rr-events", "--scores-topic", "bench-" + run + "-rr-scores",
+                        "--alerts-topic", "bench-" + run + "-rr-alerts", "--dlq-topic", "bench-" + run + "-rr-dlq",
+                        "--group-id", "bench-" + run, "--transactional-id-prefix", "bench-" + run);
+        List<String> args = new ArrayList<>(List.of("--bootstrap-servers", connection.bootstrapServers(),
+                "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
+                "--checkpoint-dir", work.resolve("checkpoints").toString(),
+                "--checkpoint-interval", checkpointInterval, "--idle-flush", "3s", "--allowed-lateness", "1s",
+                "--transaction-timeout", "5min"));
+        args.addAll(topics);
+        if (kafkaConfig.file != null) {
+            args.addAll(List.of("--kafka-config", kafkaConfig.file));
+        }
+        StreamConfig config = StreamConfig.fromArgs(args.toArray(String[]::new));
+        EmbeddedKafka.createTopics(connection, parallelism, config.inputTopic(), config.scoresTopic(),
+                config.alertsTopic(), config.dlqTopic());
+        JobClient job = LocalJob.start(config, null, flinkOptions);
+        return new Bench(kafka, connection, config, job);
+    }
+
+    private static void stop(JobClient job, EmbeddedKafka kafka, Path work) throws java.io.IOException {
+        // The job goes first: a job left running without its broker logs a stack trace per checkpoint.
+        if (job != null) {
+            try {
+                job.cancel().get(15, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // already stopped
+            }
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+        try (Stream<Path> paths = Files.walk(work)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     private void report(long startNanos, double sendSeconds, long[] readNanos, int n, long[] latencies, int nLat,

@@ -23,6 +23,12 @@ public final class LocalJob {
 
     /** Starts the Kafka job; {@code restoreFrom} (a checkpoint directory) or null for a fresh start. */
     public static JobClient start(StreamConfig config, Path restoreFrom) throws Exception {
+        return start(config, restoreFrom, java.util.Map.of());
+    }
+
+    /** The same with Flink options of the caller's (a REST port to watch, a RocksDB directory to measure). */
+    public static JobClient start(StreamConfig config, Path restoreFrom, java.util.Map<String, String> flinkOptions)
+            throws Exception {
         if (config.checkpointDir() == null) {
             throw new IllegalArgumentException("a local job needs a checkpoint directory (--checkpoint-dir)");
         }
@@ -32,6 +38,7 @@ public final class LocalJob {
         if (restoreFrom != null) {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom.toUri().toString());
         }
+        flinkOptions.forEach(conf::setString);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(config.parallelism(), conf);
         ScoringPipeline.kafka(config).build(env);
         return env.executeAsync(ScoringJob.JOB_NAME);
