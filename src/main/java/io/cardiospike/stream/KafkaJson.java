@@ -24,9 +24,9 @@ public final class KafkaJson {
         return (a, ctx, ts) -> new ProducerRecord<>(topic, key(a.patientId), FhirAlerts.observation(a));
     }
 
-    /** Dead letters keep the input's key when it had one, else the patient id when known. */
+    /** Dead letters keep the input's key (cut like the raw value) when it had one, else the patient id when known. */
     public static KafkaRecordSerializationSchema<DeadLetter> deadLetters(String topic) {
-        return (d, ctx, ts) -> new ProducerRecord<>(topic, key(d.rawKey != null ? d.rawKey : d.patientId),
+        return (d, ctx, ts) -> new ProducerRecord<>(topic, key(d.rawKey != null ? StreamJson.cut(d.rawKey) : d.patientId),
                 StreamJson.deadLetter(d));
     }
 

@@ -40,6 +40,11 @@ public final class StreamJson {
     /** Bounds that keep one record from blowing up state or memory. */
     public static final int MAX_BURST_BEATS = 10_000;
     public static final int MAX_PATIENT_ID_LENGTH = 200;
+    /**
+     * A dead letter keeps at most this much of the raw key and value (characters each), so that it always fits in a
+     * Kafka record (1 MB by default) whatever came in; {@code origin} still names the whole record in {@code rr-events}.
+     */
+    public static final int MAX_RAW_CHARS = 65_536;
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
@@ -184,14 +189,27 @@ public final class StreamJson {
     }
 
     public static byte[] deadLetter(DeadLetter d) {
+        boolean truncated = isLong(d.rawKey) || isLong(d.rawValue);
         return write(g -> {
             g.writeStringField("reason", d.reason);
             g.writeStringField("detail", d.detail);
             g.writeStringField("patient_id", d.patientId);
-            g.writeStringField("raw_key", d.rawKey);
-            g.writeStringField("raw_value", d.rawValue);
+            g.writeStringField("raw_key", cut(d.rawKey));
+            g.writeStringField("raw_value", cut(d.rawValue));
             g.writeStringField("origin", d.origin);
+            if (truncated) {
+                g.writeBooleanField("raw_truncated", true);
+            }
         });
+    }
+
+    private static boolean isLong(String s) {
+        return s != null && s.length() > MAX_RAW_CHARS;
+    }
+
+    /** {@code s} cut to {@link #MAX_RAW_CHARS}. */
+    static String cut(String s) {
+        return isLong(s) ? s.substring(0, MAX_RAW_CHARS) : s;
     }
 
     public static JsonNode read(byte[] json) {

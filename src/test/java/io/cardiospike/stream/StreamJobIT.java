@@ -24,6 +24,7 @@ import java.util.function.BooleanSupplier;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -246,6 +247,118 @@ class StreamJobIT {
             assertThat(out.deadLetters).hasSize(expectedDead.size());
             assertThat(dead).isEqualTo(expectedDead);
             assertThat(out.deadLetters).allSatisfy(d -> assertThat(d.path("detail").asText()).isNotBlank());
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    /** One record of the hostile corpus: raw key and value bytes, and the DLQ reason it must get (null: scored). */
+    private record Hostile(String what, byte[] key, byte[] value, String reason) {}
+
+    private static byte[] utf8(String s) {
+        return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A hostile corpus through the broker, between the halves of a 12-patient replay: broken JSON, JSON nested 5,000
+     * deep, wrong types, NaN and 1e400, zero, negative and huge RR, an empty and a 100,000-beat burst, a 500 KB
+     * patient id, invalid UTF-8, a tombstone, a null key, a key that differs from {@code patient_id}. Each record is
+     * scored as data or lands in the DLQ with its reason (matched by its offset), the job never restarts (it runs
+     * without a restart strategy here) and the replayed patients score exactly as the batch scorer scores them.
+     */
+    @Test
+    void aHostileCorpusIsScoredOrDeadLetteredWithoutARestartAndOthersAreUnaffected() throws Exception {
+        StreamConfig c = config("hostile");
+        List<Recording> recordings = testRecordings(70, 82);
+        long t = ReplayProducer.REPLAY_BASE_EPOCH_MS + 5_000;
+        String nested = "[".repeat(5_000) + "]".repeat(5_000);
+        StringBuilder bigBurst = new StringBuilder("{\"patient_id\":\"h-burst\",\"ts\":" + t + ",\"rr_ms\":[");
+        for (int k = 0; k < 100_000; k++) {
+            bigBurst.append(k == 0 ? "" : ",").append(800);
+        }
+        bigBurst.append("]}");
+        String longId = "x".repeat(500_000);
+        List<Hostile> corpus = new ArrayList<>(List.of(
+                new Hostile("broken JSON", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": 17"), StreamJson.MALFORMED_JSON),
+                new Hostile("nested 5,000 deep", utf8("h1"), utf8(nested), StreamJson.MALFORMED_JSON),
+                new Hostile("nested object", utf8("h1"), utf8("{\"a\":".repeat(5_000) + "1" + "}".repeat(5_000)),
+                        StreamJson.MALFORMED_JSON),
+                new Hostile("id as array", utf8("h1"), utf8("{\"patient_id\": [\"h1\"], \"ts\": " + t + ", \"rr_ms\": 800}"),
+                        StreamJson.INVALID_FIELD),
+                new Hostile("rr as object", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": {}}"),
+                        StreamJson.INVALID_FIELD),
+                new Hostile("NaN", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": NaN}"),
+                        StreamJson.MALFORMED_JSON),
+                new Hostile("1e400", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 1e400}"),
+                        StreamJson.INVALID_FIELD),
+                new Hostile("zero RR", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 0}"),
+                        StreamJson.INVALID_FIELD),
+                new Hostile("negative RR", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": -800}"),
+                        StreamJson.INVALID_FIELD),
+                new Hostile("empty burst", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": []}"),
+                        StreamJson.INVALID_FIELD),
+                new Hostile("100,000-beat burst", utf8("h-burst"), utf8(bigBurst.toString()), StreamJson.INVALID_FIELD),
+                new Hostile("500 KB patient id", utf8(longId), utf8("{\"patient_id\": \"" + longId + "\", \"ts\": " + t
+                        + ", \"rr_ms\": 800}"), StreamJson.INVALID_FIELD),
+                new Hostile("invalid UTF-8", utf8("h1"), new byte[] {'{', (byte) 0xff, (byte) 0xfe, '}'},
+                        StreamJson.MALFORMED_JSON),
+                new Hostile("invalid UTF-8 key", new byte[] {(byte) 0xc3, (byte) 0x28},
+                        utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 800}"), StreamJson.KEY_MISMATCH),
+                new Hostile("tombstone", utf8("h1"), null, StreamJson.MALFORMED_JSON),
+                new Hostile("key differs", utf8("someone-else"),
+                        utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 800}"), StreamJson.KEY_MISMATCH)));
+        // Odd but valid: scored as data. A null key, and a huge RR (an artifact) between ordinary beats.
+        List<Hostile> scoredAsData = new ArrayList<>();
+        for (int k = 0; k < 12; k++) {
+            double rr = k == 6 ? 1e300 : 800;
+            scoredAsData.add(new Hostile("huge RR", utf8("h-huge"), StreamJson.event("h-huge", t + 800L * k, rr), null));
+            scoredAsData.add(new Hostile("null key", null, StreamJson.event("h-nullkey", t + 800L * k, 810), null));
+        }
+
+        JobClient job = LocalJob.start(c, null, Map.of("restart-strategy.type", "none"));
+        try (Outputs out = new Outputs(c);
+             KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(Map.of("bootstrap.servers", c.bootstrapServers(),
+                     "max.request.size", "2000000"), new ByteArraySerializer(), new ByteArraySerializer())) {
+            List<ReplayProducer.Event> events = ReplayProducer.interleave(recordings, ReplayProducer.REPLAY_BASE_EPOCH_MS);
+            int half = events.size() / 2;
+            try (ReplayProducer producer = new ReplayProducer(c.bootstrapServers(), c.inputTopic(), Double.POSITIVE_INFINITY)) {
+                producer.send(events.subList(0, half), null);
+            }
+            Map<String, Hostile> byOrigin = new HashMap<>();
+            for (Hostile h : corpus) {
+                org.apache.kafka.clients.producer.RecordMetadata m = raw.send(new ProducerRecord<>(c.inputTopic(), h.key(),
+                        h.value())).get();
+                byOrigin.put(m.topic() + "-" + m.partition() + "@" + m.offset(), h);
+            }
+            for (Hostile h : scoredAsData) {
+                raw.send(new ProducerRecord<>(c.inputTopic(), h.key(), h.value())).get();
+            }
+            try (ReplayProducer producer = new ReplayProducer(c.bootstrapServers(), c.inputTopic(), Double.POSITIVE_INFINITY)) {
+                producer.send(events.subList(half, events.size()), null);
+            }
+
+            await("scores and dead letters", 120_000, () -> out.scoreCount() >= events.size() + scoredAsData.size()
+                    && out.deadLetters.size() >= corpus.size());
+            Thread.sleep(2_500); // a few more checkpoints: nothing else may arrive
+
+            assertThat(job.getJobStatus().get()).as("no failure (a restart would have ended the job)")
+                    .isEqualTo(org.apache.flink.api.common.JobStatus.RUNNING);
+            assertMatchesBatch(recordings, out);
+            Map<String, String> reasons = new HashMap<>(), expected = new HashMap<>();
+            for (JsonNode d : out.deadLetters) {
+                reasons.put(d.path("origin").asText(), d.path("reason").asText());
+                assertThat(d.path("detail").asText()).isNotBlank();
+                assertThat(d.toString().length()).as("a dead letter stays small").isLessThan(3 * StreamJson.MAX_RAW_CHARS);
+            }
+            byOrigin.forEach((origin, h) -> expected.put(origin, h.reason()));
+            assertThat(reasons).isEqualTo(expected);
+            assertThat(out.deadLetters).filteredOn(d -> d.path("raw_truncated").asBoolean()).hasSize(2);
+            for (String id : List.of("h-huge", "h-nullkey")) {
+                assertThat(out.scoresByPatient.get(id)).as(id).hasSize(12)
+                        .allSatisfy(sc -> assertThat(sc.path("proba").isNumber()).isTrue());
+            }
+            assertThat(out.scoresByPatient.get("h-huge")).filteredOn(sc -> sc.path("artifact").asBoolean()).hasSize(1);
+            assertThat(out.scoreCount()).isEqualTo(events.size() + scoredAsData.size());
         } finally {
             job.cancel().get();
         }

@@ -69,6 +69,20 @@ class StreamJsonTest {
     }
 
     @Test
+    void aDeadLetterKeepsAtMost64KCharactersOfTheRawRecordAndSaysSo() {
+        String huge = "x".repeat(StreamJson.MAX_RAW_CHARS + 10);
+        JsonNode d = StreamJson.read(StreamJson.deadLetter(new io.cardiospike.stream.records.DeadLetter(
+                "invalid_field", "patient_id longer than 200 characters", null, huge, huge, "rr-events-0@7")));
+        assertThat(d.path("raw_value").asText()).hasSize(StreamJson.MAX_RAW_CHARS);
+        assertThat(d.path("raw_key").asText()).hasSize(StreamJson.MAX_RAW_CHARS);
+        assertThat(d.path("raw_truncated").asBoolean()).isTrue();
+        assertThat(d.path("origin").asText()).isEqualTo("rr-events-0@7");
+        JsonNode small = StreamJson.read(StreamJson.deadLetter(new io.cardiospike.stream.records.DeadLetter(
+                "late", "x", "p1", "p1", "{}", null)));
+        assertThat(small.has("raw_truncated")).isFalse();
+    }
+
+    @Test
     void emptyAndNullValuesAreRejected() {
         assertThat(parse("p1", null)).singleElement().satisfies(r -> assertThat(r.rejectReason).isEqualTo("malformed_json"));
         assertThat(parse("p1", "")).singleElement().satisfies(r -> assertThat(r.rejectReason).isEqualTo("malformed_json"));
