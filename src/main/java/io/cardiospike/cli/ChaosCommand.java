@@ -140,7 +140,7 @@ final class ChaosCommand implements Callable<Integer> {
                 Thread.sleep(Math.max(0, due - System.currentTimeMillis()));
                 long at = System.currentTimeMillis();
                 String what = switch (plan.get(f)) {
-                    case "taskmanager" -> faults.killTaskManager() + " SIGKILLed";
+                    case "taskmanager" -> faults.killTaskManager(busyTaskManagers(target, job)) + " SIGKILLed";
                     case "broker" -> {
                         faults.killBroker();
                         yield "broker SIGKILLed";
@@ -179,6 +179,15 @@ final class ChaosCommand implements Callable<Integer> {
             return report.clean() ? 0 : 1;
         } finally {
             target.rest.cancel(job);
+        }
+    }
+
+    /** The TaskManagers running the job's tasks; none known while it restarts. */
+    private static java.util.Set<String> busyTaskManagers(JobCommand.Target target, String job) {
+        try {
+            return target.rest.taskManagersOf(job);
+        } catch (java.io.IOException e) {
+            return java.util.Set.of();
         }
     }
 

@@ -43,10 +43,15 @@ public final class FaultInjector {
         return out;
     }
 
-    /** SIGKILLs a random running TaskManager; returns its name. */
-    public String killTaskManager() throws IOException, InterruptedException {
-        List<Supervised> running = processes().stream()
+    /**
+     * SIGKILLs a random running TaskManager among {@code preferred} (those running the job's tasks: killing an idle
+     * one tests nothing), or among all if none of them runs; returns its name.
+     */
+    public String killTaskManager(java.util.Set<String> preferred) throws IOException, InterruptedException {
+        List<Supervised> all = processes().stream()
                 .filter(p -> p.name().startsWith("taskmanager-") && p.state().equals("RUNNING")).toList();
+        List<Supervised> busy = all.stream().filter(p -> preferred.contains(p.name())).toList();
+        List<Supervised> running = busy.isEmpty() ? all : busy;
         if (running.isEmpty()) {
             throw new IllegalStateException("no running TaskManager in " + cluster.dir());
         }

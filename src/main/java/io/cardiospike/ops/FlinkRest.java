@@ -143,6 +143,18 @@ public final class FlinkRest {
         return last.lines().findFirst().orElse(last);
     }
 
+    /** The TaskManagers (resource ids) that run some task of the job now. */
+    public java.util.Set<String> taskManagersOf(String jobId) throws IOException {
+        java.util.Set<String> ids = new java.util.TreeSet<>();
+        for (JsonNode v : job(jobId).path("vertices")) {
+            for (JsonNode tm : get("/jobs/" + jobId + "/vertices/" + v.path("id").asText() + "/taskmanagers")
+                    .path("taskmanagers")) {
+                ids.add(tm.path("taskmanager-id").asText());
+            }
+        }
+        return ids;
+    }
+
     public JsonNode get(String path) throws IOException {
         return call(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(10)).build(), 200);
     }
