@@ -165,8 +165,11 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** A request body must arrive at least this fast on average (else 408), so a dribbling client is cut off. */
-    public static final int MIN_BODY_BYTES_PER_SECOND = 4 * 1024;
+    /**
+     * A request body, once its first byte has come, must keep arriving at least this fast on average (Jetty checks
+     * it on every read; else 408), so that a client trickling its body cannot hold a request for long.
+     */
+    public static final int MIN_BODY_BYTES_PER_SECOND = 1024;
     /** Threads beyond the request bound: for the 503 answers, /health and Jetty's own selector and acceptor. */
     private static final int SPARE_THREADS = 32;
     /** Multipart uploads stay in memory (never a temporary file with patient data) up to the body limit. */
