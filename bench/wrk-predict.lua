@@ -2,6 +2,8 @@
 --   wrk -t2 -c16 -d30s --latency -s bench/wrk-predict.lua http://127.0.0.1:8080/api/v1/predict
 -- With --auth-token-file on the server: CARDIOSPIKE_TOKEN=<a token of that file> wrk ...
 -- Prints, after wrk's own summary, how many answers had each status (503 = over --max-concurrent-requests).
+-- A connection answered 503 waits its Retry-After before its next request, as a well-behaved client does
+-- (CARDIOSPIKE_IGNORE_RETRY_AFTER=1: it asks again at once, as a flood would).
 
 -- Sinus rhythm around 800 ms with breathing-like variation, a premature beat and its pause every 50 beats:
 -- deterministic, so every run sends the same body.
@@ -25,12 +27,25 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local honour_retry_after = os.getenv("CARDIOSPIKE_IGNORE_RETRY_AFTER") ~= "1"
+local wait_ms = 0
+
 function init(args)
   statuses = {}
 end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status == 503 and honour_retry_after then
+    wait_ms = 1000 * (tonumber(headers["Retry-After"]) or 1)
+  end
+end
+
+-- wrk asks before each request of a connection, right after that connection's previous answer
+function delay()
+  local ms = wait_ms
+  wait_ms = 0
+  return ms
 end
 
 function done(summary, latency, requests)
