@@ -424,7 +424,10 @@ public final class ApiServer implements AutoCloseable {
         limits.put("idle_timeout_seconds", options.idleTimeout().toSeconds());
         m.put("limits", limits);
         // counts only, for load balancers and tests: how close the server is to its limits
-        m.put("load", Map.of("requests_in_flight", guard.inFlight(), "body_bytes_held", bodyBudget.held()));
+        Map<String, Object> load = new LinkedHashMap<>();
+        load.put("requests_in_flight", guard.inFlight());
+        load.put("body_bytes_held", bodyBudget.held());
+        m.put("load", load);
         ctx.json(m);
     }
 
