@@ -7,9 +7,22 @@ const dashboard = window.dashboard = { model: null, current: null, rendered: nul
 const uploads = new Map(); // option value -> scored recording
 const $ = (id) => document.getElementById(id);
 
+// With --auth-token-file the API wants "Authorization: Bearer <token>": asked once, kept for this tab only.
+const TOKEN_KEY = 'cardiospike-token';
+let token = sessionStorage.getItem(TOKEN_KEY) || '';
+const withToken = (headers) => (token ? { ...headers, Authorization: 'Bearer ' + token } : { ...headers });
+
+function askForToken() {
+  $('token-message').textContent = token ? 'The token was not accepted; enter another.'
+    : 'This server needs an API token.';
+  $('token-panel').hidden = false;
+  $('token-input').focus();
+}
+
 async function getJson(url, init) {
-  const res = await fetch(url, init);
+  const res = await fetch(url, { ...init, headers: withToken(init && init.headers) });
   const body = await res.json().catch(() => ({ error: res.statusText }));
+  if (res.status === 401) askForToken();
   if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status));
   return body;
 }
@@ -144,43 +157,91 @@ async function upload(file) {
 
 // --- live view -------------------------------------------------------------------------------------------
 
-let source = null;
+// Server-sent events read with fetch (EventSource cannot send a token), reconnecting like EventSource does.
+let live = null; // AbortController of the open stream
 
 function connectLive(patient) {
-  if (source) source.close();
+  if (live) live.abort();
+  live = new AbortController();
   const url = '/api/v1/live/events' + (patient ? '?patient=' + encodeURIComponent(patient) : '');
-  source = new EventSource(url);
-  source.onopen = () => { $('live-state').textContent = 'live'; };
-  source.onerror = () => { $('live-state').textContent = 'reconnecting'; };
-  source.addEventListener('patients', (ev) => renderPatients(JSON.parse(ev.data).patients));
-  source.addEventListener('snapshot', (ev) => {
-    const s = JSON.parse(ev.data);
-    dashboard.live = { id: s.patient_id, time: s.ts, rr: s.rr, proba: s.proba, anomaly: s.anomaly,
-      artifact: s.artifact, alerts: s.recent_alerts || [], model_version: s.model_version, alertCount: s.alerts };
-    renderLive();
-  });
-  source.addEventListener('beats', (ev) => {
-    const b = JSON.parse(ev.data), l = dashboard.live;
-    if (!l || b.patient_id !== l.id) return;
-    for (const k of ['time', 'rr', 'proba', 'anomaly', 'artifact']) {
-      const arr = l[k].concat(b[k === 'time' ? 'ts' : k]);
-      l[k] = arr.length > LIVE_BEATS ? arr.slice(arr.length - LIVE_BEATS) : arr;
-    }
-    scheduleLiveRender();
-  });
-  source.addEventListener('alert', (ev) => {
-    const a = JSON.parse(ev.data), l = dashboard.live;
-    if (l && a.patient_id === l.id) {
-      // an alert opens, then closes under the same alert_id: upsert
-      const i = l.alerts.findIndex((x) => x.alert_id === a.alert_id);
-      if (i >= 0) l.alerts[i] = a;
-      else {
-        l.alerts.push(a);
-        l.alertCount = (l.alertCount || 0) + 1;
+  streamEvents(url, live.signal, {
+    patients: (data) => renderPatients(JSON.parse(data).patients),
+    snapshot: (data) => {
+      const s = JSON.parse(data);
+      dashboard.live = { id: s.patient_id, time: s.ts, rr: s.rr, proba: s.proba, anomaly: s.anomaly,
+        artifact: s.artifact, alerts: s.recent_alerts || [], model_version: s.model_version, alertCount: s.alerts };
+      renderLive();
+    },
+    beats: (data) => {
+      const b = JSON.parse(data), l = dashboard.live;
+      if (!l || b.patient_id !== l.id) return;
+      for (const k of ['time', 'rr', 'proba', 'anomaly', 'artifact']) {
+        const arr = l[k].concat(b[k === 'time' ? 'ts' : k]);
+        l[k] = arr.length > LIVE_BEATS ? arr.slice(arr.length - LIVE_BEATS) : arr;
       }
       scheduleLiveRender();
-    }
+    },
+    alert: (data) => {
+      const a = JSON.parse(data), l = dashboard.live;
+      if (l && a.patient_id === l.id) {
+        // an alert opens, then closes under the same alert_id: upsert
+        const i = l.alerts.findIndex((x) => x.alert_id === a.alert_id);
+        if (i >= 0) l.alerts[i] = a;
+        else {
+          l.alerts.push(a);
+          l.alertCount = (l.alertCount || 0) + 1;
+        }
+        scheduleLiveRender();
+      }
+    },
   });
+}
+
+async function streamEvents(url, signal, handlers) {
+  while (!signal.aborted) {
+    try {
+      const res = await fetch(url, { headers: withToken({ Accept: 'text/event-stream' }), signal });
+      if (res.status === 401) {
+        $('live-state').textContent = 'no token';
+        askForToken();
+        return;
+      }
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      $('live-state').textContent = 'live';
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer = (buffer + value).replace(/\r\n?/g, '\n');
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) { // an event ends with a blank line
+          dispatchEvent(buffer.slice(0, end), handlers);
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+    }
+    $('live-state').textContent = 'reconnecting';
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+/** One event of the text/event-stream format: "event:" names it, "data:" lines carry it, ":" lines are comments. */
+function dispatchEvent(frame, handlers) {
+  let name = 'message';
+  const data = [];
+  for (const line of frame.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') name = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (data.length > 0 && handlers[name]) handlers[name](data.join('\n'));
 }
 
 let renderTimer = null;
@@ -247,6 +308,8 @@ function stopLive() {
 // --- start -----------------------------------------------------------------------------------------------
 
 async function init() {
+  showError(null);
+  $('data-group').replaceChildren(); // init runs again once a token is entered
   try {
     const health = await getJson('/health');
     dashboard.model = { version: health.model_version, threshold: health.threshold };
@@ -266,10 +329,19 @@ async function init() {
     }
     dashboard.ready = true;
   } catch (e) {
-    showError('Cannot reach the server: ' + e.message);
+    showError($('token-panel').hidden ? 'Cannot reach the server: ' + e.message
+      : 'Enter the server\'s API token to see its recordings.');
   }
 }
 
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  token = $('token-input').value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $('token-input').value = '';
+  $('token-panel').hidden = true;
+  init();
+});
 $('recording-select').addEventListener('change', (e) => selectRecording(e.target.value));
 $('csv-upload').addEventListener('change', (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
 init();

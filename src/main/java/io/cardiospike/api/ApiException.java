@@ -7,6 +7,7 @@ import java.util.Map;
 public final class ApiException extends RuntimeException {
     private final int status;
     private final Map<String, Object> details = new LinkedHashMap<>();
+    private Integer retryAfterSeconds;
 
     public ApiException(int status, String message) {
         super(message, null, false, false); // no stack trace: these are expected, not bugs
@@ -23,6 +24,18 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException tooLarge(String message, long limit) {
         return new ApiException(413, message).with("limit", limit);
+    }
+
+    /** 503: the server is at a limit of its own; the client may retry after {@code seconds}. */
+    public static ApiException busy(String message, int seconds) {
+        ApiException e = new ApiException(503, message);
+        e.retryAfterSeconds = seconds;
+        return e;
+    }
+
+    /** Seconds for a Retry-After header, or null for none. */
+    public Integer retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public ApiException with(String key, Object value) {

@@ -7,11 +7,16 @@ import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
 import io.cardiospike.stream.KafkaConnection;
 import io.javalin.Javalin;
-import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
-import io.javalin.http.UploadedFile;
+import io.javalin.http.sse.SseHandler;
 import io.javalin.http.staticfiles.Location;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.MultipartConfigElement;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.Part;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,12 +26,25 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.BadMessageException;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.servlet.FilterHolder;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,38 +69,60 @@ public final class ApiServer implements AutoCloseable {
     /**
      * Server settings.
      *
-     * @param host             interface to bind; loopback by default because responses carry patient data
-     * @param port             TCP port, 0 for any free one
-     * @param modelDir         model bundle directory (ignored when a scorer is passed to {@link #start(Options,
-     *                         EnsembleScorer)})
-     * @param dataFile         optional CSV (id,time,x) whose recordings the dashboard lists
-     * @param kafka            optional Kafka (brokers and client properties); enables the live view
+     * @param host                  interface to bind; loopback by default because responses carry patient data
+     * @param port                  TCP port, 0 for any free one
+     * @param modelDir              model bundle directory (ignored when a scorer is passed to {@link #start(Options,
+     *                              EnsembleScorer)})
+     * @param dataFile              optional CSV (id,time,x) whose recordings the dashboard lists
+     * @param kafka                 optional Kafka (brokers and client properties); enables the live view
+     * @param authTokenFile         optional file of bearer tokens (read once at start); without it no authentication
+     * @param maxConcurrentRequests requests in progress at once (event streams included); beyond, 503 at once
+     * @param idleTimeout           a connection silent this long is closed; a body stalled this long gets 408
+     * @param bodyMemoryBytes       request body bytes all requests together may hold in memory ({@link BodyBudget})
      */
     public record Options(String host, int port, Path modelDir, Path dataFile, KafkaConnection kafka,
-                          String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients) {
+                          String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients,
+                          Path authTokenFile, int maxConcurrentRequests, Duration idleTimeout, long bodyMemoryBytes) {
+        public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 256;
+        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+        public static final long DEFAULT_BODY_MEMORY_BYTES = 64L * 1024 * 1024;
+
+        public Options {
+            if (maxConcurrentRequests < 1) {
+                throw new IllegalArgumentException("maxConcurrentRequests must be at least 1");
+            }
+            if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+                throw new IllegalArgumentException("idleTimeout must be positive");
+            }
+            if (bodyMemoryBytes < MAX_BODY_BYTES) { // else a body within the limit could never be read
+                throw new IllegalArgumentException("bodyMemoryBytes must be at least the body limit, "
+                        + MAX_BODY_BYTES + " bytes");
+            }
+        }
+
         public static Options defaults() {
             return new Options("127.0.0.1", 8080, Path.of("models"), null, null, "rr-scores", "rr-alerts", 2_000,
-                    500);
+                    500, null, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_BODY_MEMORY_BYTES);
         }
 
         public Options host(String v) {
-            return new Options(v, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic,
-                    beatsPerPatient, maxPatients);
+            return new Options(v, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
         }
 
         public Options port(int v) {
-            return new Options(host, v, modelDir, dataFile, kafka, scoresTopic, alertsTopic,
-                    beatsPerPatient, maxPatients);
+            return new Options(host, v, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
         }
 
         public Options modelDir(Path v) {
             return new Options(host, port, v, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients);
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
         }
 
         public Options dataFile(Path v) {
             return new Options(host, port, modelDir, v, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients);
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
         }
 
         public Options bootstrapServers(String v) {
@@ -91,19 +131,53 @@ public final class ApiServer implements AutoCloseable {
 
         public Options kafka(KafkaConnection v) {
             return new Options(host, port, modelDir, dataFile, v, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients);
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
         }
 
         public Options topics(String scores, String alerts) {
             return new Options(host, port, modelDir, dataFile, kafka, scores, alerts, beatsPerPatient,
-                    maxPatients);
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
         }
 
         public Options buffers(int beats, int patients) {
             return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beats,
-                    patients);
+                    patients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
+        }
+
+        public Options authTokenFile(Path v) {
+            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                    maxPatients, v, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
+        }
+
+        public Options maxConcurrentRequests(int v) {
+            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                    maxPatients, authTokenFile, v, idleTimeout, bodyMemoryBytes);
+        }
+
+        public Options idleTimeout(Duration v) {
+            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                    maxPatients, authTokenFile, maxConcurrentRequests, v, bodyMemoryBytes);
+        }
+
+        public Options bodyMemoryBytes(long v) {
+            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, v);
         }
     }
+
+    /**
+     * A request body, once its first byte has come, must keep arriving at least this fast on average (Jetty checks
+     * it on every read; else 408), so that a client trickling its body cannot hold a request for long.
+     */
+    public static final int MIN_BODY_BYTES_PER_SECOND = 1024;
+    /** Threads beyond the request bound: for the 503 answers, /health and Jetty's own selector and acceptor. */
+    private static final int SPARE_THREADS = 32;
+    /** Multipart uploads stay in memory (never a temporary file with patient data) up to the body limit. */
+    private static final MultipartConfigElement MULTIPART = new MultipartConfigElement(
+            System.getProperty("java.io.tmpdir"), MAX_BODY_BYTES, MAX_BODY_BYTES, MAX_BODY_BYTES);
+
+    private static final String MALFORMED_MULTIPART = "malformed multipart/form-data body: expected parts with "
+            + "boundaries as in its Content-Type, one named 'file' holding the CSV";
 
     private final Options options;
     private final EnsembleScorer scorer;
@@ -111,24 +185,40 @@ public final class ApiServer implements AutoCloseable {
     private final String dataName;
     private final Map<String, Recording> recordings;
     private final LiveFeed live;
+    private final BearerTokens tokens;
+    private final BodyBudget bodyBudget;
+    private final RequestGuard guard;
+    /**
+     * Scorer calls at once: one per core, handed out first come first served. Scoring is CPU-bound, so more at
+     * once only share the cores and stretch every call; a fair queue keeps the latency of each call predictable.
+     */
+    private final Semaphore scoringSlots = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors()),
+            true);
+    /** Methods registered per route template, for the Allow header of a 405. */
+    private final Map<String, Set<String>> methodsByRoute = new LinkedHashMap<>();
     private final Javalin app;
 
     private ApiServer(Options options, EnsembleScorer scorer, boolean ownsScorer, String dataName,
-                      Map<String, Recording> recordings, LiveFeed live) {
+                      Map<String, Recording> recordings, LiveFeed live, BearerTokens tokens) {
         this.options = options;
         this.scorer = scorer;
         this.ownsScorer = ownsScorer;
         this.dataName = dataName;
         this.recordings = recordings;
         this.live = live;
+        this.tokens = tokens;
+        this.bodyBudget = new BodyBudget(options.bodyMemoryBytes());
+        this.guard = new RequestGuard(tokens, options.maxConcurrentRequests(), bodyBudget);
         this.app = createApp();
     }
 
     /** Opens the bundle at {@code options.modelDir()} and starts; {@link #close} also closes the scorer. */
-    public static ApiServer start(Options options) throws ModelBundleException, CsvFormatException, IOException {
+    public static ApiServer start(Options options)
+            throws ModelBundleException, CsvFormatException, IOException, BearerTokens.TokenFileException {
+        BearerTokens tokens = readTokens(options); // before the bundle: a bad token file fails at once
         EnsembleScorer scorer = EnsembleScorer.open(options.modelDir());
         try {
-            return start(options, scorer, true);
+            return start(options, scorer, true, tokens);
         } catch (CsvFormatException | IOException | RuntimeException e) {
             scorer.close();
             throw e;
@@ -136,11 +226,16 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Starts around a scorer the caller owns (e.g. the demo's), which {@link #close} leaves open. */
-    public static ApiServer start(Options options, EnsembleScorer scorer) throws CsvFormatException, IOException {
-        return start(options, scorer, false);
+    public static ApiServer start(Options options, EnsembleScorer scorer)
+            throws CsvFormatException, IOException, BearerTokens.TokenFileException {
+        return start(options, scorer, false, readTokens(options));
     }
 
-    private static ApiServer start(Options options, EnsembleScorer scorer, boolean owns)
+    private static BearerTokens readTokens(Options options) throws BearerTokens.TokenFileException {
+        return options.authTokenFile() == null ? null : BearerTokens.read(options.authTokenFile());
+    }
+
+    private static ApiServer start(Options options, EnsembleScorer scorer, boolean owns, BearerTokens tokens)
             throws CsvFormatException, IOException {
         Map<String, Recording> recordings = new LinkedHashMap<>();
         String dataName = null;
@@ -153,18 +248,27 @@ public final class ApiServer implements AutoCloseable {
         LiveFeed live = options.kafka() == null ? null
                 : new LiveFeed(options.kafka(), options.scoresTopic(), options.alertsTopic(),
                         options.beatsPerPatient(), options.maxPatients());
-        ApiServer server = new ApiServer(options, scorer, owns, dataName, recordings, live);
+        ApiServer server = new ApiServer(options, scorer, owns, dataName, recordings, live, tokens);
         try {
-            server.app.start(options.host(), options.port());
+            server.app.start();
         } catch (RuntimeException e) {
             if (live != null) {
                 live.close();
             }
             throw e;
         }
-        LOG.info("serving model {} on {} ({} recordings, live view {})", scorer.modelVersion(), server.url(),
-                recordings.size(), live != null ? "on" : "off");
+        LOG.info("serving model {} on {} ({} recordings, live view {}, {})", scorer.modelVersion(), server.url(),
+                recordings.size(), live != null ? "on" : "off",
+                tokens == null ? "no authentication" : "bearer authentication, " + tokens.size() + " token(s)");
+        if (tokens == null && !isLoopback(options.host())) {
+            LOG.warn("serving patient data on {} to the network without authentication; see --auth-token-file",
+                    options.host());
+        }
         return server;
+    }
+
+    private static boolean isLoopback(String host) {
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
     }
 
     public int port() {
@@ -196,12 +300,33 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private Javalin createApp() {
+        long idleMillis = options.idleTimeout().toMillis();
         Javalin javalin = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
             cfg.http.prefer405over404 = true;
-            cfg.jetty.multipartConfig.maxFileSize(MAX_BODY_BYTES, SizeUnit.BYTES);
-            cfg.jetty.multipartConfig.maxTotalRequestSize(MAX_BODY_BYTES, SizeUnit.BYTES);
+            // More threads than the bound, so that a request beyond it is refused at once instead of queued
+            QueuedThreadPool threads = new QueuedThreadPool(options.maxConcurrentRequests() + SPARE_THREADS, 8,
+                    60_000);
+            threads.setName("api-http");
+            cfg.jetty.threadPool = threads;
+            cfg.jetty.modifyHttpConfiguration(http -> {
+                http.setIdleTimeout(idleMillis); // a handler blocked reading a stalled body
+                http.setMinRequestDataRate(MIN_BODY_BYTES_PER_SECOND); // a body that trickles in
+            });
+            cfg.jetty.addConnector((server, http) -> {
+                ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
+                connector.setHost(options.host());
+                connector.setPort(options.port());
+                connector.setIdleTimeout(idleMillis); // a connection that sends nothing (slow headers, keep-alive)
+                connector.setAcceptQueueSize(options.maxConcurrentRequests());
+                return connector;
+            });
+            cfg.jetty.modifyServletContextHandler(handler -> {
+                FilterHolder holder = new FilterHolder(guard);
+                holder.setAsyncSupported(true); // the event stream is asynchronous
+                handler.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST));
+            });
             cfg.staticFiles.add(sf -> {
                 sf.hostedPath = "/";
                 sf.directory = "/web";
@@ -209,28 +334,35 @@ public final class ApiServer implements AutoCloseable {
             });
             // Plotly and Swagger UI come from webjars on the classpath (/webjars/...): the pages work offline
             cfg.staticFiles.enableWebjars();
-            // ids only: never bodies, which carry patient data
+            // ids only: never bodies, which carry patient data, nor headers, which carry tokens
             cfg.requestLogger.http((ctx, ms) -> LOG.debug("{} {} -> {} in {} ms", ctx.method(), route(ctx),
                     ctx.statusCode(), Math.round(ms)));
         });
 
-        javalin.get("/health", this::health);
-        javalin.get("/api/v1/model", ctx -> ctx.contentType("application/json")
+        route(javalin, HandlerType.GET, "/health", this::health);
+        route(javalin, HandlerType.GET, "/api/v1/model", ctx -> ctx.contentType("application/json")
                 .result(scorer.manifest().raw().toString()));
-        javalin.post("/api/v1/predict", this::predict);
-        javalin.post("/api/v1/predict/csv", this::predictCsv);
-        javalin.get("/api/v1/recordings", this::listRecordings);
-        javalin.get("/api/v1/recordings/{id}", this::recording);
-        javalin.post("/api/v1/analyze", this::analyze);
-        javalin.get("/api/v1/live", ctx -> ctx.json(live().status()));
-        javalin.get("/api/v1/live/patients", ctx -> ctx.contentType("application/json")
+        route(javalin, HandlerType.POST, "/api/v1/predict", this::predict);
+        route(javalin, HandlerType.POST, "/api/v1/predict/csv", this::predictCsv);
+        route(javalin, HandlerType.GET, "/api/v1/recordings", this::listRecordings);
+        route(javalin, HandlerType.GET, "/api/v1/recordings/{id}", this::recording);
+        route(javalin, HandlerType.POST, "/api/v1/analyze", this::analyze);
+        route(javalin, HandlerType.GET, "/api/v1/live", ctx -> ctx.json(live().status()));
+        route(javalin, HandlerType.GET, "/api/v1/live/patients", ctx -> ctx.contentType("application/json")
                 .result(live().patientsJson()));
-        javalin.get("/api/v1/live/patients/{id}", this::livePatient);
-        javalin.sse("/api/v1/live/events", this::liveEvents);
-        javalin.get("/openapi.json", ctx -> ctx.contentType("application/json").result(resource("/api/openapi.json")));
-        javalin.get("/docs", ctx -> ctx.html(new String(resource("/web/docs.html"), StandardCharsets.UTF_8)));
+        route(javalin, HandlerType.GET, "/api/v1/live/patients/{id}", this::livePatient);
+        route(javalin, HandlerType.GET, RequestGuard.EVENTS_PATH, new SseHandler(this::liveEvents));
+        route(javalin, HandlerType.GET, "/openapi.json", ctx -> ctx.contentType("application/json")
+                .result(resource("/api/openapi.json")));
+        route(javalin, HandlerType.GET, "/docs", ctx -> ctx.html(new String(resource("/web/docs.html"),
+                StandardCharsets.UTF_8)));
 
-        javalin.exception(ApiException.class, (e, ctx) -> ctx.status(e.status()).json(e.body()));
+        javalin.exception(ApiException.class, (e, ctx) -> {
+            if (e.retryAfterSeconds() != null) {
+                ctx.header("Retry-After", e.retryAfterSeconds().toString());
+            }
+            ctx.status(e.status()).json(e.body());
+        });
         javalin.exception(HttpResponseException.class, (e, ctx) ->
                 ctx.status(e.getStatus()).json(new ApiException(e.getStatus(), e.getMessage()).body()));
         javalin.exception(Exception.class, (e, ctx) -> {
@@ -243,9 +375,36 @@ public final class ApiServer implements AutoCloseable {
                 ctx.json(new ApiException(404, "no such resource: " + ctx.method() + " " + ctx.path()).body());
             }
         });
-        javalin.error(405, ctx -> ctx.json(new ApiException(405, "method " + ctx.method() + " not allowed on "
-                + ctx.path()).body()));
+        javalin.error(405, ctx -> {
+            ctx.header("Allow", allowedMethods(ctx.path())); // RFC 9110: a 405 says what the resource supports
+            ctx.json(new ApiException(405, "method " + ctx.method() + " not allowed on " + ctx.path()).body());
+        });
         return javalin;
+    }
+
+    private void route(Javalin javalin, HandlerType method, String path, Handler handler) {
+        javalin.addHttpHandler(method, path, handler);
+        methodsByRoute.computeIfAbsent(path, p -> new TreeSet<>()).add(method.name());
+    }
+
+    /** The methods of the route templates ({@code /api/v1/recordings/{id}}) that match a request path. */
+    private String allowedMethods(String path) {
+        String[] segments = path.split("/", -1);
+        Set<String> methods = new TreeSet<>();
+        for (Map.Entry<String, Set<String>> e : methodsByRoute.entrySet()) {
+            String[] template = e.getKey().split("/", -1);
+            boolean match = template.length == segments.length;
+            for (int i = 0; match && i < template.length; i++) {
+                match = template[i].startsWith("{") || template[i].equals(segments[i]);
+            }
+            if (match) {
+                methods.addAll(e.getValue());
+                if (e.getValue().contains("GET")) {
+                    methods.add("HEAD"); // Jetty answers HEAD wherever GET is served
+                }
+            }
+        }
+        return String.join(", ", methods);
     }
 
     private void health(Context ctx) {
@@ -256,13 +415,25 @@ public final class ApiServer implements AutoCloseable {
         m.put("recordings", recordings.size());
         m.put("data", dataName);
         m.put("live", live != null);
-        m.put("limits", Map.of("max_body_bytes", MAX_BODY_BYTES, "max_beats", MAX_BEATS));
+        m.put("auth", tokens != null);
+        Map<String, Object> limits = new LinkedHashMap<>();
+        limits.put("max_body_bytes", MAX_BODY_BYTES);
+        limits.put("max_beats", MAX_BEATS);
+        limits.put("max_concurrent_requests", options.maxConcurrentRequests());
+        limits.put("body_memory_bytes", bodyBudget.capacity());
+        limits.put("idle_timeout_seconds", options.idleTimeout().toSeconds());
+        m.put("limits", limits);
+        // counts only, for load balancers and tests: how close the server is to its limits
+        Map<String, Object> load = new LinkedHashMap<>();
+        load.put("requests_in_flight", guard.inFlight());
+        load.put("body_bytes_held", bodyBudget.held());
+        m.put("load", load);
         ctx.json(m);
     }
 
     private void predict(Context ctx) {
         PredictRequest req = PredictRequest.parse(body(ctx), MAX_BEATS);
-        Analysis a = Analysis.of(scorer, req.sequence());
+        Analysis a = scoring(() -> Analysis.of(scorer, req.sequence()));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("study", req.study());
         m.put("anomaly_proba", a.proba());
@@ -278,7 +449,7 @@ public final class ApiServer implements AutoCloseable {
         RrCsv.Table table = csvTable(ctx);
         List<double[]> proba = new ArrayList<>(table.recordings().size());
         for (Recording r : table.recordings()) {
-            proba.add(scorer.scoreRecording(r.rr()).proba());
+            proba.add(scoring(() -> scorer.scoreRecording(r.rr()).proba()));
         }
         StringWriter out = new StringWriter();
         RrCsv.writeScores(out, table, proba, proba.stream().map(scorer::decide).toList());
@@ -301,7 +472,7 @@ public final class ApiServer implements AutoCloseable {
         if (r == null) {
             throw new ApiException(404, "no recording with this id in the data file").with("id", ctx.pathParam("id"));
         }
-        ctx.json(Analysis.recordingJson(scorer, r));
+        ctx.json(scoring(() -> Analysis.recordingJson(scorer, r)));
     }
 
     /** A CSV for the dashboard: every recording in it, scored, in the shape of {@code /api/v1/recordings/{id}}. */
@@ -309,13 +480,28 @@ public final class ApiServer implements AutoCloseable {
         RrCsv.Table table = csvTable(ctx);
         List<Map<String, Object>> list = new ArrayList<>();
         for (Recording r : table.recordings()) {
-            list.add(Analysis.recordingJson(scorer, r));
+            list.add(scoring(() -> Analysis.recordingJson(scorer, r)));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model_version", scorer.modelVersion());
         m.put("threshold", scorer.threshold());
         m.put("recordings", list);
         ctx.json(m);
+    }
+
+    /** Runs one scorer call in a scoring slot (per recording, so a large CSV does not hold a slot for all). */
+    private <T> T scoring(Supplier<T> call) {
+        try {
+            scoringSlots.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.busy("server stopping", RequestGuard.RETRY_AFTER_SECONDS);
+        }
+        try {
+            return call.get();
+        } finally {
+            scoringSlots.release();
+        }
     }
 
     private void livePatient(Context ctx) {
@@ -366,25 +552,25 @@ public final class ApiServer implements AutoCloseable {
         return live;
     }
 
-    /** The CSV of a request: a multipart upload's {@code file} field, or else the body itself. */
+    /**
+     * The CSV of a request: a multipart upload's {@code file} part (a file or a plain field), or else the body.
+     */
     private RrCsv.Table csvTable(Context ctx) throws IOException {
-        checkLength(ctx);
         byte[] bytes;
         String name;
-        if (Objects.toString(ctx.contentType(), "").toLowerCase(java.util.Locale.ROOT).startsWith("multipart/")) {
-            UploadedFile file;
-            try {
-                file = ctx.uploadedFile("file");
-            } catch (IllegalStateException e) { // the servlet's multipart size limits
-                throw ApiException.tooLarge("upload larger than " + MAX_BODY_BYTES + " bytes", MAX_BODY_BYTES);
+        if (Objects.toString(ctx.contentType(), "").toLowerCase(Locale.ROOT).startsWith("multipart/")) {
+            checkLength(ctx);
+            BodyBudget.Reservation reservation = reservation(ctx);
+            // Jetty parses the whole upload before a part can be read: its share is reserved first
+            long declared = ctx.req().getContentLengthLong();
+            long parsed = declared >= 0 ? declared : MAX_BODY_BYTES;
+            reserve(reservation, parsed);
+            Part file = filePart(ctx);
+            try (InputStream in = file.getInputStream()) {
+                bytes = readCapped(in, reservation, parsed);
             }
-            if (file == null) {
-                throw ApiException.badRequest("multipart upload without a 'file' field");
-            }
-            try (InputStream in = file.content()) {
-                bytes = readCapped(in);
-            }
-            name = file.filename() == null || file.filename().isBlank() ? "upload" : file.filename();
+            name = file.getSubmittedFileName() == null || file.getSubmittedFileName().isBlank() ? "upload"
+                    : file.getSubmittedFileName();
         } else {
             bytes = body(ctx);
             name = "request body";
@@ -397,14 +583,63 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
+    private static Part filePart(Context ctx) {
+        ctx.req().setAttribute("org.eclipse.jetty.multipartConfig", MULTIPART);
+        Part file = null;
+        try {
+            // exactly one part, 'file', as the OpenAPI document says: nothing else is read, so nothing is accepted
+            for (Part part : ctx.req().getParts()) {
+                if (!"file".equals(part.getName()) || file != null) {
+                    throw ApiException.badRequest("multipart upload with a part other than one 'file': send only "
+                            + "the CSV, as the part 'file'");
+                }
+                file = part;
+            }
+        } catch (IllegalStateException e) { // Jetty's size limits (maxRequestSize, maxFileSize)
+            if (String.valueOf(e.getMessage()).contains("exceeds")) {
+                throw ApiException.tooLarge("upload larger than " + MAX_BODY_BYTES + " bytes", MAX_BODY_BYTES);
+            }
+            throw ApiException.badRequest(MALFORMED_MULTIPART);
+        } catch (ApiException e) {
+            throw e;
+        } catch (IOException | ServletException | RuntimeException e) { // the parser's word for a broken upload
+            throw unreadable(e, MALFORMED_MULTIPART);
+        }
+        if (file == null) {
+            throw ApiException.badRequest("multipart upload without a 'file' field");
+        }
+        return file;
+    }
+
     /** The request body, refused with 413 beyond {@link #MAX_BODY_BYTES} even without a Content-Length. */
     private static byte[] body(Context ctx) {
         checkLength(ctx);
+        BodyBudget.Reservation reservation = reservation(ctx);
+        reserve(reservation, Math.max(0, ctx.req().getContentLengthLong())); // refused before a byte is read
         try {
-            return readCapped(ctx.req().getInputStream());
-        } catch (IOException e) {
-            throw ApiException.badRequest("could not read the request body");
+            return readCapped(ctx.req().getInputStream(), reservation, 0);
+        } catch (IOException | BadMessageException e) {
+            throw unreadable(e, "could not read the request body");
         }
+    }
+
+    /** A failed body read as a client error: 408 when the client was too slow (the idle timeout, the data rate). */
+    private static ApiException unreadable(Exception e, String message) {
+        if (e instanceof ApiException api) {
+            return api;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            int code = t instanceof BadMessageException bad ? bad.getCode() : 0;
+            if (t instanceof TimeoutException || code == 408) {
+                return new ApiException(408, "request body not received in time: it stalled or arrived slower than "
+                        + MIN_BODY_BYTES_PER_SECOND + " bytes/s");
+            }
+            if (code == 413) {
+                return ApiException.tooLarge("request body exceeds the limit of " + MAX_BODY_BYTES + " bytes",
+                        MAX_BODY_BYTES);
+            }
+        }
+        return ApiException.badRequest(message);
     }
 
     private static void checkLength(Context ctx) {
@@ -414,16 +649,37 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static byte[] readCapped(InputStream in) throws IOException {
+    private static BodyBudget.Reservation reservation(Context ctx) {
+        Object r = ctx.req().getAttribute(BodyBudget.ATTRIBUTE);
+        if (!(r instanceof BodyBudget.Reservation reservation)) {
+            throw new IllegalStateException("request did not pass the RequestGuard");
+        }
+        return reservation;
+    }
+
+    private static void reserve(BodyBudget.Reservation reservation, long bytes) {
+        if (!reservation.growTo(bytes)) {
+            throw ApiException.busy("server busy: request bodies in memory are at their limit; retry after "
+                    + RequestGuard.RETRY_AFTER_SECONDS + " s", RequestGuard.RETRY_AFTER_SECONDS);
+        }
+    }
+
+    /**
+     * Reads at most {@link #MAX_BODY_BYTES}, checked while reading (413 beyond), with room in the body budget for
+     * each chunk before it is kept: {@code before} bytes of this request are already reserved elsewhere.
+     */
+    private static byte[] readCapped(InputStream in, BodyBudget.Reservation reservation, long before)
+            throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buf = new byte[64 * 1024];
         int n;
         while ((n = in.read(buf)) > 0) {
-            out.write(buf, 0, n);
-            if (out.size() > MAX_BODY_BYTES) {
+            if (out.size() + n > MAX_BODY_BYTES) {
                 throw ApiException.tooLarge("request body exceeds the limit of " + MAX_BODY_BYTES + " bytes",
                         MAX_BODY_BYTES);
             }
+            reserve(reservation, before + out.size() + n);
+            out.write(buf, 0, n);
         }
         return out.toByteArray();
     }

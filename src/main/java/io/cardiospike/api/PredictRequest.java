@@ -42,7 +42,9 @@ record PredictRequest(String study, double[] sequence) {
         if (!study.isTextual()) {
             throw ApiException.invalid("study", "field 'study' must be a string, got " + kind(study));
         }
-        if (study.asText().isBlank() || study.asText().length() > MAX_STUDY_CHARS) {
+        String id = study.asText();
+        // characters as JSON Schema counts them (code points), as the OpenAPI document states the limit
+        if (id.isEmpty() || id.codePointCount(0, id.length()) > MAX_STUDY_CHARS) {
             throw ApiException.invalid("study", "field 'study' must be 1 to " + MAX_STUDY_CHARS + " characters");
         }
         JsonNode seq = root.get("sequence");
@@ -71,7 +73,7 @@ record PredictRequest(String study, double[] sequence) {
                 throw ApiException.invalid(field, field + " is not a finite number");
             }
         }
-        return new PredictRequest(study.asText(), rr);
+        return new PredictRequest(id, rr);
     }
 
     private static String kind(JsonNode n) {

@@ -1,7 +1,9 @@
 package io.cardiospike.cli;
 
 import io.cardiospike.api.ApiServer;
+import io.cardiospike.api.BearerTokens;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -28,13 +30,47 @@ final class ServeCommand implements Callable<Integer> {
 
     @Mixin KafkaConfigOption kafkaConfig;
 
+    @Option(names = "--auth-token-file", paramLabel = "FILE",
+            description = "bearer tokens, one a line (blank lines and # comments ignored), read once at start: /api/* "
+                    + "then answers 401 without 'Authorization: Bearer <token>'; /health, the pages and /openapi.json "
+                    + "stay open (default: none, no authentication)")
+    Path authTokenFile;
+
+    @Option(names = "--max-concurrent-requests", paramLabel = "N", defaultValue = "256",
+            description = "requests in progress at once, event streams included; beyond, 503 with Retry-After at "
+                    + "once (default ${DEFAULT-VALUE})")
+    int maxConcurrentRequests;
+
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "a connection silent this long is closed, a request body stalled this long answered 408 "
+                    + "(default ${DEFAULT-VALUE})")
+    int idleTimeoutSeconds;
+
+    @Option(names = "--body-memory", paramLabel = "MIB", defaultValue = "64",
+            description = "MiB of request bodies all requests together may hold in memory (the first 64 KiB of each "
+                    + "not counted); beyond, 503 with Retry-After (default ${DEFAULT-VALUE}, at least 5)")
+    int bodyMemoryMib;
+
     @Override
     public Integer call() throws Exception {
+        if (maxConcurrentRequests < 1) {
+            throw new UserException("--max-concurrent-requests must be at least 1");
+        }
+        if (idleTimeoutSeconds < 1) {
+            throw new UserException("--idle-timeout must be at least 1 second");
+        }
+        if (bodyMemoryMib * 1024L * 1024 < ApiServer.MAX_BODY_BYTES) {
+            throw new UserException("--body-memory must be at least 5 (MiB): one body may be 5 MiB");
+        }
         ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model).dataFile(data)
-                .kafka(bootstrapServers == null ? null : kafkaConfig.connect(bootstrapServers));
+                .kafka(bootstrapServers == null ? null : kafkaConfig.connect(bootstrapServers))
+                .authTokenFile(authTokenFile).maxConcurrentRequests(maxConcurrentRequests)
+                .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds)).bodyMemoryBytes(bodyMemoryMib * 1024L * 1024);
         ApiServer server;
         try {
             server = ApiServer.start(options);
+        } catch (BearerTokens.TokenFileException e) {
+            throw new UserException(e.getMessage()); // names the file and line, never a token
         } catch (io.javalin.util.JavalinBindException e) {
             throw new UserException("cannot listen on " + host + ":" + port + " (in use?); try --port");
         } catch (org.apache.kafka.common.KafkaException e) {

@@ -218,6 +218,9 @@ class ApiServerTest {
         assertThat(h.get("status").asText()).isEqualTo("ok");
         assertThat(h.get("live").asBoolean()).isFalse();
         assertThat(h.has("alert_budget")).as("decisions are the threshold alone").isFalse();
+        assertThat(h.get("auth").asBoolean()).as("no --auth-token-file").isFalse();
+        assertThat(h.at("/limits/max_concurrent_requests").asInt()).isEqualTo(256);
+        assertThat(h.at("/limits/body_memory_bytes").asLong()).isEqualTo(64L * 1024 * 1024);
 
         HttpResponse<String> model = get("/api/v1/model");
         assertThat(model.statusCode()).isEqualTo(200);
@@ -250,8 +253,59 @@ class ApiServerTest {
         assertError(get("/no-such-page.html"), 404, "not found");
         assertError(get("/api/v1/recordings/unknown"), 404, "no recording");
         assertError(get("/api/v1/live/patients"), 404, "live view is off");
-        assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/predict")).GET().build(),
-                BodyHandlers.ofString()), 405, "not allowed");
+        HttpResponse<String> wrongMethod = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/predict"))
+                .GET().build(), BodyHandlers.ofString());
+        assertError(wrongMethod, 405, "not allowed");
+        assertThat(wrongMethod.headers().firstValue("Allow")).as("RFC 9110: a 405 names the methods").hasValue("POST");
+        HttpResponse<String> trace = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/recordings/p1"))
+                .method("TRACE", BodyPublishers.noBody()).build(), BodyHandlers.ofString());
+        assertError(trace, 405, "not allowed");
+        assertThat(trace.headers().firstValue("Allow")).hasValue("GET, HEAD");
+    }
+
+    /** What schemathesis found against the OpenAPI document, each fixed (ApiFuzzIT runs it in `mvn verify`). */
+    @Test
+    void fuzzFindingsStayFixed() throws Exception {
+        // a small malformed multipart upload is a 400, not a 413 "upload larger than 5242880 bytes"
+        String boundary = "3d7940665f60b3556fc80396c5a1625a";
+        byte[] malformed = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"\u0018u_C\"\r\n\r\n{\"fZ\": true}"
+                + "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file.pdf\"\r\n\r\n"
+                + "%PDF-1.4\n1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n\r\n--" + boundary + "--\r\n")
+                .getBytes(StandardCharsets.UTF_8);
+        assertThat(malformed.length).isLessThan(300);
+        assertError(post("/api/v1/analyze", "multipart/form-data; boundary=" + boundary, malformed), 400,
+                "multipart");
+        byte[] extraPart = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--"
+                + boundary + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nid,time,x\np1,0,800\n\r\n--"
+                + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        assertError(post("/api/v1/analyze", "multipart/form-data; boundary=" + boundary, extraPart), 400,
+                "multipart upload with a part other than one 'file'");
+        assertError(post("/api/v1/analyze", "multipart/form-data; boundary=" + boundary,
+                "no boundary in here".getBytes(StandardCharsets.UTF_8)), 400, "malformed multipart/form-data body");
+        // the part 'file' may be a plain field, as the document describes it
+        String csv = "id,time,x\np1,0,812\np1,812,790\n";
+        HttpResponse<String> field = post("/api/v1/predict/csv", "multipart/form-data; boundary=" + boundary,
+                ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + csv + "\r\n--"
+                        + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        assertThat(field.statusCode()).as(field.body()).isEqualTo(200);
+        assertThat(field.body()).startsWith("id,time,y,proba\np1,0,");
+
+        // the event stream is text/event-stream whatever the client's Accept (here none)
+        HttpResponse<String> events = get("/api/v1/live/events");
+        assertThat(events.statusCode()).isEqualTo(200);
+        assertThat(events.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        assertThat(events.body()).contains("event: error").contains("live view is off");
+
+        // study length in characters as JSON Schema counts them (code points), not UTF-16 units
+        String heart = new String(Character.toChars(0x1FAC0));
+        HttpResponse<String> longest = postJson("{\"study\": \"" + heart.repeat(200) + "\", \"sequence\": [800]}");
+        assertThat(longest.statusCode()).as(longest.body()).isEqualTo(200);
+        assertError(postJson("{\"study\": \"" + heart.repeat(201) + "\", \"sequence\": [800]}"), 422,
+                "1 to 200 characters");
+        // the document says an empty CSV is no CSV, as the server does
+        JsonNode csvSchema = JSON.readTree(get("/openapi.json").body()).at("/components/schemas/RrCsv");
+        assertThat(csvSchema.get("minLength").asInt()).isEqualTo(1);
+        assertThat(csvSchema.get("pattern").asText()).startsWith("^id,time,x");
     }
 
     @Test

@@ -264,6 +264,34 @@ class DashboardBrowserTest {
     }
 
     @Test
+    void withATokenFileThePageAsksForTheTokenAndThenShowsEverything() throws Exception {
+        String token = "dashboard-token-0123456789";
+        Path tokens = Files.writeString(dir.resolve("tokens"), token + "\n");
+        try (ApiServer secured = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(tokens)
+                .dataFile(TestData.writeCsv(dir.resolve("secured.csv"), 2, 9))
+                .bootstrapServers(kafka.bootstrapServers()))) {
+            driver.get("http://127.0.0.1:" + secured.port() + "/"); // another origin: a session storage of its own
+            waitUpTo(30).until(d -> Boolean.FALSE.equals(js("return document.getElementById('token-panel').hidden")));
+            assertThat(js("return document.querySelectorAll('#data-group option').length")).isEqualTo(0L);
+
+            driver.findElement(By.id("token-input")).sendKeys("not-the-token-0123456789");
+            driver.findElement(By.cssSelector("#token-form button")).click();
+            waitUpTo(30).until(d -> Boolean.FALSE.equals(js("return document.getElementById('token-panel').hidden"))
+                    && driver.findElement(By.id("token-message")).getText().contains("not accepted"));
+
+            driver.findElement(By.id("token-input")).sendKeys(token);
+            driver.findElement(By.cssSelector("#token-form button")).click();
+            waitUpTo(30).until(d -> Boolean.TRUE.equals(js("return !!window.dashboard.ready")));
+            assertThat(js("return document.querySelectorAll('#data-group option').length")).isEqualTo(2L);
+            waitUpTo(30).until(d -> js("return window.dashboard.rendered && window.dashboard.rendered.key")
+                    .toString().startsWith("data:"));
+            // the live stream carries the token too (fetch, not EventSource, which cannot send one)
+            waitUpTo(30).until(d -> "live".equals(driver.findElement(By.id("live-state")).getText()));
+            assertThat(driver.findElement(By.id("token-panel")).isDisplayed()).isFalse();
+        }
+    }
+
+    @Test
     void liveBuffersAreBoundedAndEventsStartWithASnapshot() throws Exception {
         kafka.createTopics(1, "bounded-scores", "bounded-alerts");
         try (ApiServer small = ApiServer.start(ApiServer.Options.defaults().port(0)
