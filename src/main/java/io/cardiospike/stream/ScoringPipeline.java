@@ -19,11 +19,13 @@ import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.state.rocksdb.RocksDBConfigurableOptions;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -114,6 +116,10 @@ public final class ScoringPipeline {
         Configuration c = new Configuration();
         c.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
         c.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        // RocksDB's own info log grew 1.7 MB a minute per task in the soak (the state itself stayed under 0.5 MB);
+        // Flink's default keeps 4 files of 25 MB each. Two of 4 MB are plenty to read after an incident.
+        c.set(RocksDBConfigurableOptions.LOG_MAX_FILE_SIZE, MemorySize.ofMebiBytes(4));
+        c.set(RocksDBConfigurableOptions.LOG_FILE_NUM, 2);
         if (config.checkpointDir() != null) { // else the cluster's execution.checkpointing.dir
             c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointUri());
         }
