@@ -211,7 +211,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             return true;
         }
         s.addPending(ts, beat.rrMs);
-        release(s, s.clock() - latenessMs);
+        release(s, Math.max(clock, ts) - latenessMs); // the clock with this beat, without scanning again
         return true;
     }
 
