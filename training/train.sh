@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--out DIR] [--work DIR] [key=value ...]
+# bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--out DIR] [--work DIR]
+#                       [--from-study NAME [--storage URL]] [key=value ...]
 # Java exports the model inputs (features, windows) and a golden synthetic recording; Python trains on exactly
 # those and writes the bundle to a new directory (default: bundles/<UTC time>/; the committed bundle changes only
-# with --out models). key=value pairs override training/conf/config.yaml.
+# with --out models). key=value pairs override training/conf/config.yaml; --from-study puts the best trial of a
+# `bin/cardiospike search` study before them (later pairs win).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CS="$ROOT/bin/cardiospike"
-input="" past=16 lookahead=8 work="" out=""
+input="" past=16 lookahead=8 work="" out="" study="" storage=""
 overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -15,6 +17,8 @@ while [ $# -gt 0 ]; do
     --lookahead) lookahead="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --from-study) study="$2"; shift 2 ;;
+    --storage) storage="$2"; shift 2 ;;
     --cfg) overrides+=("--cfg"); shift ;;
     *) overrides+=("$1"); shift ;;
   esac
@@ -31,4 +35,9 @@ mkdir -p "$work"
 "$CS" export-dataset --input "$work/golden.csv" --output "$work/golden" --past "$past" --lookahead "$lookahead"
 py="$("$CS" venv)"
 cd "$ROOT/training"
+if [ -n "$study" ]; then
+  read -r -a best <<<"$("$py" -m cardiotrain.search best --study "$study" ${storage:+--storage "$storage"})"
+  echo "cardiospike: the best trial of study $study: ${best[*]}" >&2
+  overrides=("${best[@]}" "${overrides[@]}")
+fi
 exec "$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$out" "${overrides[@]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+import os
 import time
 from pathlib import Path
 
@@ -64,19 +65,37 @@ def build_net(ccfg, channels: int, window: int, center: int) -> CardioNet:
                      tuple(ccfg.aux_offsets))
 
 
-def set_determinism(seed: int, threads: int) -> None:
+def resolve_device(name: str = "auto") -> torch.device:
+    """`device=cpu|cuda|auto`: auto is cuda where a GPU exists. Bundles are exported and checked on the CPU either
+    way; CUDA kernels round differently, so a GPU run is repeatable on its own device, not bit-identical to CPU."""
+    name = str(name or "auto")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device={name} but torch sees no CUDA device here: use device=cpu (or auto)")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ValueError(f"device must be cpu, cuda or auto, not {name!r}")
+    return torch.device(name)
+
+
+def set_determinism(seed: int, threads: int, device: torch.device | None = None) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2 ** 32))
     torch.set_num_threads(max(1, int(threads)))
-    torch.use_deterministic_algorithms(True)
+    if device is not None and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # deterministic cuBLAS
+        torch.use_deterministic_algorithms(True, warn_only=True)     # cuDNN's GRU has no deterministic twin
+    else:
+        torch.use_deterministic_algorithms(True)
 
 
 @torch.no_grad()
 def predict_logits(net: nn.Module, windows: np.ndarray, batch: int = 4096) -> np.ndarray:
     net.eval()
+    dev = next(net.parameters()).device
     out = np.empty(len(windows), dtype=np.float32)
     for s in range(0, len(windows), batch):
-        out[s:s + batch] = net(torch.from_numpy(np.ascontiguousarray(windows[s:s + batch]))).numpy()
+        out[s:s + batch] = net(torch.from_numpy(np.ascontiguousarray(windows[s:s + batch])).to(dev)).cpu().numpy()
     return out
 
 
@@ -103,23 +122,25 @@ def neighbour_labels(y: np.ndarray, ids: np.ndarray, offsets) -> np.ndarray:
 
 def train_net(ccfg, windows: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray | None,
               seed: int, center: int, epochs: int | None = None, desc: str = "cnn", leave: bool = False,
-              ids: np.ndarray | None = None):
+              ids: np.ndarray | None = None, device: torch.device | str = "cpu"):
     """Train one CardioNet on windows[train_idx]. With val_idx: keep the best-epoch weights by inner-val
     average precision, stop after `patience` epochs without improvement. Without val_idx: run `epochs`.
     With `cnn.aux_offsets`, the neighbours' labels (from `ids`' recordings) are extra targets weighted by
-    `cnn.aux_weight`. Returns (net, best_epoch (1-based), history)."""
+    `cnn.aux_weight`. Trains on `device` (the whole training split is moved there once); returns
+    (net on the CPU, best_epoch (1-based), history)."""
+    device = torch.device(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     n_ch, w = windows.shape[1], windows.shape[2]
-    net = build_net(ccfg, n_ch, w, center)
-    xt = torch.from_numpy(np.ascontiguousarray(windows[train_idx]))
-    yt = torch.from_numpy(y[train_idx].astype(np.float32))
-    pos_weight = torch.tensor(_pos_weight(ccfg, y[train_idx]), dtype=torch.float32)
+    net = build_net(ccfg, n_ch, w, center).to(device)
+    xt = torch.from_numpy(np.ascontiguousarray(windows[train_idx])).to(device)
+    yt = torch.from_numpy(y[train_idx].astype(np.float32)).to(device)
+    pos_weight = torch.tensor(_pos_weight(ccfg, y[train_idx]), dtype=torch.float32, device=device)
     crit = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     if net.aux_offsets:
         if ids is None:
             raise ValueError("cnn.aux_offsets needs the recording ids")
-        ya = torch.from_numpy(neighbour_labels(y, ids, net.aux_offsets)[train_idx])
+        ya = torch.from_numpy(neighbour_labels(y, ids, net.aux_offsets)[train_idx]).to(device)
         aux_weight = float(ccfg.aux_weight)
     opt = torch.optim.AdamW(net.parameters(), lr=float(ccfg.lr), weight_decay=float(ccfg.weight_decay))
     max_ep = int(epochs if epochs is not None else ccfg.epochs)
@@ -130,7 +151,7 @@ def train_net(ccfg, windows: np.ndarray, y: np.ndarray, train_idx: np.ndarray, v
     bar = tqdm(range(1, max_ep + 1), desc=desc, leave=leave, unit="ep", dynamic_ncols=True)
     for ep in bar:
         net.train()
-        perm = torch.randperm(len(xt), generator=gen)
+        perm = torch.randperm(len(xt), generator=gen).to(device)
         tot = 0.0
         for s in range(0, len(perm), int(ccfg.batch)):
             b = perm[s:s + int(ccfg.batch)]
@@ -166,7 +187,7 @@ def train_net(ccfg, windows: np.ndarray, y: np.ndarray, train_idx: np.ndarray, v
     bar.close()
     if best_state is not None:
         net.load_state_dict(best_state)
-    net.eval()
+    net = net.cpu().eval()
     return net, (best_ep if val_idx is not None else max_ep), hist
 
 

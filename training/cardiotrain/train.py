@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from . import bundle
+from .artifacts import Artifacts
 from .budget import apply_budget, budget_from_labels
 from .config import parse_cli, resolve_path, to_yaml
 from .data import load_export
@@ -34,17 +36,21 @@ def setup_logging() -> None:
         log.propagate = False
 
 
-def cross_validate(cfg: DictConfig, ex) -> dict:
-    """Nested CV. Returns OOF raw scores (lgbm margin, cnn logit), fold assignment, best iterations/epochs."""
+def cross_validate(cfg: DictConfig, ex, artifacts=None) -> dict:
+    """Nested CV. Returns OOF raw scores (lgbm margin, cnn logit), fold assignment, best iterations/epochs.
+    With `artifacts` (S3), every inner model is checkpointed there and the folds' figures and the log follow
+    each outer fold."""
     import torch
-    from .cnn import predict_logits, set_determinism, train_net
+    from .cnn import predict_logits, resolve_device, set_determinism, train_net
     from .lgbm import margins, train_lgbm
 
     seed, threads = int(cfg.seed), int(cfg.threads)
-    set_determinism(seed, threads)
+    device = resolve_device(cfg.device)
+    set_determinism(seed, threads, device)
     y, groups = ex.y, ex.ids
     center = int(ex.meta["past_beats"])
-    folds = make_folds(y, groups, int(cfg.cv.outer_folds), int(cfg.cv.inner_folds), seed)
+    fold_seed = seed if cfg.cv.fold_seed is None else int(cfg.cv.fold_seed)
+    folds = make_folds(y, groups, int(cfg.cv.outer_folds), int(cfg.cv.inner_folds), fold_seed)
     if cfg.cv.max_outer:
         folds = folds[: int(cfg.cv.max_outer)]
     n = ex.n
@@ -67,7 +73,7 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
             lg_sum += margins(b, ex.features[of.test], num_iteration=it)
             t1 = time.perf_counter()
             net, ep, _ = train_net(cfg.cnn, ex.windows, y, inner.train, inner.val, seed=s, center=center,
-                                   desc=f"cnn {k}.{j}", ids=groups)
+                                   desc=f"cnn {k}.{j}", ids=groups, device=device)
             cn_sum += predict_logits(net, ex.windows[of.test], int(cfg.cnn.eval_batch)).astype(np.float64)
             t2 = time.perf_counter()
             t_lgb += t1 - t0
@@ -78,6 +84,9 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
                      "lgbm_best_iter=%d cnn_best_epoch=%d (%.0fs lgbm, %.0fs cnn)", k, j, len(inner.train),
                      len(np.unique(groups[inner.train])), len(inner.val), len(np.unique(groups[inner.val])),
                      it, ep, t1 - t0, t2 - t1)
+            if artifacts is not None:
+                artifacts.put_torch(f"checkpoints/cnn-{k}.{j}.pt", net)
+                artifacts.put_bytes(f"checkpoints/lightgbm-{k}.{j}.txt", b.model_to_string(num_iteration=it).encode())
             del net, b
         oof["lgbm"][of.test] = lg_sum / len(of.inner)
         oof["cnn"][of.test] = cn_sum / len(of.inner)
@@ -102,6 +111,9 @@ def cross_validate(cfg: DictConfig, ex) -> dict:
         log.info("outer fold %d: test %d rows/%d patients, AP lgbm=%.4f cnn=%.4f", k, info["test_rows"],
                  info["test_patients"], average_precision(yt, oof["lgbm"][of.test]),
                  average_precision(yt, oof["cnn"][of.test]))
+        if artifacts is not None:
+            artifacts.put_json("metrics/folds.json", fold_info)
+            artifacts.put_log()
     torch.set_num_threads(threads)
     return {"oof": oof, "refit_oof": refit_oof, "fold_of": fold_of, "best_iterations": best_its,
             "best_epochs": best_eps, "folds": fold_info,
@@ -212,7 +224,7 @@ def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epo
                  desc: str = "cnn final") -> dict:
     """One LightGBM and one CardioNet fit on `rows`, sized by inner CV: the mean best iteration (capped at
     lgbm.max_rounds) and the median best epoch. The bundle's models are made this way; so are the refit check's."""
-    from .cnn import train_net
+    from .cnn import resolve_device, train_net
     from .lgbm import train_lgbm
 
     threads = int(cfg.threads)
@@ -223,29 +235,51 @@ def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epo
                             num_rounds=n_rounds, feature_names=ex.meta["feature_names"])
     t1 = time.perf_counter()
     net, _, _ = train_net(cfg.cnn, ex.windows, ex.y, rows, None, seed=seed, center=int(ex.meta["past_beats"]),
-                          epochs=n_epochs, desc=desc, leave=False, ids=ex.ids)
+                          epochs=n_epochs, desc=desc, leave=False, ids=ex.ids, device=resolve_device(cfg.device))
     t2 = time.perf_counter()
     return {"booster": booster, "net": net, "lgbm_rounds": n_rounds, "cnn_epochs": n_epochs,
             "seconds": {"lgbm_final": t1 - t0, "cnn_final": t2 - t1}}
 
 
-def fit_final(cfg, ex, cv: dict) -> dict:
+def fit_final(cfg, ex, cv: dict, artifacts=None) -> dict:
     import torch
-    from .cnn import set_determinism
+    from .cnn import resolve_device, set_determinism
 
     seed, threads = int(cfg.seed), int(cfg.threads)
     rows = np.flatnonzero(fit_rows(cfg, ex))
-    set_determinism(seed, threads)
+    set_determinism(seed, threads, resolve_device(cfg.device))
     final = refit_models(cfg, ex, rows, cv["best_iterations"], cv["best_epochs"], seed)
     log.info("final refit on %d rows/%d patients: lgbm %d rounds (%.0fs), cnn %d epochs (%.0fs)", len(rows),
              len(np.unique(ex.ids[rows])), final["lgbm_rounds"], final["seconds"]["lgbm_final"], final["cnn_epochs"],
              final["seconds"]["cnn_final"])
+    if artifacts is not None:
+        artifacts.put_torch("checkpoints/cnn-final.pt", final["net"])
+        artifacts.put_bytes("checkpoints/lightgbm-final.txt", final["booster"].model_to_string().encode())
     torch.set_num_threads(threads)
     return final
 
 
 def run(cfg: DictConfig) -> dict:
     setup_logging()
+    out = resolve_path(cfg.out)
+    artifacts = Artifacts.from_env(run=out.name)
+    if artifacts is None:
+        return _run(cfg, None)
+    log.info("training artifacts go to %s", artifacts.uri)
+    with tempfile.NamedTemporaryFile(prefix="cardiospike-train-", suffix=".log") as tmp:
+        handler = logging.FileHandler(tmp.name)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        artifacts.log_path = Path(tmp.name)
+        try:
+            return _run(cfg, artifacts)
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+            artifacts.put_log()
+
+
+def _run(cfg: DictConfig, artifacts) -> dict:
     t_start = time.perf_counter()
     data_dir = resolve_path(cfg.data.dir)
     out = resolve_path(cfg.out)
@@ -263,7 +297,7 @@ def run(cfg: DictConfig) -> dict:
     excluded = ~fit_rows(cfg, ex) & labelled
     log.info("train_exclude %s: %d rows of %d patients never fit on (still evaluated)",
              list(cfg.data.train_exclude), int(excluded.sum()), len(np.unique(ex.ids[excluded])))
-    cv = cross_validate(cfg, ex)
+    cv = cross_validate(cfg, ex, artifacts)
     if cfg.cv.oof_out:
         refit_oof = {f"refit_{m}": s for m, s in (cv["refit_oof"] or {}).items()}
         np.savez(resolve_path(cfg.cv.oof_out), ids=ex.ids, y=ex.y, x=ex.x, artifact=ex.artifact,
@@ -289,9 +323,16 @@ def run(cfg: DictConfig) -> dict:
                      "without train_exclude patients F1=%.4f", name, r["pooled"]["f1"], r["pooled"]["precision"],
                      r["pooled"]["recall"], r["pooled_fold_threshold"]["f1"], r["pooled_fit_patients"]["f1"])
     t_cv = time.perf_counter() - t_start
-    final = fit_final(cfg, ex, cv)
+    final = fit_final(cfg, ex, cv, artifacts)
     res = bundle.write_bundle(cfg, out, ex, golden, cv, ev, final, timings={"cv_total": t_cv, "start": t_start})
     log.info("bundle %s written to %s (%.0fs total)", res["model_version"], out, time.perf_counter() - t_start)
+    if artifacts is not None:
+        artifacts.put_json("metrics/metrics.json", {"model_version": res["model_version"], "cv": ev["metrics"],
+                                                    "refit_check": ev["refit"], "folds": cv["folds"]})
+        for name in ("report.md", "pr_curve.png"):
+            artifacts.put_file(f"report/{name}", out / name)
+        artifacts.put_dir("bundle", out)
+        log.info("artifacts written to %s", artifacts.uri)
     res.update(net=final["net"], booster=final["booster"], metrics=ev["metrics"])
     return res
 

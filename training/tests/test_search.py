@@ -1,12 +1,94 @@
+"""The distributed search on a real PostgreSQL (the embedded default under ~/.cache/cardiospike/pg): separate worker
+processes share one study; the median pruner stops a trailing trial; `train --from-study` trains with the best."""
 import json
+import subprocess
+import uuid
 
-from cardiotrain.search import main
+import pytest
+
+from conftest import LAUNCHER
+
+FAST_LGBM = ["lgbm.max_rounds=20", "lgbm.early_stopping=5"]
 
 
-def test_search_runs_and_reports(synth_export, tmp_path, capsys):
-    out = tmp_path / "search.json"
-    assert main([f"data.dir={synth_export}", "search.trials=2", "search.folds=2", "lgbm.max_rounds=20",
-                 "lgbm.early_stopping=5", f"search.out={out}"]) == 0
-    res = json.loads(out.read_text())
-    assert res["trials"] == 2 and 0.0 <= res["best_f1"] <= 1.0
-    assert "lgbm.num_leaves=" in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def synth_csv(tmp_path_factory, synth_export):
+    return synth_export.parent / "s.csv"
+
+
+@pytest.fixture(scope="module")
+def lgbm_study(synth_csv):
+    name = f"test-lgbm-{uuid.uuid4().hex[:8]}"
+    r = subprocess.run([str(LAUNCHER), "search", "--input", str(synth_csv), "--model", "lgbm", "--trials", "6",
+                        "--workers", "3", "--study", name, *FAST_LGBM], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-4000:]
+    lines = r.stdout.strip().splitlines()
+    storage = next(ln.split(" ", 1)[1] for ln in lines if ln.startswith("storage: "))
+    return {"name": name, "storage": storage, "stdout": lines, "stderr": r.stderr}
+
+
+def test_workers_share_one_study_on_postgres(lgbm_study):
+    import optuna
+    from optuna.trial import TrialState
+    assert lgbm_study["storage"].startswith("postgresql")
+    study = optuna.load_study(study_name=lgbm_study["name"], storage=lgbm_study["storage"])
+    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) >= 6
+    workers = {t.user_attrs["worker"] for t in finished}
+    assert len(workers) >= 2, workers
+    assert all(":" in w for w in workers)                        # host:pid
+    assert study.trials[0].user_attrs.get("baseline") is True   # the configured values come first
+    assert study.user_attrs["model"] == "lgbm" and study.user_attrs["overrides"] == FAST_LGBM
+    for t in finished:   # every trial reported as it went: one value per fold done
+        n = len(t.intermediate_values)
+        assert (n == 3) if t.state == TrialState.COMPLETE else (1 <= n < 3)
+    # progress per trial, then the best parameters as key=value overrides
+    assert sum(ln.startswith("trial ") for ln in lgbm_study["stdout"]) >= 6
+    best = dict(kv.split("=", 1) for kv in lgbm_study["stdout"][-1].split())
+    assert set(best) == set(study.best_params) and best["lgbm.num_leaves"] == str(study.best_params["lgbm.num_leaves"])
+
+
+def test_train_from_study_uses_the_best_trial(lgbm_study, synth_csv, tmp_path):
+    import optuna
+    best = optuna.load_study(study_name=lgbm_study["name"], storage=lgbm_study["storage"]).best_params
+    out = tmp_path / "bundle"
+    r = subprocess.run([str(LAUNCHER), "train", "--input", str(synth_csv), "--from-study", lgbm_study["name"],
+                        "--out", str(out), "preset=tiny", "cv.refit_check=false"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-4000:]
+    lgbm = json.loads((out / "manifest.json").read_text())["config"]["lgbm"]
+    assert lgbm["num_leaves"] == best["lgbm.num_leaves"]
+    assert lgbm["learning_rate"] == pytest.approx(best["lgbm.learning_rate"], rel=1e-5)
+    assert lgbm["max_rounds"] == 20   # the preset's keys the study does not set stay (tiny: 20)
+
+
+def test_a_trial_trailing_the_others_is_pruned_after_its_first_fold(synth_export):
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from cardiotrain import pg
+    from cardiotrain.config import load_config
+    from cardiotrain.data import load_export
+    from cardiotrain.search import LGBM_SPACE, objective_factory, pruner, suggest
+
+    cfg = load_config(FAST_LGBM + ["threads=1"])
+    study = optuna.create_study(study_name=f"test-prune-{uuid.uuid4().hex[:8]}", storage=pg.ensure_local(),
+                                direction="maximize", pruner=pruner(cfg))
+    # two earlier trials that scored a perfect F1 at every fold: any real trial trails them at fold 0
+    probe = optuna.create_study(direction="maximize")
+    params = suggest("lgbm", probe.ask(), cfg)
+    dists = probe.trials[0].distributions
+    for _ in range(2):
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=1.0,
+                                                  intermediate_values={0: 1.0, 1: 1.0, 2: 1.0}))
+    study.optimize(objective_factory("lgbm", cfg, load_export(synth_export)), n_trials=1)
+    t = study.trials[-1]
+    assert t.state == optuna.trial.TrialState.PRUNED
+    assert list(t.intermediate_values) == [0] and t.intermediate_values[0] < 1.0
+    assert isinstance(dists["lgbm.learning_rate"], FloatDistribution) and len(LGBM_SPACE) == len(dists)
+
+
+def test_a_study_is_resumed_only_with_its_own_config(lgbm_study, synth_csv):
+    r = subprocess.run([str(LAUNCHER), "search", "--input", str(synth_csv), "--model", "lgbm", "--trials", "1",
+                        "--study", lgbm_study["name"], "lgbm.max_rounds=30"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode != 0 and "resume it with the same key=value pairs" in r.stderr
