@@ -2,8 +2,8 @@
 # bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--out DIR] [--work DIR]
 #                       [--from-study NAME [--storage URL]] [key=value ...]
 # Java exports the model inputs (features, windows) and a golden synthetic recording; Python trains on exactly
-# those and writes the bundle to a new directory (default: bundles/<UTC time>/; the committed bundle changes only
-# with --out models). key=value pairs override training/conf/config.yaml; --from-study puts the best trial of a
+# those and writes the bundle to a new directory (default: bundles/<UTC time>/); the committed models/ changes only
+# through `bin/cardiospike promote DIR`, when the new bundle beats it in the same protocol. key=value pairs override training/conf/config.yaml; --from-study puts the best trial of a
 # `bin/cardiospike search` study before them (later pairs win).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -238,6 +238,11 @@ def bench_lgbm(path: Path, X: np.ndarray, rows: int = 4096) -> float:
     return (time.perf_counter() - t0) / len(Xs) * 1e6
 
 
+def _device(cfg) -> str:
+    from .cnn import resolve_device
+    return str(resolve_device(cfg.device))
+
+
 def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
     from .cnn import bench_onnx, check_parity, export_onnx
     out.mkdir(parents=True, exist_ok=True)
@@ -294,7 +299,7 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
                    "lgbm_cv_seconds": cv["seconds"]["lgbm_cv"], "cnn_cv_seconds": cv["seconds"]["cnn_cv"],
                    "refit_check_seconds": cv["seconds"]["refit_check"],
                    "final_seconds": final["seconds"]["lgbm_final"] + final["seconds"]["cnn_final"],
-                   "total_seconds": total, "threads": int(cfg.threads)},
+                   "total_seconds": total, "threads": int(cfg.threads), "device": _device(cfg)},
         "training_data": {"file": meta.get("source_file"), "sha256": meta.get("source_sha256"),
                           "rows": int(meta.get("rows", ex.n)), "patients": int(meta.get("patients", len(np.unique(ex.ids))))},
         "libraries": library_versions(),

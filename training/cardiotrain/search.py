@@ -170,15 +170,17 @@ def objective_factory(model: str, cfg, ex):
 
 # -- storage and study -----------------------------------------------------------------------------------------
 
-def storage_of(url: str):
+def storage_of(url: str, cfg=None):
     """RDB storage with heartbeats: a worker killed mid-trial leaves no trial RUNNING for ever; after the grace
-    period its trial is marked FAIL and queued once more for another worker."""
+    period (search.grace_period) its trial is marked FAIL and queued once more for another worker."""
+    heartbeat = int(cfg.search.heartbeat_interval) if cfg is not None else 10
+    grace = int(cfg.search.grace_period) if cfg is not None else 40
     import warnings
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     with warnings.catch_warnings():   # heartbeats are "experimental" in Optuna 5.0
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(url, heartbeat_interval=10, grace_period=40,
+        return RDBStorage(url, heartbeat_interval=heartbeat, grace_period=grace,
                           heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
                           engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None)
 
@@ -190,7 +192,7 @@ def pruner(cfg):
 
 def load_study(storage_url: str, name: str, cfg=None):
     import optuna
-    study = optuna.load_study(study_name=name, storage=storage_of(storage_url),
+    study = optuna.load_study(study_name=name, storage=storage_of(storage_url, cfg),
                               sampler=optuna.samplers.TPESampler(constant_liar=True),
                               pruner=pruner(cfg) if cfg is not None else None)
     return study
@@ -226,6 +228,7 @@ def export(csv: Path, past: int, lookahead: int, into: Path) -> Path:
 def run_worker(storage_url: str, name: str, export_dir: Path | None, csv: Path | None, trials: int | None,
                threads: int | None) -> int:
     import optuna
+    from optuna.trial import TrialState
     study = load_study(storage_url, name)
     a = study.user_attrs
     overrides = list(a["overrides"]) + ([f"threads={threads}"] if threads else [])
@@ -243,9 +246,14 @@ def run_worker(storage_url: str, name: str, export_dir: Path | None, csv: Path |
         ex = load_export(export_dir)
         objective = objective_factory(a["model"], cfg, ex)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        while started(study) < target:
-            study.optimize(objective, n_trials=1, gc_after_trial=True)
-    return 0
+        while True:
+            optuna.storages.fail_stale_trials(study)   # a dead worker's trial: FAIL, and queued again
+            if started(study) < target:
+                study.optimize(objective, n_trials=1, gc_after_trial=True)
+            elif study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                time.sleep(int(cfg.search.heartbeat_interval))   # stay until it ends, or is found dead and retried
+            else:
+                return 0
 
 
 # -- coordinator -----------------------------------------------------------------------------------------------
@@ -255,7 +263,7 @@ def create_study(storage_url: str, name: str, model: str, cfg, overrides: list[s
     """Creates the study (once) or resumes it for `trials` more; the first trial of a new study is the configured
     baseline. Returns (study, the number of trials to reach)."""
     import optuna
-    study = optuna.create_study(study_name=name, storage=storage_of(storage_url), direction="maximize",
+    study = optuna.create_study(study_name=name, storage=storage_of(storage_url, cfg), direction="maximize",
                                 load_if_exists=True)
     a = study.user_attrs
     if a:

@@ -1,6 +1,6 @@
 """Nested patient-grouped CV of LightGBM + CardioNet, honest stacking, final refit and bundle export.
 
-    cd training && python -m cardiotrain.train data.dir=/path/to/export [golden.dir=...] [out=../models]
+    cd training && python -m cardiotrain.train data.dir=/path/to/export out=../bundles/NAME [golden.dir=...]
                    [preset=quick] [key=value ...] [--cfg]
 """
 from __future__ import annotations
@@ -262,6 +262,9 @@ def fit_final(cfg, ex, cv: dict, artifacts=None) -> dict:
 def run(cfg: DictConfig) -> dict:
     setup_logging()
     out = resolve_path(cfg.out)
+    if out == bundle.REPO / "models":
+        raise SystemExit("the committed bundle changes only when a bundle beats it: train into a new directory, then "
+                         "bin/cardiospike promote DIR")
     artifacts = Artifacts.from_env(run=out.name)
     if artifacts is None:
         return _run(cfg, None)

@@ -92,3 +92,43 @@ def test_a_study_is_resumed_only_with_its_own_config(lgbm_study, synth_csv):
                         "--study", lgbm_study["name"], "lgbm.max_rounds=30"], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode != 0 and "resume it with the same key=value pairs" in r.stderr
+
+
+def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
+    """SIGKILL one of two workers while its trial runs: after the grace period the survivor marks that trial FAIL,
+    runs it again, and the study still reaches its trial count."""
+    import os
+    import signal
+    import sys
+    import time
+    import optuna
+    from optuna.trial import TrialState
+    from cardiotrain import pg
+    from cardiotrain.config import TRAINING_DIR, load_config
+    from cardiotrain.search import create_study
+
+    overrides = ["preset=tiny", "search.folds=2", "search.heartbeat_interval=1", "search.grace_period=5",
+                 "cnn.epochs=4", "cnn.patience=4"]
+    storage, name = pg.ensure_local(), f"test-kill-{uuid.uuid4().hex[:8]}"
+    create_study(storage, name, "cnn", load_config(overrides), overrides, synth_csv, 16, 8, 4)
+    cmd = [sys.executable, "-m", "cardiotrain.search", "worker", "--storage", storage, "--study", name,
+           "--export", str(synth_export), "--threads", "1"]
+    victim, survivor = (subprocess.Popen(cmd, cwd=TRAINING_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        for _ in range(2))
+    study = optuna.load_study(study_name=name, storage=storage)
+    deadline = time.monotonic() + 120
+    while not any(t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")
+                  for t in study.get_trials(deepcopy=False)):
+        assert time.monotonic() < deadline and victim.poll() is None, "the victim never ran a trial"
+        time.sleep(0.2)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert survivor.wait(timeout=600) == 0
+    trials = study.get_trials(deepcopy=False)
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs["worker"] for t in failed] == [f"{os.uname().nodename}:{victim.pid}"]
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == failed[0].number]
+    assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert retried[0].params == failed[0].params
+    assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) >= 4
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
