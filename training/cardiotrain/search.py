@@ -1,6 +1,6 @@
 """Distributed Optuna search over patient-grouped CV, on an RDB storage that many workers share.
 
-    bin/cardiospike search --input FILE.csv --model cnn|lgbm|stack --trials N --workers W [--study NAME]
+    bin/cardiospike search --input FILE.csv|--export DIR --model cnn|lgbm|stack --trials N --workers W [--study NAME]
                            [--storage URL] [--dashboard] [--past P --lookahead L] [key=value ...]
     bin/cardiospike search worker --storage URL --study NAME [--input FILE.csv] [--trials N]
     bin/cardiospike search best --study NAME [--storage URL]      # the best trial as key=value overrides
@@ -244,12 +244,16 @@ def run_worker(storage_url: str, name: str, export_dir: Path | None, csv: Path |
                 raise SystemExit(f"{csv} is not the study's data (sha256 differs from {a['input_sha256'][:12]}...)")
             export_dir = export(csv, int(a["past"]), int(a["lookahead"]), Path(tmp))
         ex = load_export(export_dir)
+        got = (ex.meta.get("source_sha256"), int(ex.meta["past_beats"]), int(ex.meta["lookahead_beats"]))
+        if got != (a["input_sha256"], int(a["past"]), int(a["lookahead"])):
+            raise SystemExit(f"{export_dir} is not the study's data: sha256 {str(got[0])[:12]}..., past {got[1]}, "
+                             f"lookahead {got[2]} against {a['input_sha256'][:12]}..., {a['past']}, {a['lookahead']}")
         objective = objective_factory(a["model"], cfg, ex)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         while True:
             optuna.storages.fail_stale_trials(study)   # a dead worker's trial: FAIL, and queued again
-            if started(study) < target:
-                study.optimize(objective, n_trials=1, gc_after_trial=True)
+            if started(study) < target or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+                study.optimize(objective, n_trials=1, gc_after_trial=True)   # queued ones (a retry) first
             elif study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 time.sleep(int(cfg.search.heartbeat_interval))   # stay until it ends, or is found dead and retried
             else:
@@ -259,7 +263,7 @@ def run_worker(storage_url: str, name: str, export_dir: Path | None, csv: Path |
 # -- coordinator -----------------------------------------------------------------------------------------------
 
 def create_study(storage_url: str, name: str, model: str, cfg, overrides: list[str], csv: Path, past: int,
-                 lookahead: int, trials: int):
+                 lookahead: int, trials: int, source: tuple | None = None):
     """Creates the study (once) or resumes it for `trials` more; the first trial of a new study is the configured
     baseline. Returns (study, the number of trials to reach)."""
     import optuna
@@ -275,7 +279,8 @@ def create_study(storage_url: str, name: str, model: str, cfg, overrides: list[s
         target = started(study) + trials
         study.set_user_attr("trials", target)
         return study, target
-    for k, v in {"model": model, "input": str(csv), "input_sha256": sha256_file(csv), "past": past,
+    sha, past, lookahead = source or (sha256_file(csv), past, lookahead)
+    for k, v in {"model": model, "input": str(csv), "input_sha256": sha, "past": past,
                  "lookahead": lookahead, "overrides": overrides, "trials": trials,
                  "objective": f"pooled out-of-fold F1, {int(cfg.search.folds)} patient-grouped folds"}.items():
         study.set_user_attr(k, v)
@@ -318,21 +323,25 @@ def coordinate(args, overrides: list[str]) -> int:
     if args.model not in MODELS:
         raise SystemExit(f"--model must be one of {', '.join(MODELS)}")
     cfg = load_config(overrides)   # fails early on a mistyped key
-    csv = Path(args.input).resolve()
-    if not csv.is_file():
-        raise SystemExit(f"no such file: {csv}")
+    if args.export:   # made elsewhere (e.g. carried to a GPU machine without Java): its meta names the CSV
+        meta = json.loads((Path(args.export) / "meta.json").read_text())
+        csv, source = Path(meta["source_file"]), (meta["source_sha256"], meta["past_beats"], meta["lookahead_beats"])
+    else:
+        csv, source = Path(args.input).resolve(), None
+        if not csv.is_file():
+            raise SystemExit(f"no such file: {csv}")
     storage_url = args.storage or pg.ensure_local()
     print(f"storage: {storage_url}", flush=True)
     name = args.study or f"{args.model}-{csv.stem}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     study, target = create_study(storage_url, name, args.model, cfg, overrides, csv, args.past, args.lookahead,
-                                 args.trials)
+                                 args.trials, source)
     print(f"study: {name} ({args.model}, {args.trials} trials, {args.workers} workers)", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up the workers and the dashboard
     dashboard = start_dashboard(storage_url, args.dashboard_port) if args.dashboard else None
     threads = args.threads or max(1, (os.cpu_count() or 2) // args.workers)
     procs, seen = [], {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     with tempfile.TemporaryDirectory(prefix="cardiospike-search-") as tmp:
-        export_dir = export(csv, args.past, args.lookahead, Path(tmp))
+        export_dir = Path(args.export).resolve() if args.export else export(csv, args.past, args.lookahead, Path(tmp))
         logs = Path(args.logs or tmp) / name
         logs.mkdir(parents=True, exist_ok=True)
         for i in range(args.workers):
@@ -365,7 +374,7 @@ def coordinate(args, overrides: list[str]) -> int:
     best = max(complete, key=lambda t: t.value)
     workers = {t.user_attrs.get("worker") for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     print(f"best trial {best.number}: F1 {best.value:.4f} over {int(cfg.search.folds)} grouped folds "
-          f"({len(workers)} workers); train with: bin/cardiospike train --input {args.input} --from-study {name}"
+          f"({len(workers)} workers); train with: bin/cardiospike train --input {csv} --from-study {name}"
           + ("" if args.storage is None else f" --storage {storage_url}"), file=sys.stderr, flush=True)
     print(" ".join(as_overrides(best.params)), flush=True)
     if dashboard is not None:
@@ -398,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--storage", required=(sub == "worker"), help="SQLAlchemy URL (default: the local PostgreSQL)")
     ap.add_argument("--study", required=(sub != "search"))
     ap.add_argument("--trials", type=int, required=(sub == "search"))
-    ap.add_argument("--input", required=(sub == "search"))
+    ap.add_argument("--input", required=False)
     ap.add_argument("--threads", type=int)
     if sub == "search":
         ap.add_argument("--model", required=True, choices=MODELS)
@@ -408,8 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--dashboard", action="store_true")
         ap.add_argument("--dashboard-port", type=int, default=8085)
         ap.add_argument("--logs", help="directory for the workers' logs (default: a temporary one)")
-    if sub == "worker":
-        ap.add_argument("--export", help="an export-dataset directory (default: export --input or the study's CSV)")
+    ap.add_argument("--export", help="an export-dataset directory to use instead of exporting the CSV")
     args, overrides = ap.parse_known_args(rest)
     for o in overrides:
         if o.startswith("-") or "=" not in o:
@@ -424,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import pg
         print(" ".join(best_overrides(args.storage or pg.ensure_local(), args.study)))
         return 0
+    if bool(args.input) == bool(args.export):
+        ap.error("give --input FILE.csv (exported here through Java) or --export DIR")
     if args.workers < 1 or args.trials < 1:
         ap.error("--workers and --trials must be at least 1")
     return coordinate(args, overrides)

@@ -96,7 +96,8 @@ def test_a_study_is_resumed_only_with_its_own_config(lgbm_study, synth_csv):
 
 def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     """SIGKILL one of two workers while its trial runs: after the grace period the survivor marks that trial FAIL,
-    runs it again, and the study still reaches its trial count."""
+    runs it again, and the study still reaches its trial count. Two trials for two workers, so the survivor has
+    already reached the count when it finds the dead trial (the retry must still run)."""
     import os
     import signal
     import sys
@@ -105,12 +106,12 @@ def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     from optuna.trial import TrialState
     from cardiotrain import pg
     from cardiotrain.config import TRAINING_DIR, load_config
-    from cardiotrain.search import create_study
+    from cardiotrain.search import CNN_SPACE, create_study
 
     overrides = ["preset=tiny", "search.folds=2", "search.heartbeat_interval=1", "search.grace_period=5",
                  "cnn.epochs=4", "cnn.patience=4"]
     storage, name = pg.ensure_local(), f"test-kill-{uuid.uuid4().hex[:8]}"
-    create_study(storage, name, "cnn", load_config(overrides), overrides, synth_csv, 16, 8, 4)
+    create_study(storage, name, "cnn", load_config(overrides), overrides, synth_csv, 16, 8, 2)
     cmd = [sys.executable, "-m", "cardiotrain.search", "worker", "--storage", storage, "--study", name,
            "--export", str(synth_export), "--threads", "1"]
     victim, survivor = (subprocess.Popen(cmd, cwd=TRAINING_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,7 +119,7 @@ def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     study = optuna.load_study(study_name=name, storage=storage)
     deadline = time.monotonic() + 120
     while not any(t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")
-                  for t in study.get_trials(deepcopy=False)):
+                  and len(t.params) == len(CNN_SPACE) for t in study.get_trials(deepcopy=False)):   # training
         assert time.monotonic() < deadline and victim.poll() is None, "the victim never ran a trial"
         time.sleep(0.2)
     os.kill(victim.pid, signal.SIGKILL)
@@ -129,6 +130,23 @@ def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     assert [t.user_attrs["worker"] for t in failed] == [f"{os.uname().nodename}:{victim.pid}"]
     retried = [t for t in trials if t.system_attrs.get("failed_trial") == failed[0].number]
     assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
-    assert retried[0].params == failed[0].params
-    assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) >= 4
+    assert retried[0].params == failed[0].params and len(failed[0].params) == len(CNN_SPACE)   # the same trial
+    assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) == 2
     assert not [t for t in trials if t.state == TrialState.RUNNING]
+
+
+def test_a_search_on_a_carried_export_with_sqlite_storage(synth_export, tmp_path):
+    """The GPU machine's form: no Java there, so the export travels; the study lives in a SQLite file that comes back
+    (`train --from-study NAME --storage sqlite:///...` then reads it here)."""
+    import optuna
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    r = subprocess.run([str(LAUNCHER), "search", "--export", str(synth_export), "--storage", storage, "--model",
+                        "lgbm", "--trials", "2", "--workers", "1", "--study", "carried", *FAST_LGBM],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    study = optuna.load_study(study_name="carried", storage=storage)
+    assert len([t for t in study.trials if t.state.is_finished()]) == 2
+    assert study.user_attrs["input"] == "s.csv" and len(study.user_attrs["input_sha256"]) == 64
+    r = subprocess.run([str(LAUNCHER), "search", "best", "--study", "carried", "--storage", storage],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "lgbm.num_leaves=" in r.stdout
