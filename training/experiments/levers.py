@@ -115,13 +115,14 @@ def main(argv=None) -> None:
         report(f"seed ensemble of {len(runs_)} (scoring cost x{len(runs_)})", s)
     s = stacked(runs_[0]["lgbm"], runs_[0]["cnn"])
     base_pred, t0 = report(f"post-processing base: {Path(args.oof[0]).stem}", s)
-    thresholds = np.quantile(s[fit], np.linspace(0.70, 0.92, 23))
+    thresholds = np.unique(np.r_[np.quantile(s[fit], np.linspace(0.70, 0.92, 45)), t0])
+    coarse = thresholds[::4]   # hysteresis pairs: a coarser grid (its loop is per beat)
     for k in args.extra:
         rules = [(g, m) for g, m in itertools.product(range(0, k + 1), range(1, k + 2)) if g + m - 1 <= k]
         cands = [lambda s, t=t, g=g, m=m: rule(s >= t, recs, g, m) for t in thresholds for g, m in rules]
         names = [f"t={t:.3f} gap<={g} min_run={m}" for t in thresholds for g, m in rules]
         if k == 0:
-            pairs = [(a, b) for a in thresholds for b in thresholds if b < a]
+            pairs = [(a, b) for a in coarse for b in coarse if b < a]
             cands += [lambda s, a=a, b=b: hysteresis(s, recs, a, b) for a, b in pairs]
             names += [f"hysteresis on={a:.3f} off={b:.3f}" for a, b in pairs]
         pred, chosen = honest_rule(y, s, fold_of, fit, recs, cands)
