@@ -168,6 +168,12 @@ def _budget_section(oof: dict, refit: dict | None, budget: dict) -> list[str]:
     return L
 
 
+def _spread(name: str, values: list[float]) -> str:
+    v = np.asarray(values, dtype=np.float64)
+    sd = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    return f"{name} {v.min():.4f}-{v.max():.4f} (sd {sd:.4f})"
+
+
 def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None) -> None:
     m = ev["metrics"]
     L = [f"# CardioSpike model bundle {manifest['model_version']}", "",
@@ -202,6 +208,10 @@ def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None)
             f = m[k]["folds"][i]
             cells += [f"{f['f1']:.4f}", f"{f['precision']:.4f}", f"{f['recall']:.4f}"]
         L.append(f"| {fi['fold']} | {fi['test_patients']} | {fi['test_rows']} | " + " | ".join(cells) + " |")
+    L += ["", "Per-fold spread of F1: " + "; ".join(_spread(k, [f["f1"] for f in m[k]["folds"]])
+                                                  for k in ("lgbm", "cnn", "stack")) +
+          ". The seed spread (other model seeds on the same folds) is in the settings tried below "
+          "(`experiments/levers.py`)."]
     st = manifest["stacker"]
     L += ["", "## Final models", "",
           f"- LightGBM: {manifest['final']['lgbm_rounds']} rounds (mean inner best iteration; inner best: "
