@@ -403,21 +403,28 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     sub = argv[0] if argv and argv[0] in ("worker", "best") else "search"
     rest = argv[1:] if sub != "search" else argv
-    ap = argparse.ArgumentParser(prog=f"cardiospike search{'' if sub == 'search' else ' ' + sub}")
-    ap.add_argument("--storage", required=(sub == "worker"), help="SQLAlchemy URL (default: the local PostgreSQL)")
-    ap.add_argument("--study", required=(sub != "search"))
-    ap.add_argument("--trials", type=int, required=(sub == "search"))
-    ap.add_argument("--input", required=False)
-    ap.add_argument("--threads", type=int)
-    if sub == "search":
-        ap.add_argument("--model", required=True, choices=MODELS)
-        ap.add_argument("--workers", type=int, default=1)
-        ap.add_argument("--past", type=int, default=16)
-        ap.add_argument("--lookahead", type=int, default=8)
-        ap.add_argument("--dashboard", action="store_true")
-        ap.add_argument("--dashboard-port", type=int, default=8085)
-        ap.add_argument("--logs", help="directory for the workers' logs (default: a temporary one)")
+    what = {"search": "Distributed Optuna search over patient-grouped CV (key=value pairs override the config).",
+            "worker": "Join a search's study as one more worker process (from any machine).",
+            "best": "Print a study's best trial as key=value overrides."}[sub]
+    ap = argparse.ArgumentParser(prog=f"cardiospike search{'' if sub == 'search' else ' ' + sub}", description=what,
+                                 epilog="also: cardiospike search worker --help, cardiospike search best --help"
+                                 if sub == "search" else None)
+    ap.add_argument("--storage", required=(sub == "worker"),
+                    help="SQLAlchemy URL of the study's database (default: the embedded local PostgreSQL)")
+    ap.add_argument("--study", required=(sub != "search"), help="study name (default: MODEL-CSVNAME-UTCTIME)")
+    ap.add_argument("--trials", type=int, required=(sub == "search"),
+                    help="trials to run (a resumed study: this many more)")
+    ap.add_argument("--input", help="the labelled CSV (id,time,x,y), exported through Java for the models")
+    ap.add_argument("--threads", type=int, help="threads per worker (default: cores / workers)")
     ap.add_argument("--export", help="an export-dataset directory to use instead of exporting the CSV")
+    if sub == "search":
+        ap.add_argument("--model", required=True, choices=MODELS, help="what to search: LightGBM, CardioNet or both")
+        ap.add_argument("--workers", type=int, default=1, help="worker processes started here (default 1)")
+        ap.add_argument("--past", type=int, default=16, help="beats of past per window (default 16)")
+        ap.add_argument("--lookahead", type=int, default=8, help="beats of lookahead per window (default 8)")
+        ap.add_argument("--dashboard", action="store_true", help="serve optuna-dashboard during and after it")
+        ap.add_argument("--dashboard-port", type=int, default=8085, help="the dashboard's port (default 8085)")
+        ap.add_argument("--logs", help="directory for the workers' logs (default: a temporary one)")
     args, overrides = ap.parse_known_args(rest)
     for o in overrides:
         if o.startswith("-") or "=" not in o:
