@@ -1,10 +1,11 @@
 """The search's embedded default storage: a PostgreSQL server of its own under ~/.cache/cardiospike/pg.
 
-Debian's PostgreSQL binaries (`initdb`, `pg_ctl`), a cluster initialised once and started on demand, listening on
-127.0.0.1 only with trust authentication for the `cardiospike` role (a local default, not a shared server: for
-workers on other machines give `--storage` a PostgreSQL they can all reach). initdb and the server refuse to run as
-root, so under root they run as Debian's `postgres` user, which is given traverse-only access (an ACL) to the
-directories above the cluster.
+Debian's PostgreSQL binaries (`initdb`, `pg_ctl`), a cluster initialised once and started on demand. It listens on
+127.0.0.1, where the `cardiospike` role needs no password (trust: a local default). With `listen` (search
+--listen ADDRESS) it also listens there for workers on other machines, which must give the role's password
+(scram-sha-256): generated once into ~/.cache/cardiospike/pg/password (mode 0600), read by libpq from PGPASSWORD or
+~/.pgpass, never printed. initdb and the server refuse to run as root, so under root they run as Debian's
+`postgres` user, which is given traverse-only access (an ACL) to the directories above the cluster.
 """
 from __future__ import annotations
 
@@ -65,8 +66,31 @@ def _running(data: Path) -> bool:
     return r.returncode == 0
 
 
-def ensure_local(port: int | None = None) -> str:
-    """Initialises (once) and starts (if stopped) the local server; returns its SQLAlchemy URL."""
+HBA = """# Written by cardiotrain/pg.py: no password on this machine, the role's password from anywhere else.
+local all all trust
+host all all 127.0.0.1/32 trust
+host all all ::1/128 trust
+host all all 0.0.0.0/0 scram-sha-256
+host all all ::/0 scram-sha-256
+"""
+
+
+def password_file() -> Path:
+    return pg_root() / "password"
+
+
+def _password() -> str:
+    import secrets
+    f = password_file()
+    if not f.exists():
+        f.touch(mode=0o600)
+        f.write_text(secrets.token_urlsafe(24))
+    return f.read_text().strip()
+
+
+def ensure_local(port: int | None = None, listen: str | None = None) -> str:
+    """Initialises (once) and starts (if stopped) the local server; returns its SQLAlchemy URL on 127.0.0.1.
+    With `listen`, the server also listens on that address (restarted if it did not)."""
     port = int(port or os.environ.get("CARDIOSPIKE_PG_PORT", DEFAULT_PORT))
     root = pg_root()
     data, sock, logs = root / "data", root / "run", root / "log"
@@ -81,9 +105,23 @@ def ensure_local(port: int | None = None) -> str:
         log.info("initialising PostgreSQL in %s", data)
         subprocess.run(_as_server_user([_bin("initdb"), "-D", str(data), "-U", ROLE, "--auth=trust", "-E", "UTF8",
                                         "--no-instructions"]), check=True, stdout=subprocess.DEVNULL)
-    if not _running(data):
-        log.info("starting PostgreSQL on 127.0.0.1:%d (log %s)", port, logs / "postgres.log")
-        opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if (data / "pg_hba.conf").read_text() != HBA:
+        (data / "pg_hba.conf").write_text(HBA)
+    if not listen or listen in ("127.0.0.1", "localhost"):
+        addresses = "127.0.0.1"
+    elif listen in ("0.0.0.0", "*"):
+        addresses = listen   # every address, loopback included (binding both would collide)
+    else:
+        addresses = f"127.0.0.1,{listen}"
+    running = _running(data)
+    if running and listen and _setting(port, "listen_addresses") != addresses:
+        log.info("restarting PostgreSQL to listen on %s", addresses)
+        subprocess.run(_as_server_user([_bin("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(data)]), check=True,
+                       stdout=subprocess.DEVNULL)
+        running = False
+    if not running:
+        log.info("starting PostgreSQL on %s:%d (log %s)", addresses, port, logs / "postgres.log")
+        opts = f"-p {port} -k {sock} -c listen_addresses='{addresses}' -c max_connections=200"
         subprocess.run(_as_server_user([_bin("pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
                                         "-l", str(logs / "postgres.log"), "-o", opts]),
                        check=True, stdout=subprocess.DEVNULL)
@@ -91,25 +129,47 @@ def ensure_local(port: int | None = None) -> str:
     return url(port)
 
 
-def _ensure_database(port: int) -> None:
+def _connect(port: int, dbname: str = "postgres"):
     import psycopg2
     deadline = time.monotonic() + 30
     while True:
         try:
-            conn = psycopg2.connect(host="127.0.0.1", port=port, user=ROLE, dbname="postgres", connect_timeout=5)
-            break
+            return psycopg2.connect(host="127.0.0.1", port=port, user=ROLE, dbname=dbname, connect_timeout=5)
         except psycopg2.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def _setting(port: int, name: str) -> str:
+    conn = _connect(port)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SHOW {name}")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _ensure_database(port: int) -> None:
+    conn = _connect(port)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
             if cur.fetchone() is None:
                 cur.execute(f"CREATE DATABASE {DATABASE}")
+            cur.execute(f"ALTER ROLE {ROLE} PASSWORD %s", (_password(),))   # for connections from elsewhere
+            cur.execute("SELECT pg_reload_conf()")
     finally:
         conn.close()
+
+
+def remote_url(port: int | None = None) -> str:
+    """The URL other machines use (this host's name; the password comes from PGPASSWORD or ~/.pgpass)."""
+    import socket
+    port = int(port or os.environ.get("CARDIOSPIKE_PG_PORT", DEFAULT_PORT))
+    return f"postgresql+psycopg2://{ROLE}@{socket.getfqdn()}:{port}/{DATABASE}"
 
 
 def stop() -> None:

@@ -330,12 +330,18 @@ def coordinate(args, overrides: list[str]) -> int:
         csv, source = Path(args.input).resolve(), None
         if not csv.is_file():
             raise SystemExit(f"no such file: {csv}")
-    storage_url = args.storage or pg.ensure_local()
-    print(f"storage: {storage_url}", flush=True)
+    if args.listen and args.storage:
+        raise SystemExit("--listen opens the embedded PostgreSQL to other machines; with --storage there is none")
+    storage_url = args.storage or pg.ensure_local(listen=args.listen)
+    print(f"storage: {pg.remote_url() if args.listen else storage_url}", flush=True)
     name = args.study or f"{args.model}-{csv.stem}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     study, target = create_study(storage_url, name, args.model, cfg, overrides, csv, args.past, args.lookahead,
                                  args.trials, source)
     print(f"study: {name} ({args.model}, {args.trials} trials, {args.workers} workers)", flush=True)
+    if args.listen:
+        print(f"more workers, from other machines: PGPASSWORD=\"$(cat {pg.password_file()})\" bin/cardiospike search "
+              f"worker --storage {pg.remote_url()} --study {name} (the password file's content, copied there)",
+              file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up the workers and the dashboard
     dashboard = start_dashboard(storage_url, args.dashboard_port) if args.dashboard else None
     threads = args.threads or max(1, (os.cpu_count() or 2) // args.workers)
@@ -425,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--dashboard", action="store_true", help="serve optuna-dashboard during and after it")
         ap.add_argument("--dashboard-port", type=int, default=8085, help="the dashboard's port (default 8085)")
         ap.add_argument("--logs", help="directory for the workers' logs (default: a temporary one)")
+        ap.add_argument("--listen", metavar="ADDRESS", help="the embedded PostgreSQL also listens here (e.g. "
+                        "0.0.0.0) for workers on other machines, with the password of ~/.cache/cardiospike/pg/password")
     args, overrides = ap.parse_known_args(rest)
     for o in overrides:
         if o.startswith("-") or "=" not in o:

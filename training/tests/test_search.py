@@ -150,3 +150,25 @@ def test_a_search_on_a_carried_export_with_sqlite_storage(synth_export, tmp_path
     r = subprocess.run([str(LAUNCHER), "search", "best", "--study", "carried", "--storage", storage],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "lgbm.num_leaves=" in r.stdout
+
+
+def test_the_embedded_storage_takes_workers_from_other_machines_only_with_its_password():
+    """--listen: the embedded PostgreSQL also listens on this machine's own address, where (unlike 127.0.0.1) the
+    role's password is required. Reached here through that address, as another machine would."""
+    import os
+    import socket
+    import psycopg2
+    from cardiotrain import pg
+    pg.ensure_local(listen="0.0.0.0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:   # the address this machine routes from
+        s.connect(("192.0.2.123", 9))
+        address = s.getsockname()[0]
+    assert not address.startswith("127."), "no non-loopback IPv4 address to reach the server through"
+    port = int(os.environ.get("CARDIOSPIKE_PG_PORT", pg.DEFAULT_PORT))
+    with pytest.raises(psycopg2.OperationalError, match="password"):
+        psycopg2.connect(host=address, port=port, user=pg.ROLE, dbname=pg.DATABASE, connect_timeout=5)
+    conn = psycopg2.connect(host=address, port=port, user=pg.ROLE, dbname=pg.DATABASE, connect_timeout=5,
+                            password=pg.password_file().read_text().strip())
+    conn.close()
+    assert oct(pg.password_file().stat().st_mode & 0o777) == "0o600"
+    assert "@" in pg.remote_url() and pg.password_file().read_text().strip() not in pg.remote_url()
