@@ -166,10 +166,20 @@ def _ensure_database(port: int) -> None:
 
 
 def remote_url(port: int | None = None) -> str:
-    """The URL other machines use (this host's name; the password comes from PGPASSWORD or ~/.pgpass)."""
+    """The URL other machines use: this host's name, or its outbound address where the name means loopback here
+    (Debian's /etc/hosts). The password comes from PGPASSWORD or ~/.pgpass on their side."""
     import socket
     port = int(port or os.environ.get("CARDIOSPIKE_PG_PORT", DEFAULT_PORT))
-    return f"postgresql+psycopg2://{ROLE}@{socket.getfqdn()}:{port}/{DATABASE}"
+    host = socket.gethostname()
+    try:
+        loopback = socket.gethostbyname(host).startswith("127.")
+    except OSError:
+        loopback = True
+    if loopback:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:   # no packet is sent
+            s.connect(("192.0.2.123", 9))
+            host = s.getsockname()[0]
+    return f"postgresql+psycopg2://{ROLE}@{host}:{port}/{DATABASE}"
 
 
 def stop() -> None:

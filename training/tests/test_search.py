@@ -152,23 +152,28 @@ def test_a_search_on_a_carried_export_with_sqlite_storage(synth_export, tmp_path
     assert r.returncode == 0 and "lgbm.num_leaves=" in r.stdout
 
 
-def test_the_embedded_storage_takes_workers_from_other_machines_only_with_its_password():
+def test_the_embedded_storage_takes_workers_from_other_machines_only_with_its_password(synth_export, synth_csv):
     """--listen: the embedded PostgreSQL also listens on this machine's own address, where (unlike 127.0.0.1) the
-    role's password is required. Reached here through that address, as another machine would."""
+    role's password is required. A worker reaches it through the URL printed for other machines, as one there would."""
     import os
-    import socket
-    import psycopg2
+    import optuna
     from cardiotrain import pg
+    from cardiotrain.config import load_config
+    from cardiotrain.search import create_study
+
     pg.ensure_local(listen="0.0.0.0")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:   # the address this machine routes from
-        s.connect(("192.0.2.123", 9))
-        address = s.getsockname()[0]
-    assert not address.startswith("127."), "no non-loopback IPv4 address to reach the server through"
-    port = int(os.environ.get("CARDIOSPIKE_PG_PORT", pg.DEFAULT_PORT))
-    with pytest.raises(psycopg2.OperationalError, match="password"):
-        psycopg2.connect(host=address, port=port, user=pg.ROLE, dbname=pg.DATABASE, connect_timeout=5)
-    conn = psycopg2.connect(host=address, port=port, user=pg.ROLE, dbname=pg.DATABASE, connect_timeout=5,
-                            password=pg.password_file().read_text().strip())
-    conn.close()
+    remote = pg.remote_url()
+    assert "@127." not in remote and "@localhost" not in remote, remote
+    name = f"test-remote-{uuid.uuid4().hex[:8]}"
+    create_study(pg.ensure_local(), name, "lgbm", load_config(FAST_LGBM), FAST_LGBM, synth_csv, 16, 8, 1)
+    worker = [str(LAUNCHER), "search", "worker", "--storage", remote, "--study", name, "--export", str(synth_export)]
+    env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
+    refused = subprocess.run(worker, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode != 0 and "password" in refused.stderr
+    password = pg.password_file().read_text().strip()
+    joined = subprocess.run(worker, capture_output=True, text=True, timeout=300, env=env | {"PGPASSWORD": password})
+    assert joined.returncode == 0, joined.stderr[-3000:]
+    trials = optuna.load_study(study_name=name, storage=pg.ensure_local()).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE]
     assert oct(pg.password_file().stat().st_mode & 0o777) == "0o600"
-    assert "@" in pg.remote_url() and pg.password_file().read_text().strip() not in pg.remote_url()
+    assert password not in remote and password not in joined.stderr + joined.stdout + refused.stderr
