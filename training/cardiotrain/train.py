@@ -280,6 +280,7 @@ def run(cfg: DictConfig) -> dict:
             log.removeHandler(handler)
             handler.close()
             artifacts.put_log()
+            artifacts.flush()
 
 
 def _run(cfg: DictConfig, artifacts) -> dict:

@@ -53,10 +53,9 @@ def tiny_bundle(tmp_path_factory, synth_export, golden_export):
     return {"out": out, "cfg": cfg, "result": res, "oof": oof}
 
 
-@pytest.fixture(scope="session")
-def s3proxy(tmp_path_factory, synth_export):
-    """A real object store: s3proxy (the jar `cluster start` runs, built with the launcher) on a filesystem
-    backend, with the bucket `artifacts`. Yields the endpoint URL."""
+def start_s3proxy(basedir: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A real object store: s3proxy (the jar `cluster start` runs, built with the launcher) on a filesystem backend
+    under `basedir` (a bucket is a folder there), credentials local / local-secret. Returns (process, endpoint)."""
     import socket
     import time
     import urllib.request
@@ -64,19 +63,21 @@ def s3proxy(tmp_path_factory, synth_export):
     jars = sorted((REPO / "target" / "cluster" / "s3proxy").glob("s3proxy-*.jar"))
     if not jars:
         pytest.fail("s3proxy jar missing under target/cluster/s3proxy: build with mvn package")
-    d = tmp_path_factory.mktemp("s3")
-    (d / "data" / "artifacts").mkdir(parents=True)   # a bucket is a folder to the filesystem backend
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     endpoint = f"http://127.0.0.1:{port}"
-    (d / "s3proxy.properties").write_text("\n".join([
+    (basedir / "data").mkdir(parents=True, exist_ok=True)
+    props = basedir / "s3proxy.properties"
+    props.write_text("\n".join([
         f"s3proxy.endpoint={endpoint}", "s3proxy.authorization=aws-v2-or-v4", "s3proxy.identity=local",
         "s3proxy.credential=local-secret", "jclouds.provider=filesystem-nio2",
-        f"jclouds.filesystem.basedir={d / 'data'}", "jclouds.identity=local", "jclouds.credential=local", ""]))
-    log = open(d / "s3proxy.log", "w")
-    proc = subprocess.Popen(["java", "-Xmx256m", "-jar", str(jars[-1]), "--properties", str(d / "s3proxy.properties")],
+        f"jclouds.filesystem.basedir={basedir / 'data'}", "jclouds.identity=local", "jclouds.credential=local", ""]))
+    log = open(basedir / "s3proxy.log", "a")
+    proc = subprocess.Popen(["java", "-Xmx256m", "-jar", str(jars[-1]), "--properties", str(props)],
                             stdout=log, stderr=subprocess.STDOUT)
+    log.close()
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -86,9 +87,17 @@ def s3proxy(tmp_path_factory, synth_export):
             break   # it answers (403 without credentials)
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"s3proxy did not start:\n{(d / 's3proxy.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+                pytest.fail(f"s3proxy did not start:\n{(basedir / 's3proxy.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    return proc, endpoint
+
+
+@pytest.fixture(scope="session")
+def s3proxy(tmp_path_factory, synth_export):
+    """s3proxy with the bucket `artifacts`, for the session. Yields the endpoint URL."""
+    d = tmp_path_factory.mktemp("s3")
+    (d / "data" / "artifacts").mkdir(parents=True)
+    proc, endpoint = start_s3proxy(d)
     yield endpoint
     proc.terminate()
     proc.wait(timeout=30)
-    log.close()
