@@ -24,6 +24,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$input" ] || { echo "usage: bin/cardiospike train --input TRAIN.csv [--past N --lookahead N] [--out DIR] [key=value ...]" >&2; exit 2; }
+py="$("$CS" venv)"
+if [ -n "$study" ]; then # first, so that a wrong study name fails before the export
+  best_line="$(PYTHONPATH="$ROOT/training" "$py" -m cardiotrain.search best --study "$study" ${storage:+--storage "$storage"})"
+  read -r -a best <<<"$best_line"
+  echo "cardiospike: the best trial of study $study: ${best[*]}" >&2
+  overrides=("${best[@]}" "${overrides[@]}")
+fi
 out="${out:-$ROOT/bundles/$(date -u +%Y%m%d-%H%M%S)}"
 mkdir -p "$out" && out="$(cd "$out" && pwd)"
 echo "cardiospike: the bundle goes to $out" >&2
@@ -33,11 +40,5 @@ mkdir -p "$work"
 "$CS" export-dataset --input "$input" --output "$work/data" --past "$past" --lookahead "$lookahead"
 "$CS" generate --output "$work/golden.csv" --patients 2 --min-beats 150 --max-beats 200 --seed 11
 "$CS" export-dataset --input "$work/golden.csv" --output "$work/golden" --past "$past" --lookahead "$lookahead"
-py="$("$CS" venv)"
 cd "$ROOT/training"
-if [ -n "$study" ]; then
-  read -r -a best <<<"$("$py" -m cardiotrain.search best --study "$study" ${storage:+--storage "$storage"})"
-  echo "cardiospike: the best trial of study $study: ${best[*]}" >&2
-  overrides=("${best[@]}" "${overrides[@]}")
-fi
 exec "$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$out" "${overrides[@]}"

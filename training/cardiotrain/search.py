@@ -401,8 +401,14 @@ def start_dashboard(storage_url: str, port: int):
 
 
 def best_overrides(storage_url: str, name: str) -> list[str]:
-    study = load_study(storage_url, name)
-    return as_overrides(study.best_trial.params)
+    try:
+        study = load_study(storage_url, name)
+    except KeyError:
+        raise SystemExit(f"no study {name!r} in {storage_url}") from None
+    try:
+        return as_overrides(study.best_trial.params)
+    except ValueError:
+        raise SystemExit(f"study {name!r} has no complete trial yet") from None
 
 
 def main(argv: list[str] | None = None) -> int:
