@@ -20,7 +20,6 @@ overrides for `train`.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from .bundle import sha256_file
 from .config import TRAINING_DIR, load_config
 from .data import load_export
 from .folds import make_folds
@@ -202,14 +202,6 @@ def started(study) -> int:
     from optuna.trial import TrialState
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
                                                         TrialState.RUNNING, TrialState.WAITING)))
-
-
-def sha256_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export(csv: Path, past: int, lookahead: int, into: Path) -> Path:
