@@ -122,9 +122,11 @@ def ensure_local(port: int | None = None, listen: str | None = None) -> str:
     if not running:
         log.info("starting PostgreSQL on %s:%d (log %s)", addresses, port, logs / "postgres.log")
         opts = f"-p {port} -k {sock} -c listen_addresses='{addresses}' -c max_connections=200"
-        subprocess.run(_as_server_user([_bin("pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
-                                        "-l", str(logs / "postgres.log"), "-o", opts]),
-                       check=True, stdout=subprocess.DEVNULL)
+        r = subprocess.run(_as_server_user([_bin("pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
+                                            "-l", str(logs / "postgres.log"), "-o", opts]), stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            tail = (logs / "postgres.log").read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"PostgreSQL did not start on port {port} (CARDIOSPIKE_PG_PORT sets another):\n{tail}")
     _ensure_database(port)
     return url(port)
 
