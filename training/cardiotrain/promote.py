@@ -69,11 +69,23 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         print(f"not promoted: {why}", file=sys.stderr)
         return 1
+    old_version = (json.loads((args.into / "manifest.json").read_text())["model_version"]
+                   if (args.into / "manifest.json").is_file() else None)
     args.into.mkdir(parents=True, exist_ok=True)
     for f in BUNDLE_FILES:
         shutil.copy2(args.bundle / f, args.into / f)
     print(f"promoted into {args.into}: {why}")
+    if args.into.resolve() == (REPO / "models").resolve() and old_version:
+        pin_deployment(old_version, json.loads((args.into / "manifest.json").read_text())["model_version"])
     return 0
+
+
+def pin_deployment(old: str, new: str) -> None:
+    """The production FlinkDeployment runs the committed bundle by version (ProductionFilesTest checks it)."""
+    path = REPO / "k8s" / "flinkdeployment.yaml"
+    if path.is_file() and old in (text := path.read_text()):
+        path.write_text(text.replace(old, new))
+        print(f"{path.relative_to(REPO)}: model {old} -> {new}")
 
 
 if __name__ == "__main__":
