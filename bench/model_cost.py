@@ -36,8 +36,8 @@ def cardionet_macs(onnx_path: Path, window: int) -> dict:
         elif n.op_type == "Gemm":
             o, i = w[n.input[1]]
             out[f"Gemm {i}->{o}"] = o * i
-    hidden2 = 2 * next(v for k, v in w.items() if "GRU" in k and len(v) == 3)[2]
-    out["attention pooling"] = window * hidden2
+    gru_w = next(v for k, v in w.items() if "GRU" in k and len(v) == 3)   # [directions, 3*hidden, ...]
+    out["attention pooling"] = window * gru_w[0] * (gru_w[1] // 3)
     return out
 
 
