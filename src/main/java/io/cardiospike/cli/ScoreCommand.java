@@ -32,18 +32,27 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        long t0 = System.nanoTime();
         RrCsv.Table table = RrCsv.read(input);
+        long t1 = System.nanoTime(), t2, t3, t4;
         try (EnsembleScorer scorer = EnsembleScorer.open(model)) {
+            t2 = System.nanoTime();
             List<double[]> proba = scoreAll(scorer, table.recordings(), threads);
+            t3 = System.nanoTime();
             if (output.toAbsolutePath().getParent() != null) {
                 Files.createDirectories(output.toAbsolutePath().getParent());
             }
             try (Writer out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
                 RrCsv.writeScores(out, table, proba, proba.stream().map(scorer::decide).toList());
             }
+            t4 = System.nanoTime();
         }
         System.err.printf("scored %d beats of %d patients with model %s -> %s%n", table.rowCount(),
                 table.recordings().size(), model, output);
+        // Where a whole run's time goes (docs/performance.md); the JVM's own start-up comes before all of it.
+        System.err.printf("timings: read %.0f ms, bundle load %.0f ms, score %.0f ms, write %.0f ms (JVM up %d ms "
+                + "before the command)%n", (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6,
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() - (System.nanoTime() - t0) / 1_000_000);
         return 0;
     }
 
