@@ -26,11 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cardiotrain.data import recordings  # noqa: E402
 from cardiotrain.metrics import best_threshold, prf  # noqa: E402
 from cardiotrain.stack import honest_stack  # noqa: E402
-
-
-def runs(flags: np.ndarray):
-    d = np.diff(np.r_[0, flags.astype(np.int8), 0])
-    return zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))
+from postprocess import runs  # noqa: E402  (this directory: the scripts run as experiments/NAME.py)
 
 
 def rule(p: np.ndarray, recs, gap: int, min_len: int) -> np.ndarray:
