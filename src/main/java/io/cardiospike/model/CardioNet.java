@@ -9,8 +9,8 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * The CardioNet ONNX graph in ONNX Runtime: one session, one intra-op thread (parallelism comes from the caller's
@@ -21,72 +21,96 @@ final class CardioNet implements AutoCloseable {
     private final OrtSession session;
     private final String input;
 
-    CardioNet(Path onnxFile, String input) throws ModelBundleException {
+    private CardioNet(OrtEnvironment env, OrtSession session, String input) {
+        this.env = env;
+        this.session = session;
         this.input = input;
-        try {
-            env = onLargeStack(OrtEnvironment::getEnvironment);
-            session = onLargeStack(() -> {
-                try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                    options.setIntraOpNumThreads(1);
-                    options.setInterOpNumThreads(1);
-                    options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-                    options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-                    return env.createSession(onnxFile.toString(), options);
-                }
-            });
-        } catch (OrtException e) {
-            throw new ModelBundleException(onnxFile + ": ONNX Runtime cannot load it: " + e.getMessage(), e);
-        }
-        if (!session.getInputNames().contains(input)) {
-            close();
-            throw new ModelBundleException(onnxFile + ": graph has no input '" + input + "'");
-        }
     }
 
     /**
-     * Runs ONNX Runtime's environment and session creation on a thread of its own with a stack sized for this
-     * process's command line. ORT (1.29, Linux) reads {@code /proc/self/cmdline} when it creates its environment and
-     * processes it recursively: the native stack it needs grows with the command line (about 160 bytes per
-     * character), so a JVM with a long command line (a Flink TaskManager: its classpath, JVM options and dynamic
+     * Starts creating the session for {@code onnxFile} on a thread of its own (ONNX Runtime's part of start-up, about
+     * a quarter of a second), so the caller reads the rest of the bundle meanwhile; {@link Loading#finish} waits for it.
+     */
+    static Loading load(Path onnxFile) {
+        FutureTask<OrtSession> task = new FutureTask<>(() -> {
+            OrtEnvironment env = OrtEnvironment.getEnvironment();
+            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+                options.setIntraOpNumThreads(1);
+                options.setInterOpNumThreads(1);
+                options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                return env.createSession(onnxFile.toString(), options);
+            }
+        });
+        Thread t = new Thread(null, task, "onnxruntime-init", initStackBytes());
+        t.setContextClassLoader(Thread.currentThread().getContextClassLoader());
+        t.setDaemon(true);
+        t.start();
+        return new Loading(onnxFile, task);
+    }
+
+    /**
+     * A session being created. Environment and session creation run on a thread with a stack sized for this
+     * process's command line: ORT (1.29, Linux) reads {@code /proc/self/cmdline} when it creates its environment and
+     * processes it recursively, so the native stack it needs grows with the command line (about 160 bytes per
+     * character). A JVM with a long command line (a Flink TaskManager: its classpath, JVM options and dynamic
      * properties; about 4 KB suffice) overflows a 1 MiB thread stack (the JVM default, which Flink's task threads
-     * get) and the process dies of SIGSEGV without a JVM crash report. Linux reserves thread stacks lazily, so a
+     * get), and the process dies of SIGSEGV without a JVM crash report. Linux reserves thread stacks lazily, so a
      * generous size costs address space only.
      */
-    static <T> T onLargeStack(Callable<T> work) throws OrtException {
-        AtomicReference<T> result = new AtomicReference<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread t = new Thread(null, () -> {
-            try {
-                result.set(work.call());
-            } catch (Throwable e) {
-                failure.set(e);
+    record Loading(Path onnxFile, FutureTask<OrtSession> task) {
+        /** Waits for the session and checks that the graph takes {@code input}. */
+        CardioNet finish(String input) throws ModelBundleException {
+            OrtSession session = await();
+            if (!session.getInputNames().contains(input)) {
+                closeQuietly(session);
+                throw new ModelBundleException(onnxFile + ": graph has no input '" + input + "'");
             }
-        }, "onnxruntime-init", initStackBytes());
-        t.setContextClassLoader(Thread.currentThread().getContextClassLoader());
-        t.start();
-        boolean interrupted = false;
-        while (true) {
+            return new CardioNet(OrtEnvironment.getEnvironment(), session, input);
+        }
+
+        /** Waits for the session (the native call cannot be abandoned halfway) and frees it. */
+        void discard() {
             try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // finish: the native call cannot be abandoned halfway
+                closeQuietly(await());
+            } catch (ModelBundleException e) {
+                // nothing was created
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+
+        private OrtSession await() throws ModelBundleException {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return task.get();
+                    } catch (InterruptedException e) {
+                        interrupted = true; // finish: the native call cannot be abandoned halfway
+                    }
+                }
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof OrtException) {
+                    throw new ModelBundleException(onnxFile + ": ONNX Runtime cannot load it: " + cause.getMessage(),
+                            cause);
+                } else if (cause instanceof Error error) {
+                    throw error;
+                }
+                throw new IllegalStateException(cause);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
-        Throwable e = failure.get();
-        if (e instanceof OrtException ortException) {
-            throw ortException;
-        } else if (e instanceof RuntimeException runtimeException) {
-            throw runtimeException;
-        } else if (e instanceof Error error) {
-            throw error;
-        } else if (e != null) {
-            throw new IllegalStateException(e);
+
+        private static void closeQuietly(OrtSession session) {
+            try {
+                session.close();
+            } catch (OrtException e) {
+                // already failing or discarding: the first problem is the one to report
+            }
         }
-        return result.get();
     }
 
     /** 16 MiB plus 1 KiB per byte of the process's command line (6x what ORT was measured to need). */

@@ -14,8 +14,8 @@ import java.util.function.IntFunction;
  * probabilities out (LightGBM on window features + CardioNet on the scaled window, blended by the stacker).
  *
  * <p>Thread safety: after {@link #open} an instance is immutable and safe for concurrent use (ONNX Runtime sessions
- * and LightGBM predictions may run concurrently; every call uses its own buffers). Each call runs single-threaded;
- * callers parallelise across calls. {@link #close} frees the native models and must come after all calls.
+ * and the Java LightGBM walk may run concurrently; every call uses its own buffers). Each call runs single-threaded;
+ * callers parallelise across calls. {@link #close} frees the native model and must come after all calls.
  */
 public final class EnsembleScorer implements AutoCloseable {
     public static final String ONNX_FILE = "cardionet.onnx";
@@ -39,19 +39,24 @@ public final class EnsembleScorer implements AutoCloseable {
         this.stacker = stacker;
     }
 
-    /** Loads and validates the bundle in {@code dir}. */
+    /**
+     * Loads and validates the bundle in {@code dir}. ONNX Runtime's session is created on a thread of its own while
+     * this one checks the manifest and reads the trees, so start-up waits for the longer of the two, not their sum.
+     */
     public static EnsembleScorer open(Path dir) throws ModelBundleException {
-        ModelManifest manifest = ModelManifest.load(dir);
-        Stacker stacker = new Stacker(dir.resolve(STACKER_FILE));
-        int features = new WindowEncoder(manifest.spec()).features().count();
-        LightGbm lightGbm = new LightGbm(dir.resolve(LIGHTGBM_FILE), features);
+        CardioNet.Loading net = CardioNet.load(dir.resolve(ONNX_FILE));
+        ModelManifest manifest;
+        Stacker stacker;
+        LightGbm lightGbm;
         try {
-            CardioNet net = new CardioNet(dir.resolve(ONNX_FILE), manifest.netInput());
-            return new EnsembleScorer(manifest, lightGbm, net, stacker);
-        } catch (ModelBundleException | RuntimeException e) {
-            lightGbm.close();
+            manifest = ModelManifest.load(dir); // names a missing or mixed bundle before ORT's error can
+            stacker = new Stacker(dir.resolve(STACKER_FILE));
+            lightGbm = new LightGbm(dir.resolve(LIGHTGBM_FILE), new WindowEncoder(manifest.spec()).features().count());
+        } catch (ModelBundleException | RuntimeException | Error e) {
+            net.discard();
             throw e;
         }
+        return new EnsembleScorer(manifest, lightGbm, net.finish(manifest.netInput()), stacker);
     }
 
     public ModelManifest manifest() {
@@ -131,6 +136,5 @@ public final class EnsembleScorer implements AutoCloseable {
     @Override
     public void close() {
         cardioNet.close();
-        lightGbm.close();
     }
 }

@@ -1,159 +1,305 @@
 package io.cardiospike.model;
 
-import com.microsoft.ml.lightgbm.SWIGTYPE_p_double;
-import com.microsoft.ml.lightgbm.SWIGTYPE_p_int;
-import com.microsoft.ml.lightgbm.SWIGTYPE_p_long_long;
-import com.microsoft.ml.lightgbm.SWIGTYPE_p_p_void;
-import com.microsoft.ml.lightgbm.SWIGTYPE_p_void;
-import com.microsoft.ml.lightgbm.lightgbmlib;
-import com.microsoft.ml.lightgbm.lightgbmlibConstants;
-import io.github.metarank.lightgbm4j.LGBMBooster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The LightGBM text model through LightGBM's C API (lightgbm4j's natives and SWIG bindings), one thread per call.
+ * The LightGBM text model (numerical splits, one tree per iteration: our binary classifier) evaluated in Java. It
+ * reproduces LightGBM's own predictor bit for bit (LightGbmParityTest checks it against the native library): a row's
+ * raw score is the sum, in tree order and in double, of one leaf value per tree, and each split follows LightGBM's
+ * {@code Tree::NumericalDecision}, missing-value rules included.
  *
- * <p>Small calls (the stream's: the windows one patient's timer completes) go row by row through the "single row
- * fast" API: its prediction config is parsed once here and each row is read in place from the Java array. A matrix
- * call parses its parameters, builds a predictor and copies the matrix element by element every time, about 20 us,
- * which dominated those calls. Large calls (batch scoring) stay one matrix call: the single-row API serialises all
- * threads on a lock per booster, while matrix calls from several threads run concurrently. Both reach the same
- * predictor code, so a row's margin does not depend on its call (BatchInvarianceTest).
+ * <p>Why not the native library: through its JNI binding a row cost about 20 us, of which the walk of 250 trees
+ * (about 1,500 nodes) is a small part; the rest was copying the matrix cell by cell through JNI, parsing prediction
+ * parameters on every call, and, for the stream's small calls, a lock per booster. In Java the walk runs on the
+ * caller's arrays, with no lock and no native library to unpack at start-up.
  *
- * <p>Thread-safe.
+ * <p>All trees are flattened into shared node arrays. A child {@code >= 0} is an internal node, a child {@code < 0}
+ * is the leaf {@code ~child}; node and leaf indices are global. Immutable and thread-safe.
  */
-final class LightGbm implements AutoCloseable {
-    private static final String PREDICT_PARAMS = "num_threads=1";
-    /** Calls of up to this many rows take the single-row path. */
-    static final int SMALL_CALL_ROWS = 64;
-    private final SWIGTYPE_p_void booster;
-    private final SWIGTYPE_p_void fastConfig;
+final class LightGbm {
+    /** LightGBM's {@code kZeroThreshold} (a float, 1e-35f): values this close to 0 count as 0. */
+    private static final double ZERO_THRESHOLD = 1e-35f;
+    private static final int MISSING_ZERO = 1, MISSING_NAN = 2; // 0: none
+    private static final int DEFAULT_LEFT_MASK = 2, CATEGORICAL_MASK = 1;
+
     private final int featureCount;
-    private boolean closed;
+    private final int[] roots; // per tree: its root node, or ~leaf for a tree of one leaf
+    private final int[] splitFeature;
+    private final double[] threshold;
+    private final byte[] missingType;
+    private final boolean[] defaultLeft;
+    private final int[] left;
+    private final int[] right;
+    private final double[] leafValue;
+
+    /** Rows walked side by side in the fast walk. */
+    private static final int BLOCK = 64;
+    /** True when no split has a missing-value rule (LightGBM's default for features seen without NaN). */
+    private final boolean onlyPlainSplits;
+    // The fast walk's layout: nodes 0..n-1 are the internal nodes, n + leaf the leaves, whose children are themselves.
+    private final int[] fixedRoot;
+    private final int[] depth;
+    private final int[] stepFeature;
+    private final double[] stepThreshold;
+    private final int[] children;
+    private final double[] stepValue;
 
     LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
-        String text;
+        List<String> lines;
         try {
-            loadNativeLibraries();
-            text = Files.readString(modelFile);
+            lines = Files.readAllLines(modelFile);
         } catch (IOException e) {
             throw new ModelBundleException(modelFile + ": cannot read it: " + e.getMessage(), e);
         }
-        SWIGTYPE_p_p_void out = lightgbmlib.new_voidpp();
-        SWIGTYPE_p_int ints = lightgbmlib.new_intp();
         try {
-            if (lightgbmlib.LGBM_BoosterLoadModelFromString(text, ints, out) != 0) {
-                throw new ModelBundleException(modelFile + ": LightGBM cannot load it: " + lightgbmlib.LGBM_GetLastError());
+            Map<String, String> header = new HashMap<>();
+            List<Map<String, String>> trees = new ArrayList<>();
+            Map<String, String> current = header;
+            for (String line : lines) {
+                if (line.equals("end of trees")) {
+                    break;
+                }
+                int eq = line.indexOf('=');
+                if (eq <= 0) {
+                    continue;
+                }
+                if (line.startsWith("Tree=")) {
+                    current = new HashMap<>();
+                    trees.add(current);
+                }
+                current.put(line.substring(0, eq), line.substring(eq + 1));
             }
-            booster = lightgbmlib.voidpp_value(out);
-            check(lightgbmlib.LGBM_BoosterGetNumFeature(booster, ints), "read the feature count");
-            featureCount = lightgbmlib.intp_value(ints);
-            if (featureCount != expectedFeatures) {
-                lightgbmlib.LGBM_BoosterFree(booster);
-                throw new ModelBundleException(modelFile + ": model expects " + featureCount
-                        + " features, the bundle's spec has " + expectedFeatures);
+            featureCount = Integer.parseInt(require(header, "max_feature_idx")) + 1;
+            if (!header.getOrDefault("num_tree_per_iteration", "1").equals("1")) {
+                throw new ModelBundleException(modelFile + ": a multi-class model; the scorer takes one tree per "
+                        + "iteration");
             }
-            int status = lightgbmlib.LGBM_BoosterPredictForMatSingleRowFastInit(booster,
-                    lightgbmlibConstants.C_API_PREDICT_RAW_SCORE, 0, -1, lightgbmlibConstants.C_API_DTYPE_FLOAT64,
-                    featureCount, PREDICT_PARAMS, out);
-            if (status != 0) {
-                String error = lightgbmlib.LGBM_GetLastError();
-                lightgbmlib.LGBM_BoosterFree(booster);
-                throw new ModelBundleException(modelFile + ": LightGBM cannot prepare predictions: " + error);
+            if (trees.isEmpty()) {
+                throw new ModelBundleException(modelFile + ": the model has no trees");
             }
-            fastConfig = lightgbmlib.voidpp_value(out);
-        } finally {
-            lightgbmlib.delete_intp(ints);
-            lightgbmlib.delete_voidpp(out);
+            int nodes = 0, leaves = 0;
+            for (Map<String, String> t : trees) {
+                int n = Integer.parseInt(require(t, "num_leaves"));
+                leaves += n;
+                nodes += n - 1;
+            }
+            roots = new int[trees.size()];
+            splitFeature = new int[nodes];
+            threshold = new double[nodes];
+            missingType = new byte[nodes];
+            defaultLeft = new boolean[nodes];
+            left = new int[nodes];
+            right = new int[nodes];
+            leafValue = new double[leaves];
+            int nodeBase = 0, leafBase = 0;
+            for (int ti = 0; ti < trees.size(); ti++) {
+                Map<String, String> t = trees.get(ti);
+                int n = Integer.parseInt(require(t, "num_leaves"));
+                if (!t.getOrDefault("num_cat", "0").equals("0") || !t.getOrDefault("is_linear", "0").equals("0")) {
+                    throw new ModelBundleException(modelFile + ": tree " + ti + " has categorical splits or linear "
+                            + "leaves, which the scorer does not evaluate");
+                }
+                double[] values = doubles(require(t, "leaf_value"), n);
+                System.arraycopy(values, 0, leafValue, leafBase, n);
+                if (n == 1) {
+                    roots[ti] = ~leafBase;
+                } else {
+                    int[] feature = ints(require(t, "split_feature"), n - 1);
+                    double[] thresholds = doubles(require(t, "threshold"), n - 1);
+                    int[] decision = ints(require(t, "decision_type"), n - 1);
+                    int[] l = ints(require(t, "left_child"), n - 1);
+                    int[] r = ints(require(t, "right_child"), n - 1);
+                    for (int k = 0; k < n - 1; k++) {
+                        if ((decision[k] & CATEGORICAL_MASK) != 0) {
+                            throw new ModelBundleException(modelFile + ": tree " + ti + " has a categorical split");
+                        }
+                        if (feature[k] < 0 || feature[k] >= featureCount) {
+                            throw new ModelBundleException(modelFile + ": tree " + ti + " splits on feature "
+                                    + feature[k] + " of " + featureCount);
+                        }
+                        int g = nodeBase + k;
+                        splitFeature[g] = feature[k];
+                        threshold[g] = thresholds[k];
+                        missingType[g] = (byte) ((decision[k] >> 2) & 3);
+                        defaultLeft[g] = (decision[k] & DEFAULT_LEFT_MASK) != 0;
+                        left[g] = global(l[k], nodeBase, leafBase, n);
+                        right[g] = global(r[k], nodeBase, leafBase, n);
+                    }
+                    roots[ti] = nodeBase;
+                }
+                nodeBase += n - 1;
+                leafBase += n;
+            }
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw new ModelBundleException(modelFile + ": not a LightGBM text model: " + e.getMessage(), e);
+        }
+        int nodes = splitFeature.length, all = nodes + leafValue.length;
+        boolean plain = true;
+        for (byte m : missingType) {
+            plain &= m == 0;
+        }
+        onlyPlainSplits = plain;
+        stepFeature = new int[all];
+        stepThreshold = new double[all];
+        stepValue = new double[all];
+        children = new int[2 * all];
+        for (int g = 0; g < nodes; g++) {
+            stepFeature[g] = splitFeature[g];
+            stepThreshold[g] = threshold[g] + 0.0; // -0.0 becomes 0.0: the same split, and a sign bit of 0
+            children[2 * g] = left[g] >= 0 ? left[g] : nodes + ~left[g];
+            children[2 * g + 1] = right[g] >= 0 ? right[g] : nodes + ~right[g];
+        }
+        for (int leaf = 0; leaf < leafValue.length; leaf++) {
+            int i = nodes + leaf;
+            stepValue[i] = leafValue[leaf];
+            children[2 * i] = i;
+            children[2 * i + 1] = i;
+        }
+        fixedRoot = new int[roots.length];
+        depth = new int[roots.length];
+        for (int t = 0; t < roots.length; t++) {
+            fixedRoot[t] = roots[t] >= 0 ? roots[t] : nodes + ~roots[t];
+            depth[t] = depth(roots[t]);
+        }
+        if (featureCount != expectedFeatures) {
+            throw new ModelBundleException(modelFile + ": model expects " + featureCount
+                    + " features, the bundle's spec has " + expectedFeatures);
         }
     }
 
-    private static boolean nativeLoaded;
+    private int depth(int node) {
+        return node < 0 ? 0 : 1 + Math.max(depth(left[node]), depth(right[node]));
+    }
 
-    /**
-     * lightgbm4j extracts its native libraries, when its class initialises, to the fixed path
-     * {@code $java.io.tmpdir/lib_lightgbm*.so}; another JVM starting on the same machine then overwrites the file this
-     * JVM has mapped, which crashes it (SIGSEGV). So the extraction goes to a directory of this process's own.
-     */
-    private static synchronized void loadNativeLibraries() throws IOException {
-        if (nativeLoaded) {
-            return;
+    private static int global(int child, int nodeBase, int leafBase, int leaves) {
+        if (child >= 0 ? child >= leaves - 1 : ~child >= leaves) {
+            throw new ArrayIndexOutOfBoundsException("child " + child + " outside a tree of " + leaves + " leaves");
         }
-        Path own = Files.createTempDirectory("cardiospike-lightgbm");
-        own.toFile().deleteOnExit();
-        String tmp = System.getProperty("java.io.tmpdir");
-        System.setProperty("java.io.tmpdir", own.toString());
-        try {
-            Class.forName(LGBMBooster.class.getName(), true, LightGbm.class.getClassLoader());
-            LGBMBooster.loadNative();
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException(e);
-        } finally {
-            System.setProperty("java.io.tmpdir", tmp);
+        return child >= 0 ? nodeBase + child : ~(leafBase + ~child);
+    }
+
+    private static String require(Map<String, String> section, String key) {
+        String v = section.get(key);
+        if (v == null) {
+            throw new NumberFormatException("missing " + key);
         }
-        try (var files = Files.list(own)) {
-            files.forEach(f -> f.toFile().deleteOnExit());
+        return v;
+    }
+
+    private static int[] ints(String line, int n) {
+        String[] parts = line.trim().split(" ");
+        if (parts.length != n) {
+            throw new NumberFormatException(n + " values expected, got " + parts.length);
         }
-        nativeLoaded = true;
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = Integer.parseInt(parts[i]);
+        }
+        return out;
+    }
+
+    private static double[] doubles(String line, int n) {
+        String[] parts = line.trim().split(" ");
+        if (parts.length != n) {
+            throw new NumberFormatException(n + " values expected, got " + parts.length);
+        }
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = Double.parseDouble(parts[i]);
+        }
+        return out;
+    }
+
+    int featureCount() {
+        return featureCount;
+    }
+
+    int trees() {
+        return roots.length;
     }
 
     /** Raw scores (margins, before the sigmoid) of {@code rows} row-major feature rows. */
     double[] margins(double[] rowMajor, int rows) {
         double[] margins = new double[rows];
-        SWIGTYPE_p_long_long outLength = lightgbmlib.new_int64_tp();
-        if (rows <= SMALL_CALL_ROWS) {
-            double[] row = new double[featureCount];
-            SWIGTYPE_p_double outScore = lightgbmlib.new_doubleArray(1);
-            try {
-                for (int r = 0; r < rows; r++) {
-                    System.arraycopy(rowMajor, r * featureCount, row, 0, featureCount);
-                    check(lightgbmlib.LGBM_BoosterPredictForMatSingleRowFastCriticalSWIG(row, fastConfig, outLength,
-                            outScore), "predict");
-                    margins[r] = lightgbmlib.doubleArray_getitem(outScore, 0);
+        double[] block = new double[BLOCK * featureCount];
+        int[] at = new int[BLOCK];
+        for (int from = 0; from < rows; from += BLOCK) {
+            int size = Math.min(BLOCK, rows - from);
+            for (int k = 0; k < size * featureCount; k++) {
+                double x = rowMajor[from * featureCount + k];
+                // LightGBM's dense-row reader keeps only |x| > kZeroThreshold (and NaN); the rest reads as 0.
+                block[k] = Math.abs(x) > ZERO_THRESHOLD || Double.isNaN(x) ? x : 0.0;
+            }
+            if (onlyPlainSplits) {
+                for (int k = 0; k < size * featureCount; k++) {
+                    if (Double.isNaN(block[k])) {
+                        block[k] = 0.0; // what every split without a missing-value rule does with NaN
+                    }
                 }
-            } finally {
-                lightgbmlib.delete_doubleArray(outScore);
-                lightgbmlib.delete_int64_tp(outLength);
+                walkBlock(block, size, at, margins, from);
+            } else {
+                for (int r = 0; r < size; r++) {
+                    margins[from + r] = walkRow(block, r * featureCount);
+                }
             }
-            return margins;
-        }
-        int cells = rows * featureCount;
-        SWIGTYPE_p_double matrix = lightgbmlib.new_doubleArray(cells);
-        SWIGTYPE_p_double outScores = lightgbmlib.new_doubleArray(rows);
-        try {
-            for (int k = 0; k < cells; k++) {
-                lightgbmlib.doubleArray_setitem(matrix, k, rowMajor[k]);
-            }
-            check(lightgbmlib.LGBM_BoosterPredictForMat(booster, lightgbmlib.double_to_voidp_ptr(matrix),
-                    lightgbmlibConstants.C_API_DTYPE_FLOAT64, rows, featureCount, 1,
-                    lightgbmlibConstants.C_API_PREDICT_RAW_SCORE, 0, -1, PREDICT_PARAMS, outLength, outScores),
-                    "predict");
-            for (int r = 0; r < rows; r++) {
-                margins[r] = lightgbmlib.doubleArray_getitem(outScores, r);
-            }
-        } finally {
-            lightgbmlib.delete_doubleArray(outScores);
-            lightgbmlib.delete_doubleArray(matrix);
-            lightgbmlib.delete_int64_tp(outLength);
         }
         return margins;
     }
 
-    private static void check(int status, String what) {
-        if (status != 0) {
-            throw new IllegalStateException("LightGBM failed to " + what + ": " + lightgbmlib.LGBM_GetLastError());
+    /**
+     * The fast walk for trees whose splits have no missing-value rule: every tree takes a fixed number of steps
+     * (its depth; a leaf leads to itself), so the loop has no data-dependent branch to mispredict, and the rows of a
+     * block walk side by side, which overlaps their chains of dependent loads.
+     */
+    private void walkBlock(double[] block, int size, int[] at, double[] margins, int offset) {
+        for (int t = 0; t < roots.length; t++) {
+            int root = fixedRoot[t];
+            for (int r = 0; r < size; r++) {
+                at[r] = root;
+            }
+            for (int step = depth[t]; step > 0; step--) {
+                for (int r = 0; r < size; r++) {
+                    int node = at[r];
+                    double x = block[r * featureCount + stepFeature[node]];
+                    // x <= threshold goes left (0), else right (1): the sign bit of threshold - x, without a branch
+                    // (exact: the difference is 0 only when they are equal, and no threshold is -0.0 or NaN)
+                    at[r] = children[2 * node + (int) (Double.doubleToRawLongBits(stepThreshold[node] - x) >>> 63)];
+                }
+            }
+            for (int r = 0; r < size; r++) {
+                margins[offset + r] += stepValue[at[r]];
+            }
         }
     }
 
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    private double walkRow(double[] block, int base) {
+        double sum = 0;
+        for (int root : roots) {
+            int node = root;
+            while (node >= 0) {
+                node = next(node, block[base + splitFeature[node]]);
+            }
+            sum += leafValue[~node];
         }
-        closed = true;
-        lightgbmlib.LGBM_FastConfigFree(fastConfig);
-        lightgbmlib.LGBM_BoosterFree(booster);
+        return sum;
+    }
+
+    /** LightGBM's {@code Tree::NumericalDecision}. */
+    private int next(int node, double x) {
+        int missing = missingType[node];
+        if (missing != MISSING_NAN && Double.isNaN(x)) {
+            x = 0.0;
+        }
+        if ((missing == MISSING_ZERO && x >= -ZERO_THRESHOLD && x <= ZERO_THRESHOLD)
+                || (missing == MISSING_NAN && Double.isNaN(x))) {
+            return defaultLeft[node] ? left[node] : right[node];
+        }
+        return x <= threshold[node] ? left[node] : right[node];
     }
 }

@@ -20,7 +20,7 @@ public record Installation(Path home) {
      * what only the broker, the REST API or the dashboard use.
      */
     static final List<String> NOT_ON_FLINK_CLASSPATH = List.of(
-            "kafka", "flink-connector-kafka", "onnxruntime", "lightgbm4j", "jackson-", "picocli", "zstd-jni",
+            "kafka", "flink-connector-kafka", "onnxruntime", "jackson-", "picocli", "zstd-jni",
             "snappy-java", "lz4-java", "javalin", "jetty-", "websocket-", "kotlin-", "plotly", "swagger-ui", "scala-");
 
     public static Installation current() {

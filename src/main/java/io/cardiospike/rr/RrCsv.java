@@ -99,7 +99,7 @@ public final class RrCsv {
             int[] y = decisionsPerRecording.get(r);
             for (int i = 0; i < rec.size(); i++) {
                 lines[rec.inputRows()[i]] = rec.id() + "," + formatTime(rec.time()[i]) + "," + y[i] + ","
-                        + String.format(Locale.ROOT, "%.8f", proba[i]);
+                        + formatProba(proba[i]);
             }
         }
         out.write("id,time,y,proba\n");
@@ -107,6 +107,35 @@ public final class RrCsv {
             out.write(l);
             out.write('\n');
         }
+    }
+
+    private static final double SCALE = 1e8;
+
+    /**
+     * {@code String.format(Locale.ROOT, "%.8f", p)}, byte for byte, at a fraction of its cost (it was most of a large
+     * {@code score}'s writing time). Java rounds the decimal digits of {@code Double.toString(p)} half-up; those digits
+     * are within one ulp of {@code p} (at most 1.2e-16 below 1), so rounding {@code p} itself gives the same 8 decimals
+     * unless {@code p * 1e8} lies within a hair of a half. Those rare values, and anything outside (0, 1), take
+     * {@code String.format} itself. FormatProbaTest compares both on millions of values and on the halves.
+     */
+    public static String formatProba(double p) {
+        if (!(p > 0 && p < 1)) { // also -0.0, which prints its sign
+            return String.format(Locale.ROOT, "%.8f", p);
+        }
+        double scaled = p * SCALE; // within a few 1e-8 of the exact product
+        double fraction = scaled - Math.floor(scaled);
+        if (Math.abs(fraction - 0.5) < 1e-6) {
+            return String.format(Locale.ROOT, "%.8f", p);
+        }
+        long digits = (long) Math.floor(scaled + 0.5);
+        if (digits >= (long) SCALE) {
+            return "1.00000000";
+        }
+        char[] text = {'0', '.', '0', '0', '0', '0', '0', '0', '0', '0'};
+        for (int i = text.length - 1; digits > 0; i--, digits /= 10) {
+            text[i] = (char) ('0' + digits % 10);
+        }
+        return new String(text);
     }
 
     public static String formatTime(double t) {

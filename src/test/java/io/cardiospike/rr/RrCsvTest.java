@@ -44,4 +44,30 @@ class RrCsvTest {
         assertThatThrownBy(() -> parse("id,time,x\n")).hasMessageContaining("no data rows");
         assertThatThrownBy(() -> parse("id,time,x\na,NaN,800\n")).hasMessageContaining("in.csv:2: field 'time'");
     }
+
+    /** The fast path must print exactly what String.format prints, halves and their neighbours included. */
+    @Test
+    void formatsProbabilitiesExactlyAsStringFormat() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(19);
+        java.util.List<Double> values = new java.util.ArrayList<>(List.of(0.0, -0.0, 1.0, 1e-300, 0.999999995,
+                0.9999999949999999, 4.9999999e-9, 5e-9, 0.5, 0.15, Double.MIN_VALUE, Math.nextDown(1.0)));
+        for (int i = 0; i < 500_000; i++) {
+            values.add(random.nextDouble()); // uniform
+            values.add(1 / (1 + Math.exp(-random.nextDouble(-30, 30)))); // like the stacker's output
+        }
+        for (int i = 0; i < 100_000; i++) {
+            double half = (random.nextLong(100_000_000L) + 0.5) / 1e8; // a rounding boundary
+            values.add(half);
+            values.add(Math.nextUp(half));
+            values.add(Math.nextDown(half));
+            values.add(Math.nextUp(Math.nextUp(half)));
+            values.add(Math.nextDown(Math.nextDown(half)));
+        }
+        for (double p : values) {
+            String expected = String.format(java.util.Locale.ROOT, "%.8f", p);
+            if (!RrCsv.formatProba(p).equals(expected)) {
+                assertThat(RrCsv.formatProba(p)).as("%s (bits %x)", p, Double.doubleToRawLongBits(p)).isEqualTo(expected);
+            }
+        }
+    }
 }

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The streaming job scores windows in batches of whatever was cut within 50 ms across patients (often a few), the
- * batch scorer in large ones; both give bit-identical probabilities only if a window's score does not depend on its batch. Small calls
- * also take LightGBM's single-row path and large ones its matrix path (LightGbm.SMALL_CALL_ROWS = 64).
+ * batch scorer in large ones; both give bit-identical probabilities only if a window's score does not depend on its batch
+ * (ONNX Runtime's kernels for a batch of one differ, and the tree walk goes in blocks of 64 rows).
  */
 class BatchInvarianceTest {
     @Test
