@@ -2,6 +2,7 @@ package io.cardiospike.cli;
 
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.ScorerStages;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
 import java.nio.file.Path;
@@ -44,12 +45,14 @@ final class BenchCommand implements Callable<Integer> {
             }
             ScoreCommand.scoreAll(scorer, recordings.subList(0, Math.min(10, patients)), threads); // warm-up
             for (int r = 1; r <= rounds; r++) {
+                ScorerStages.Totals before = ScorerStages.now();
                 long t0 = System.nanoTime();
                 ScoreCommand.scoreAll(scorer, recordings, threads);
                 double s = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("round %d: %,d beats in %.2f s = %,.0f beats/s (model %s, threads %d)%n", r, total, s,
-                        total / s, scorer.modelVersion(),
-                        threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+                System.out.printf("round %d: %,d beats in %.2f s = %,.0f beats/s (model %s, threads %d); us per window "
+                        + "and thread: %s%n", r, total, s, total / s, scorer.modelVersion(),
+                        threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
+                        ScorerStages.now().minus(before).perWindow());
             }
         }
         return 0;

@@ -1,6 +1,7 @@
 package io.cardiospike.cli;
 
 import io.cardiospike.model.ModelManifest;
+import io.cardiospike.model.ScorerStages;
 import io.cardiospike.stream.EmbeddedKafka;
 import io.cardiospike.stream.KafkaConnection;
 import io.cardiospike.stream.LocalJob;
@@ -117,6 +118,11 @@ final class StreamBenchCommand implements Callable<Integer> {
         int[] latencyCount = {0};
         long[] latencies = new long[events];
         long[] received = {0};
+        // CPU by thread group and the scorer's stages at 10 % and 90 % of the scores: the same span as "sustained"
+        List<Map<String, Double>> cpu = new ArrayList<>();
+        List<ScorerStages.Totals> stages = new ArrayList<>();
+        long[] markNanos = new long[2];
+        int[] marks = {(int) (events * 0.1), (int) (events * 0.9)};
         JobClient job = null;
         EmbeddedKafka kafka = null;
         try {
@@ -141,6 +147,11 @@ final class StreamBenchCommand implements Callable<Integer> {
                     }
                     if (received[0] < events) {
                         readNanos[(int) received[0]] = r.readNanos();
+                    }
+                    if (cpu.size() < 2 && received[0] == marks[cpu.size()]) {
+                        markNanos[cpu.size()] = System.nanoTime();
+                        stages.add(ScorerStages.now());
+                        cpu.add(ThreadCpu.snapshot());
                     }
                     received[0]++;
                     Integer seq = completingSeq.get(r.key()).get(r.value().path("ts").asLong());
@@ -177,6 +188,12 @@ final class StreamBenchCommand implements Callable<Integer> {
                 synchronized (lock) {
                     report(start, sendSeconds, readNanos, (int) Math.min(received[0], events), latencies,
                             latencyCount[0], Arrays.copyOf(alertLatencies, alertCount[0]), lookahead);
+                    if (cpu.size() == 2) {
+                        System.out.println("where the cores went, 10 % to 90 % of the scores: " + ThreadCpu.perEvent(
+                                cpu.get(0), cpu.get(1), marks[1] - marks[0], (markNanos[1] - markNanos[0]) / 1e9));
+                        System.out.println("  the scoring tasks' scorer, us per window: "
+                                + stages.get(1).minus(stages.get(0)).perWindow());
+                    }
                 }
             }
         } finally {

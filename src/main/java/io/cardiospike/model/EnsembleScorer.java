@@ -119,17 +119,22 @@ public final class EnsembleScorer implements AutoCloseable {
 
     private WindowScores scoreBatch(double[][] windows, int size) {
         int f = encoder.features().count(), net = encoder.netInputSize(), c = spec().centre();
+        long t0 = ScorerStages.cpuNanos();
         double[] features = new double[size * f];
         float[] tensor = new float[size * net];
         for (int k = 0; k < size; k++) {
             encoder.encode(windows[k], features, k * f, tensor, k * net);
         }
+        long t1 = ScorerStages.cpuNanos();
         double[] margin = lightGbm.margins(features, size);
+        long t2 = ScorerStages.cpuNanos();
         double[] logit = cardioNet.logits(tensor, size, NetInput.CHANNELS, spec().windowSize());
+        long t3 = ScorerStages.cpuNanos();
         double[] proba = new double[size];
         for (int k = 0; k < size; k++) {
             proba[k] = stacker.proba(margin[k], logit[k], Artifacts.isArtifact(windows[k][c]));
         }
+        ScorerStages.add(size, t1 - t0, t2 - t1, t3 - t2, ScorerStages.cpuNanos() - t3);
         return new WindowScores(margin, logit, proba);
     }
 

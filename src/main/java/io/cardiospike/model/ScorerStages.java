@@ -1,0 +1,65 @@
+package io.cardiospike.model;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * CPU time the scorers of this JVM spent in each stage, summed over all threads and calls since the JVM started
+ * (five reads of the thread's CPU clock per call of up to 512 windows, under a microsecond in all). Benchmarks read it
+ * twice and report the difference per window: where a scored beat's time goes (docs/performance.md). CPU time, not
+ * wall time, so that a thread waiting for a core (the stream benchmark runs broker, job and producer on two) does not
+ * count as a slow stage.
+ */
+public final class ScorerStages {
+    private static final LongAdder CALLS = new LongAdder();
+    private static final LongAdder WINDOWS = new LongAdder();
+    private static final LongAdder ENCODE = new LongAdder();
+    private static final LongAdder LIGHTGBM = new LongAdder();
+    private static final LongAdder CARDIONET = new LongAdder();
+    private static final LongAdder STACKER = new LongAdder();
+
+    private ScorerStages() {}
+
+    /** Totals at one moment: model calls (batches of at most 512 windows), windows scored, nanoseconds per stage. */
+    public record Totals(long calls, long windows, long encodeNanos, long lightGbmNanos, long cardioNetNanos,
+                         long stackerNanos) {
+        public Totals minus(Totals earlier) {
+            return new Totals(calls - earlier.calls, windows - earlier.windows, encodeNanos - earlier.encodeNanos,
+                    lightGbmNanos - earlier.lightGbmNanos, cardioNetNanos - earlier.cardioNetNanos,
+                    stackerNanos - earlier.stackerNanos);
+        }
+
+        /** Microseconds per window: encode, LightGBM, CardioNet, stacker, e.g. for a benchmark's report. */
+        public String perWindow() {
+            double n = Math.max(1, windows) * 1000.0;
+            return String.format(java.util.Locale.ROOT, "encode %.1f, LightGBM %.1f, CardioNet %.1f, stacker %.2f "
+                    + "(%.0f windows per model call)", encodeNanos / n, lightGbmNanos / n, cardioNetNanos / n,
+                    stackerNanos / n, (double) windows / Math.max(1, calls));
+        }
+
+        public double totalMicrosPerWindow() {
+            return (encodeNanos + lightGbmNanos + cardioNetNanos + stackerNanos) / (Math.max(1, windows) * 1000.0);
+        }
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS =
+            java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** This thread's CPU time (ns), or wall time where the JVM cannot measure it. */
+    static long cpuNanos() {
+        long cpu = THREADS.getCurrentThreadCpuTime();
+        return cpu >= 0 ? cpu : System.nanoTime();
+    }
+
+    public static Totals now() {
+        return new Totals(CALLS.sum(), WINDOWS.sum(), ENCODE.sum(), LIGHTGBM.sum(), CARDIONET.sum(), STACKER.sum());
+    }
+
+    static void add(int windows, long encode, long lightGbm, long cardioNet, long stacker) {
+        CALLS.increment();
+        WINDOWS.add(windows);
+        ENCODE.add(encode);
+        LIGHTGBM.add(lightGbm);
+        CARDIONET.add(cardioNet);
+        STACKER.add(stacker);
+    }
+}
