@@ -119,7 +119,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         long[] latencies = new long[events];
         long[] received = {0};
         // CPU by thread group and the scorer's stages at 10 % and 90 % of the scores: the same span as "sustained"
-        List<Map<String, Double>> cpu = new ArrayList<>();
+        List<Map<String, ThreadCpu.Sample>> cpu = new ArrayList<>();
         List<ScorerStages.Totals> stages = new ArrayList<>();
         long[] markNanos = new long[2];
         int[] marks = {(int) (events * 0.1), (int) (events * 0.9)};

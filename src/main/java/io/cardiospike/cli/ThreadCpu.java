@@ -30,11 +30,12 @@ final class ThreadCpu {
 
     private ThreadCpu() {}
 
-    /** CPU seconds per group, and under "other" the rest. */
-    static Map<String, Double> snapshot() {
-        Map<String, Double> seconds = new LinkedHashMap<>();
-        GROUPS.forEach(g -> seconds.put(g.getKey(), 0.0));
-        seconds.put("other", 0.0);
+    /** One thread's group and CPU seconds so far. */
+    record Sample(String group, double seconds) {}
+
+    /** Every thread's CPU seconds, by thread id. */
+    static Map<String, Sample> snapshot() {
+        Map<String, Sample> threads = new LinkedHashMap<>();
         double tick = 100.0; // USER_HZ, 100 on every Linux that matters
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             for (Path task : (Iterable<Path>) tasks::iterator) {
@@ -47,12 +48,12 @@ final class ThreadCpu {
                 String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
                 String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                 double cpu = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / tick; // utime + stime
-                seconds.merge(group(name), cpu, Double::sum);
+                threads.put(task.getFileName().toString(), new Sample(group(name), cpu));
             }
         } catch (IOException | RuntimeException e) {
             return Map.of(); // not Linux
         }
-        return seconds;
+        return threads;
     }
 
     private static String group(String thread) {
@@ -66,15 +67,22 @@ final class ThreadCpu {
         return "other";
     }
 
-    /** "group µs, ..." of CPU per event between two snapshots, largest first, and the cores used. */
-    static String perEvent(Map<String, Double> before, Map<String, Double> after, long events, double seconds) {
+    /**
+     * "µs group" lines of CPU per event between two snapshots, largest first, and the cores used. A thread that ended
+     * between them is left out (its time is gone with it); one that started counts whole.
+     */
+    static String perEvent(Map<String, Sample> before, Map<String, Sample> after, long events, double seconds) {
         if (before.isEmpty() || after.isEmpty() || events <= 0) {
             return "not measured (no /proc)";
         }
+        Map<String, Double> groups = new LinkedHashMap<>();
+        GROUPS.forEach(g -> groups.put(g.getKey(), 0.0));
+        groups.put("other", 0.0);
+        after.forEach((tid, t) -> groups.merge(t.group(),
+                t.seconds() - (before.containsKey(tid) ? before.get(tid).seconds() : 0), Double::sum));
         StringBuilder out = new StringBuilder();
         double total = 0;
-        List<Map.Entry<String, Double>> rows = after.entrySet().stream()
-                .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0.0)))
+        List<Map.Entry<String, Double>> rows = groups.entrySet().stream()
                 .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).toList();
         for (Map.Entry<String, Double> e : rows) {
             total += e.getValue();
