@@ -35,6 +35,21 @@ class LauncherIT {
         assertThat(r.err).contains("no model bundle at", "--model", "CARDIOSPIKE_MODEL").doesNotContain("Exception");
     }
 
+    /** The class-data archive is the launcher's start-up speed-up: it must exist after a run and change nothing. */
+    @Test
+    void theClassDataArchiveChangesNoOutput() throws Exception {
+        Files.writeString(dir.resolve("in.csv"), "id,time,x\n" + String.join("\n", java.util.stream.IntStream
+                .range(0, 60).mapToObj(i -> "p1," + i * 800 + "," + (760 + (i * 37) % 90)).toList()) + "\n");
+        Result with = run(Map.of(), "score", "--input", "in.csv", "--output", "with.csv");
+        assertThat(with.exit).as(with.err).isZero();
+        Path archive = LAUNCHER.getParent().getParent().resolve("target/cardiospike.jsa");
+        assertThat(archive).as(with.err).isRegularFile();
+        Result without = run(Map.of("CARDIOSPIKE_CDS", "0"), "score", "--input", "in.csv", "--output", "without.csv");
+        assertThat(without.exit).as(without.err).isZero();
+        assertThat(Files.readString(dir.resolve("with.csv"))).isEqualTo(Files.readString(dir.resolve("without.csv")));
+        assertThat(with.err).doesNotContain("[warning]", "cds");
+    }
+
     record Result(int exit, String err) {}
 
     private Result run(Map<String, String> env, String... args) throws Exception {
