@@ -193,27 +193,20 @@ final class LightGbm {
     }
 
     private static int[] ints(String line, int n) {
-        String[] parts = line.trim().split(" ");
-        if (parts.length != n) {
-            throw new NumberFormatException(n + " values expected, got " + parts.length);
-        }
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = Integer.parseInt(parts[i]);
-        }
-        return out;
+        return java.util.Arrays.stream(values(line, n)).mapToInt(Integer::parseInt).toArray();
     }
 
     private static double[] doubles(String line, int n) {
+        return java.util.Arrays.stream(values(line, n)).mapToDouble(Double::parseDouble).toArray();
+    }
+
+    /** The {@code n} space-separated values of a model line. */
+    private static String[] values(String line, int n) {
         String[] parts = line.trim().split(" ");
         if (parts.length != n) {
             throw new NumberFormatException(n + " values expected, got " + parts.length);
         }
-        double[] out = new double[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = Double.parseDouble(parts[i]);
-        }
-        return out;
+        return parts;
     }
 
     int featureCount() {
