@@ -66,6 +66,7 @@ final class CardioNet implements AutoCloseable {
                 closeQuietly(session);
                 throw new ModelBundleException(onnxFile + ": graph has no input '" + input + "'");
             }
+            // The environment is a process-wide singleton, created on the large stack by now: this only returns it.
             return new CardioNet(OrtEnvironment.getEnvironment(), session, input);
         }
 
