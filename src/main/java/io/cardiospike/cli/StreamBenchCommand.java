@@ -63,6 +63,12 @@ final class StreamBenchCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE})")
     String checkpointInterval;
 
+    @Option(names = "--warmup", defaultValue = "600000",
+            description = "beats streamed at full speed before the measured ones and left out of every figure, so that "
+                    + "the JIT has compiled the hot paths of broker and job, as in a job that has run a while "
+                    + "(default ${DEFAULT-VALUE})")
+    int warmup;
+
     @Option(names = "--minutes", defaultValue = "0",
             description = "soak: stream at --rate for this long and sample lag, memory, RocksDB size and checkpoint "
                     + "duration every 10 s into --samples and a PNG (default ${DEFAULT-VALUE}: a fixed --events run)")
@@ -81,9 +87,13 @@ final class StreamBenchCommand implements Callable<Integer> {
         }
         ModelManifest manifest = ModelManifest.load(model);
         int lookahead = manifest.spec().lookaheadBeats();
-        System.err.printf("generating %,d beats of %d synthetic patients...%n", events, patients);
+        System.err.printf("generating %,d beats of %d synthetic patients...%n", warmup + events, patients);
         List<ReplayProducer.Event> beats = new ArrayList<>(events);
         Iterator<ReplayProducer.Event> fleet = ReplayProducer.syntheticFleet(patients, 7, 1_700_000_000_000L);
+        List<ReplayProducer.Event> warmupBeats = new ArrayList<>(warmup); // the same patients, earlier
+        for (int s = 0; s < warmup; s++) {
+            warmupBeats.add(fleet.next());
+        }
         Map<String, Integer> patientIndex = new HashMap<>();
         List<List<Integer>> seqByPatient = new ArrayList<>(); // beat k of patient p -> global sequence number
         for (int s = 0; s < events; s++) {
@@ -118,6 +128,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         int[] latencyCount = {0};
         long[] latencies = new long[events];
         long[] received = {0};
+        long[] warmupScores = {0};
         // CPU by thread group and the scorer's stages at 10 % and 90 % of the scores: the same span as "sustained"
         List<Map<String, ThreadCpu.Sample>> cpu = new ArrayList<>();
         List<ScorerStages.Totals> stages = new ArrayList<>();
@@ -145,6 +156,10 @@ final class StreamBenchCommand implements Callable<Integer> {
                         }
                         return;
                     }
+                    if (!ownSeq.getOrDefault(r.key(), Map.of()).containsKey(r.value().path("ts").asLong())) {
+                        warmupScores[0]++; // a warm-up beat's score
+                        return;
+                    }
                     if (received[0] < events) {
                         readNanos[(int) received[0]] = r.readNanos();
                     }
@@ -163,6 +178,9 @@ final class StreamBenchCommand implements Callable<Integer> {
                  ReplayProducer producer = new ReplayProducer(connection, config.inputTopic(),
                          Double.POSITIVE_INFINITY, rate)) {
                 awaitRunning(job);
+                if (warmup > 0) {
+                    warmUp(connection, config.inputTopic(), warmupBeats, warmupScores, lock, lookahead);
+                }
                 System.err.printf("sending %s...%n", rate > 0 ? String.format("at %,.0f events/s", rate) : "at max speed");
                 long start = System.nanoTime();
                 producer.send(beats.iterator(), 0, (e, seq) -> sentNanos.set((int) seq, System.nanoTime()));
@@ -200,6 +218,37 @@ final class StreamBenchCommand implements Callable<Integer> {
             stop(job, kafka, work);
         }
         return 0;
+    }
+
+    /**
+     * Streams the warm-up beats and waits for their scores: all but each patient's last beats, whose windows the
+     * measured beats complete.
+     */
+    private void warmUp(KafkaConnection connection, String topic, List<ReplayProducer.Event> warmupBeats, long[] scores,
+                        Object lock, int lookahead) throws Exception {
+        System.err.printf("warming up with %,d beats...%n", warmupBeats.size());
+        try (ReplayProducer fullSpeed = new ReplayProducer(connection, topic, Double.POSITIVE_INFINITY, 0)) {
+            fullSpeed.send(warmupBeats, null);
+        }
+        // Each patient's last lookahead beats, and those within the allowed lateness, wait for the measured ones.
+        long expected = Math.max(0, warmupBeats.size() - (long) patients * (lookahead + 4));
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10), last = -1, stalledSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            long n;
+            synchronized (lock) {
+                n = scores[0];
+            }
+            if (n >= expected || System.nanoTime() - stalledSince > TimeUnit.SECONDS.toNanos(20)) {
+                break;
+            }
+            if (n != last) {
+                stalledSince = System.nanoTime();
+                last = n;
+            }
+            System.err.printf("\rwarm-up scored %,d / %,d   ", n, expected);
+            Thread.sleep(1000);
+        }
+        System.err.println();
     }
 
     /**
@@ -410,8 +459,9 @@ final class StreamBenchCommand implements Callable<Integer> {
                     alertLat[alertLat.length / 2] / 1e6, alertLat[(int) (alertLat.length * 0.99)] / 1e6, alertLat.length,
                     lookaheadBeats);
         }
-        System.out.printf("setup: parallelism %d, %d patients, checkpoint interval %s, exactly-once, RocksDB, %d cores%n",
-                parallelism, patients, checkpointInterval, Runtime.getRuntime().availableProcessors());
+        System.out.printf("setup: parallelism %d, %d patients, checkpoint interval %s, exactly-once, RocksDB, %d cores%s%n",
+                parallelism, patients, checkpointInterval, Runtime.getRuntime().availableProcessors(),
+                warmup > 0 ? String.format(Locale.ROOT, ", after a warm-up of %,d beats", warmup) : "");
     }
 
     private static void awaitRunning(JobClient job) throws Exception {
