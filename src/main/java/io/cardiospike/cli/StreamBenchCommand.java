@@ -66,7 +66,7 @@ final class StreamBenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "600000",
             description = "beats streamed at full speed before the measured ones and left out of every figure, so that "
                     + "the JIT has compiled the hot paths of broker and job, as in a job that has run a while "
-                    + "(default ${DEFAULT-VALUE})")
+                    + "(default ${DEFAULT-VALUE}; 0: a cold JVM; a soak has none)")
     int warmup;
 
     @Option(names = "--minutes", defaultValue = "0",
