@@ -156,7 +156,8 @@ final class StreamBenchCommand implements Callable<Integer> {
                         }
                         return;
                     }
-                    if (!ownSeq.getOrDefault(r.key(), Map.of()).containsKey(r.value().path("ts").asLong())) {
+                    long ts = r.value().path("ts").asLong();
+                    if (!ownSeq.getOrDefault(r.key(), Map.of()).containsKey(ts)) {
                         warmupScores[0]++; // a warm-up beat's score
                         return;
                     }
@@ -169,7 +170,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                         cpu.add(ThreadCpu.snapshot());
                     }
                     received[0]++;
-                    Integer seq = completingSeq.get(r.key()).get(r.value().path("ts").asLong());
+                    Integer seq = completingSeq.get(r.key()).get(ts);
                     if (seq != null && sentNanos.get(seq) != 0) {
                         latencies[latencyCount[0]++] = r.readNanos() - sentNanos.get(seq);
                     }

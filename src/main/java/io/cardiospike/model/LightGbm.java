@@ -19,8 +19,7 @@ import java.util.Map;
  * parameters on every call, and, for the stream's small calls, a lock per booster. In Java the walk runs on the
  * caller's arrays, with no lock and no native library to unpack at start-up.
  *
- * <p>All trees are flattened into shared node arrays. A child {@code >= 0} is an internal node, a child {@code < 0}
- * is the leaf {@code ~child}; node and leaf indices are global. Immutable and thread-safe.
+ * <p>All trees are flattened into shared node arrays, splits first, then leaves. Immutable and thread-safe.
  */
 final class LightGbm {
     /** LightGBM's {@code kZeroThreshold} (a float, 1e-35f): values this close to 0 count as 0. */
@@ -28,27 +27,22 @@ final class LightGbm {
     private static final int MISSING_ZERO = 1, MISSING_NAN = 2; // 0: none
     private static final int DEFAULT_LEFT_MASK = 2, CATEGORICAL_MASK = 1;
 
+    /** Rows walked side by side in the fast walk. */
+    private static final int BLOCK = 64;
+
     private final int featureCount;
-    private final int[] roots; // per tree: its root node, or ~leaf for a tree of one leaf
-    private final int[] splitFeature;
+    /** True when no split has a missing-value rule (LightGBM's default for features seen without NaN). */
+    private final boolean onlyPlainSplits;
+    // All trees in one layout: nodes 0..splits-1 are the splits, splits + k the k-th leaf, whose children are itself.
+    private final int splits;
+    private final int[] roots; // per tree
+    private final int[] depth; // per tree: the longest path from its root to a leaf
+    private final int[] feature;
     private final double[] threshold;
     private final byte[] missingType;
     private final boolean[] defaultLeft;
-    private final int[] left;
-    private final int[] right;
-    private final double[] leafValue;
-
-    /** Rows walked side by side in the fast walk. */
-    private static final int BLOCK = 64;
-    /** True when no split has a missing-value rule (LightGBM's default for features seen without NaN). */
-    private final boolean onlyPlainSplits;
-    // The fast walk's layout: nodes 0..n-1 are the internal nodes, n + leaf the leaves, whose children are themselves.
-    private final int[] fixedRoot;
-    private final int[] depth;
-    private final int[] stepFeature;
-    private final double[] stepThreshold;
-    private final int[] children;
-    private final double[] stepValue;
+    private final int[] children; // node n: left at 2n, right at 2n + 1
+    private final double[] value; // of the leaves
 
     LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
         List<String> lines;
@@ -89,15 +83,16 @@ final class LightGbm {
                 leaves += n;
                 nodes += n - 1;
             }
+            splits = nodes;
             roots = new int[trees.size()];
-            splitFeature = new int[nodes];
-            threshold = new double[nodes];
+            depth = new int[trees.size()];
+            feature = new int[nodes + leaves];
+            threshold = new double[nodes + leaves];
             missingType = new byte[nodes];
             defaultLeft = new boolean[nodes];
-            left = new int[nodes];
-            right = new int[nodes];
-            leafValue = new double[leaves];
-            int nodeBase = 0, leafBase = 0;
+            children = new int[2 * (nodes + leaves)];
+            value = new double[nodes + leaves];
+            int nodeBase = 0, leafBase = nodes;
             for (int ti = 0; ti < trees.size(); ti++) {
                 Map<String, String> t = trees.get(ti);
                 int n = Integer.parseInt(require(t, "num_leaves"));
@@ -106,11 +101,15 @@ final class LightGbm {
                             + "leaves, which the scorer does not evaluate");
                 }
                 double[] values = doubles(require(t, "leaf_value"), n);
-                System.arraycopy(values, 0, leafValue, leafBase, n);
+                for (int k = 0; k < n; k++) {
+                    value[leafBase + k] = values[k];
+                    children[2 * (leafBase + k)] = leafBase + k;
+                    children[2 * (leafBase + k) + 1] = leafBase + k;
+                }
                 if (n == 1) {
-                    roots[ti] = ~leafBase;
+                    roots[ti] = leafBase;
                 } else {
-                    int[] feature = ints(require(t, "split_feature"), n - 1);
+                    int[] splitFeature = ints(require(t, "split_feature"), n - 1);
                     double[] thresholds = doubles(require(t, "threshold"), n - 1);
                     int[] decision = ints(require(t, "decision_type"), n - 1);
                     int[] l = ints(require(t, "left_child"), n - 1);
@@ -119,17 +118,17 @@ final class LightGbm {
                         if ((decision[k] & CATEGORICAL_MASK) != 0) {
                             throw new ModelBundleException(modelFile + ": tree " + ti + " has a categorical split");
                         }
-                        if (feature[k] < 0 || feature[k] >= featureCount) {
+                        if (splitFeature[k] < 0 || splitFeature[k] >= featureCount) {
                             throw new ModelBundleException(modelFile + ": tree " + ti + " splits on feature "
-                                    + feature[k] + " of " + featureCount);
+                                    + splitFeature[k] + " of " + featureCount);
                         }
                         int g = nodeBase + k;
-                        splitFeature[g] = feature[k];
-                        threshold[g] = thresholds[k];
+                        feature[g] = splitFeature[k];
+                        threshold[g] = thresholds[k] + 0.0; // -0.0 becomes 0.0: the same split, and a sign bit of 0
                         missingType[g] = (byte) ((decision[k] >> 2) & 3);
                         defaultLeft[g] = (decision[k] & DEFAULT_LEFT_MASK) != 0;
-                        left[g] = global(l[k], nodeBase, leafBase, n);
-                        right[g] = global(r[k], nodeBase, leafBase, n);
+                        children[2 * g] = global(l[k], nodeBase, leafBase, n);
+                        children[2 * g + 1] = global(r[k], nodeBase, leafBase, n);
                     }
                     roots[ti] = nodeBase;
                 }
@@ -139,32 +138,12 @@ final class LightGbm {
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw new ModelBundleException(modelFile + ": not a LightGBM text model: " + e.getMessage(), e);
         }
-        int nodes = splitFeature.length, all = nodes + leafValue.length;
         boolean plain = true;
         for (byte m : missingType) {
             plain &= m == 0;
         }
         onlyPlainSplits = plain;
-        stepFeature = new int[all];
-        stepThreshold = new double[all];
-        stepValue = new double[all];
-        children = new int[2 * all];
-        for (int g = 0; g < nodes; g++) {
-            stepFeature[g] = splitFeature[g];
-            stepThreshold[g] = threshold[g] + 0.0; // -0.0 becomes 0.0: the same split, and a sign bit of 0
-            children[2 * g] = left[g] >= 0 ? left[g] : nodes + ~left[g];
-            children[2 * g + 1] = right[g] >= 0 ? right[g] : nodes + ~right[g];
-        }
-        for (int leaf = 0; leaf < leafValue.length; leaf++) {
-            int i = nodes + leaf;
-            stepValue[i] = leafValue[leaf];
-            children[2 * i] = i;
-            children[2 * i + 1] = i;
-        }
-        fixedRoot = new int[roots.length];
-        depth = new int[roots.length];
         for (int t = 0; t < roots.length; t++) {
-            fixedRoot[t] = roots[t] >= 0 ? roots[t] : nodes + ~roots[t];
             depth[t] = depth(roots[t]);
         }
         if (featureCount != expectedFeatures) {
@@ -174,14 +153,15 @@ final class LightGbm {
     }
 
     private int depth(int node) {
-        return node < 0 ? 0 : 1 + Math.max(depth(left[node]), depth(right[node]));
+        return node >= splits ? 0 : 1 + Math.max(depth(children[2 * node]), depth(children[2 * node + 1]));
     }
 
+    /** A tree's child in the model file (a split {@code >= 0}, leaf {@code ~child} below 0) in the one layout. */
     private static int global(int child, int nodeBase, int leafBase, int leaves) {
         if (child >= 0 ? child >= leaves - 1 : ~child >= leaves) {
             throw new ArrayIndexOutOfBoundsException("child " + child + " outside a tree of " + leaves + " leaves");
         }
-        return child >= 0 ? nodeBase + child : ~(leafBase + ~child);
+        return child >= 0 ? nodeBase + child : leafBase + ~child;
     }
 
     private static String require(Map<String, String> section, String key) {
@@ -211,10 +191,6 @@ final class LightGbm {
 
     int featureCount() {
         return featureCount;
-    }
-
-    int trees() {
-        return roots.length;
     }
 
     /** Raw scores (margins, before the sigmoid) of {@code rows} row-major feature rows. */
@@ -252,21 +228,21 @@ final class LightGbm {
      */
     private void walkBlock(double[] block, int size, int[] at, double[] margins, int offset) {
         for (int t = 0; t < roots.length; t++) {
-            int root = fixedRoot[t];
+            int root = roots[t];
             for (int r = 0; r < size; r++) {
                 at[r] = root;
             }
             for (int step = depth[t]; step > 0; step--) {
                 for (int r = 0; r < size; r++) {
                     int node = at[r];
-                    double x = block[r * featureCount + stepFeature[node]];
+                    double x = block[r * featureCount + feature[node]];
                     // x <= threshold goes left (0), else right (1): the sign bit of threshold - x, without a branch
                     // (exact: the difference is 0 only when they are equal, and no threshold is -0.0 or NaN)
-                    at[r] = children[2 * node + (int) (Double.doubleToRawLongBits(stepThreshold[node] - x) >>> 63)];
+                    at[r] = children[2 * node + (int) (Double.doubleToRawLongBits(threshold[node] - x) >>> 63)];
                 }
             }
             for (int r = 0; r < size; r++) {
-                margins[offset + r] += stepValue[at[r]];
+                margins[offset + r] += value[at[r]];
             }
         }
     }
@@ -275,10 +251,10 @@ final class LightGbm {
         double sum = 0;
         for (int root : roots) {
             int node = root;
-            while (node >= 0) {
-                node = next(node, block[base + splitFeature[node]]);
+            while (node < splits) {
+                node = next(node, block[base + feature[node]]);
             }
-            sum += leafValue[~node];
+            sum += value[node];
         }
         return sum;
     }
@@ -291,8 +267,8 @@ final class LightGbm {
         }
         if ((missing == MISSING_ZERO && x >= -ZERO_THRESHOLD && x <= ZERO_THRESHOLD)
                 || (missing == MISSING_NAN && Double.isNaN(x))) {
-            return defaultLeft[node] ? left[node] : right[node];
+            return children[2 * node + (defaultLeft[node] ? 0 : 1)];
         }
-        return x <= threshold[node] ? left[node] : right[node];
+        return children[2 * node + (x <= threshold[node] ? 0 : 1)];
     }
 }

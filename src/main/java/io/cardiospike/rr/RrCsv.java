@@ -116,7 +116,7 @@ public final class RrCsv {
      * {@code score}'s writing time). Java rounds the decimal digits of {@code Double.toString(p)} half-up; those digits
      * are within one ulp of {@code p} (at most 1.2e-16 below 1), so rounding {@code p} itself gives the same 8 decimals
      * unless {@code p * 1e8} lies within a hair of a half. Those rare values, and anything outside (0, 1), take
-     * {@code String.format} itself. FormatProbaTest compares both on millions of values and on the halves.
+     * {@code String.format} itself. RrCsvTest compares both on 1.5 million values, the halves among them.
      */
     public static String formatProba(double p) {
         if (!(p > 0 && p < 1)) { // also -0.0, which prints its sign
