@@ -2,7 +2,7 @@
 
     bin/cardiospike python bench/model_cost.py --model models --export EXPORT_DIR
 
-CardioNet: multiply-accumulates per window, per ONNX node (Conv, GRU, MatMul, Gemm; elementwise ops are counted
+CardioNet: multiply-accumulates per window, per kind of ONNX node (Conv, GRU, MatMul, Gemm; elementwise ops are counted
 apart), from the graph's weight shapes and the window length. LightGBM: tree nodes visited per row, the mean over the
 export's rows of the depth of the leaf each tree sends the row to (what one prediction walks).
 """
@@ -20,24 +20,31 @@ def cardionet_macs(onnx_path: Path, window: int) -> dict:
     from onnx import numpy_helper
     m = onnx.load(str(onnx_path))
     w = {i.name: numpy_helper.to_array(i).shape for i in m.graph.initializer}
-    out = {}
+    out: dict[str, int] = {}
+
+    def add(name: str, macs: int) -> None:
+        out[name] = out.get(name, 0) + macs
+
+    width = None                                      # the sequence part's output width, from the attention score
     for n in m.graph.node:
         if n.op_type == "Conv":
             cout, cin, k = w[n.input[1]]
-            out[f"Conv {cin}->{cout} k{k}"] = cout * cin * k * window
+            dil = next((a.ints[0] for a in n.attribute if a.name == "dilations"), 1)
+            add(f"Conv {cin}->{cout} k{k}" + (f" dilation {dil}" if dil > 1 else ""), cout * cin * k * window)
         elif n.op_type == "GRU":
             dirs, gates, inp = w[n.input[1]]          # W: [directions, 3*hidden, input]
             hidden = gates // 3
             per_step = gates * inp + gates * hidden    # input and recurrent matrices
-            out[f"GRU bidirectional, hidden {hidden}"] = dirs * window * per_step
+            add(f"GRU bidirectional, hidden {hidden}", dirs * window * per_step)
         elif n.op_type == "MatMul" and n.input[1] in w:
             a, b = w[n.input[1]]
-            out["attention score"] = window * a * b
+            width = a
+            add("attention score", window * a * b)
         elif n.op_type == "Gemm":
             o, i = w[n.input[1]]
-            out[f"Gemm {i}->{o}"] = o * i
-    gru_w = next(v for k, v in w.items() if "GRU" in k and len(v) == 3)   # [directions, 3*hidden, ...]
-    out["attention pooling"] = window * gru_w[0] * (gru_w[1] // 3)
+            add(f"Gemm {i}->{o}", o * i)
+    if width:
+        add("attention pooling", window * width)
     return out
 
 

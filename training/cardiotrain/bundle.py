@@ -174,6 +174,12 @@ def _spread(name: str, values: list[float]) -> str:
     return f"{name} {v.min():.4f}-{v.max():.4f} (sd {sd:.4f})"
 
 
+def _sequence_part(ccfg) -> str:
+    if ccfg.get("sequence", "gru") == "conv":
+        return f"dilated convs {ccfg.conv_channels} ch, dilations {list(ccfg.conv_dilations)}"
+    return f"BiGRU {ccfg.gru_hidden}"
+
+
 def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None) -> None:
     m = ev["metrics"]
     L = [f"# CardioSpike model bundle {manifest['model_version']}", "",
@@ -218,7 +224,7 @@ def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None)
           f"{cv['best_iterations']}), num_leaves {cfg.lgbm.num_leaves}, lr {cfg.lgbm.learning_rate}",
           f"- CardioNet: {manifest['final']['cnn_epochs']} epochs (median inner best epoch; inner best: "
           f"{cv['best_epochs']}), {manifest['final']['cnn_params']} parameters, branches {list(cfg.cnn.kernels)} x "
-          f"{cfg.cnn.branch_channels} ch, mix {cfg.cnn.mix_channels}, BiGRU {cfg.cnn.gru_hidden}",
+          f"{cfg.cnn.branch_channels} ch, mix {cfg.cnn.mix_channels}, " + _sequence_part(cfg.cnn),
           f"- Stacker: proba = sigmoid({st['intercept']:.4f} + " +
           " + ".join(f"{c:.4f}*{f}" for f, c in zip(st['features'], st['coef'])) + f"), threshold {manifest['threshold']:.4f}",
           f"- ONNX parity vs torch: max |diff| {manifest['onnx_parity_max_abs']:.2e}",

@@ -65,20 +65,23 @@ CNN_SPACE = {
     "cnn.dropout": (0.0, 0.4, False),
     "cnn.aux_weight": (0.0, 1.0, False),
     "cnn.batch": [256, 512, 1024],
-    # Widths stay small: the GRU dominates serving time (hidden 16 -> ~15 us per window, 24 -> ~22).
+    # Widths stay small: they set serving time (a BiGRU of 16 per direction -> ~15 us per window, 24 -> ~22;
+    # dilated convs of 16 -> ~7). The sequence part's own width joins in space().
     "cnn.branch_channels": [8, 16, 24],
     "cnn.mix_channels": [8, 16, 24],
-    "cnn.gru_hidden": [8, 16, 24],
 }
+SEQUENCE_WIDTH = {"gru": ("cnn.gru_hidden", [8, 16, 24]), "conv": ("cnn.conv_channels", [8, 16, 24])}
 
 
-def space(model: str) -> dict:
-    return {"lgbm": LGBM_SPACE, "cnn": CNN_SPACE, "stack": LGBM_SPACE | CNN_SPACE}[model]
+def space(model: str, cfg) -> dict:
+    key, widths = SEQUENCE_WIDTH[str(OmegaConf.select(cfg, "cnn.sequence", default="gru"))]
+    cnn = CNN_SPACE | {key: widths}
+    return {"lgbm": LGBM_SPACE, "cnn": cnn, "stack": LGBM_SPACE | cnn}[model]
 
 
 def baseline_params(model: str, cfg) -> dict:
     """The configured values, as the first trial: the search starts from what `train` would do."""
-    p = {k: OmegaConf.select(cfg, k) for k in space(model)}
+    p = {k: OmegaConf.select(cfg, k) for k in space(model, cfg)}
     if "lgbm.lambda_l1" in p:
         p["lgbm.lambda_l1"] = max(float(p["lgbm.lambda_l1"]), 1e-3)   # 0 has no place on a log scale
     return p
@@ -87,7 +90,7 @@ def baseline_params(model: str, cfg) -> dict:
 def suggest(model: str, trial, cfg) -> dict:
     base = baseline_params(model, cfg)
     out = {}
-    for key, dist in space(model).items():
+    for key, dist in space(model, cfg).items():
         v = base[key]
         if isinstance(dist, list):
             out[key] = trial.suggest_categorical(key, sorted(set(dist) | {v}))

@@ -61,3 +61,32 @@ def test_aux_targets_change_training_and_need_ids():
     assert not torch.allclose(plain.head[0].weight, aux.head[0].weight)
     with pytest.raises(ValueError, match="recording ids"):
         train_net(_cfg([-1, 1]), windows, y, rows, None, seed=1, center=4)
+
+
+@pytest.mark.parametrize("sequence", ["gru", "conv"])
+def test_both_sequence_parts_export_to_onnx_within_parity(tmp_path, sequence):
+    import onnx
+    from cardiotrain.cnn import check_parity, export_onnx
+    cfg = OmegaConf.merge(_cfg([-1, 1]), {"sequence": sequence, "conv_channels": 6, "conv_dilations": [1, 2, 4]})
+    torch.manual_seed(3)
+    net = build_net(cfg, 3, 9, 4).eval()
+    with torch.no_grad():                     # eval-mode BatchNorm statistics away from 0/1, so folding them matters
+        net.norm.running_mean.uniform_(-0.5, 0.5)
+        net.norm.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "net.onnx"
+    export_onnx(net, path, 3, 9)
+    windows, _, _ = _data()
+    assert check_parity(net, path, windows, tol=1e-5) <= 1e-5
+    with torch.no_grad():                     # a graph that computes something else fails the check
+        net.head[-1].bias += 1e-3
+    with pytest.raises(RuntimeError, match="parity failed"):
+        check_parity(net, path, windows, tol=1e-5)
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert ("GRU" in ops) == (sequence == "gru")
+    # the fused graph has one input convolution, plus the mix and the dilated layers for conv
+    assert sum(n.op_type == "Conv" for n in onnx.load(str(path)).graph.node) == (2 if sequence == "gru" else 5)
+
+
+def test_an_unknown_sequence_part_is_refused():
+    with pytest.raises(ValueError, match="gru or conv"):
+        build_net(OmegaConf.merge(_cfg([]), {"sequence": "lstm"}), 3, 9, 4)

@@ -106,12 +106,13 @@ def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     from optuna.trial import TrialState
     from cardiotrain import pg
     from cardiotrain.config import TRAINING_DIR, load_config
-    from cardiotrain.search import CNN_SPACE, create_study
+    from cardiotrain.search import create_study, space
 
     overrides = ["preset=tiny", "search.folds=2", "search.heartbeat_interval=1", "search.grace_period=5",
                  "cnn.epochs=4", "cnn.patience=4"]
     storage, name = pg.ensure_local(), f"test-kill-{uuid.uuid4().hex[:8]}"
-    create_study(storage, name, "cnn", load_config(overrides), overrides, synth_csv, 16, 8, 2)
+    cfg = load_config(overrides)
+    create_study(storage, name, "cnn", cfg, overrides, synth_csv, 16, 8, 2)
     cmd = [sys.executable, "-m", "cardiotrain.search", "worker", "--storage", storage, "--study", name,
            "--export", str(synth_export), "--threads", "1"]
     victim, survivor = (subprocess.Popen(cmd, cwd=TRAINING_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,7 +120,7 @@ def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     study = optuna.load_study(study_name=name, storage=storage)
     deadline = time.monotonic() + 120
     while not any(t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")
-                  and len(t.params) == len(CNN_SPACE) for t in study.get_trials(deepcopy=False)):   # training
+                  and len(t.params) == len(space("cnn", cfg)) for t in study.get_trials(deepcopy=False)):   # training
         assert time.monotonic() < deadline and victim.poll() is None, "the victim never ran a trial"
         time.sleep(0.2)
     os.kill(victim.pid, signal.SIGKILL)
@@ -130,7 +131,7 @@ def test_a_worker_killed_mid_trial_loses_no_trial(synth_export, synth_csv):
     assert [t.user_attrs["worker"] for t in failed] == [f"{os.uname().nodename}:{victim.pid}"]
     retried = [t for t in trials if t.system_attrs.get("failed_trial") == failed[0].number]
     assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
-    assert retried[0].params == failed[0].params and len(failed[0].params) == len(CNN_SPACE)   # the same trial
+    assert retried[0].params == failed[0].params and len(failed[0].params) == len(space("cnn", cfg))   # the same trial
     assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) == 2
     assert not [t for t in trials if t.state == TrialState.RUNNING]
 
