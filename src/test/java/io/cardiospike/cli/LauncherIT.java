@@ -38,8 +38,7 @@ class LauncherIT {
     /** The class-data archive is the launcher's start-up speed-up: it must exist after a run and change nothing. */
     @Test
     void theClassDataArchiveChangesNoOutput() throws Exception {
-        Files.writeString(dir.resolve("in.csv"), "id,time,x\n" + String.join("\n", java.util.stream.IntStream
-                .range(0, 60).mapToObj(i -> "p1," + i * 800 + "," + (760 + (i * 37) % 90)).toList()) + "\n");
+        writeSixtyBeats();
         Result with = run(Map.of(), "score", "--input", "in.csv", "--output", "with.csv");
         assertThat(with.exit).as(with.err).isZero();
         Path archive = LAUNCHER.getParent().getParent().resolve("target/cardiospike.jsa");
@@ -48,6 +47,32 @@ class LauncherIT {
         assertThat(without.exit).as(without.err).isZero();
         assertThat(Files.readString(dir.resolve("with.csv"))).isEqualTo(Files.readString(dir.resolve("without.csv")));
         assertThat(with.err).doesNotContain("[warning]", "cds");
+    }
+
+    /**
+     * The launcher unpacks ONNX Runtime's native libraries once per build; without them ONNX Runtime copies 28 MB into
+     * {@code java.io.tmpdir} on every start (and leaves a directory behind).
+     */
+    @Test
+    void onnxRuntimeLoadsItsLibrariesFromTheBuildNotFromATemporaryCopy() throws Exception {
+        writeSixtyBeats();
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        String opts = "-Xmx1g -Djava.io.tmpdir=" + tmp;
+        Result unpacked = run(Map.of("CARDIOSPIKE_JAVA_OPTS", opts), "score", "--input", "in.csv", "--output", "a.csv");
+        assertThat(unpacked.exit).as(unpacked.err).isZero();
+        assertThat(LAUNCHER.getParent().getParent().resolve("target/onnxruntime-native/libonnxruntime.so")).isRegularFile();
+        assertThat(tmp).isEmptyDirectory();
+        Result copied = run(Map.of("CARDIOSPIKE_JAVA_OPTS", opts, "CARDIOSPIKE_ORT_NATIVE", "0"),
+                "score", "--input", "in.csv", "--output", "b.csv");
+        assertThat(copied.exit).as(copied.err).isZero();
+        assertThat(tmp).as("ONNX Runtime's own way, which the check above would miss if tmpdir were ignored")
+                .isNotEmptyDirectory();
+        assertThat(Files.readString(dir.resolve("a.csv"))).isEqualTo(Files.readString(dir.resolve("b.csv")));
+    }
+
+    private void writeSixtyBeats() throws Exception {
+        Files.writeString(dir.resolve("in.csv"), "id,time,x\n" + String.join("\n", java.util.stream.IntStream
+                .range(0, 60).mapToObj(i -> "p1," + i * 800 + "," + (760 + (i * 37) % 90)).toList()) + "\n");
     }
 
     record Result(int exit, String err) {}
