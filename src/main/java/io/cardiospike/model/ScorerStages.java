@@ -1,5 +1,8 @@
 package io.cardiospike.model;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,6 +19,7 @@ public final class ScorerStages {
     private static final LongAdder LIGHTGBM = new LongAdder();
     private static final LongAdder CARDIONET = new LongAdder();
     private static final LongAdder STACKER = new LongAdder();
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private ScorerStages() {}
 
@@ -31,18 +35,11 @@ public final class ScorerStages {
         /** Microseconds per window: encode, LightGBM, CardioNet, stacker, e.g. for a benchmark's report. */
         public String perWindow() {
             double n = Math.max(1, windows) * 1000.0;
-            return String.format(java.util.Locale.ROOT, "encode %.1f, LightGBM %.1f, CardioNet %.1f, stacker %.2f "
+            return String.format(Locale.ROOT, "encode %.1f, LightGBM %.1f, CardioNet %.1f, stacker %.2f "
                     + "(%.0f windows per model call)", encodeNanos / n, lightGbmNanos / n, cardioNetNanos / n,
                     stackerNanos / n, (double) windows / Math.max(1, calls));
         }
-
-        public double totalMicrosPerWindow() {
-            return (encodeNanos + lightGbmNanos + cardioNetNanos + stackerNanos) / (Math.max(1, windows) * 1000.0);
-        }
     }
-
-    private static final java.lang.management.ThreadMXBean THREADS =
-            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** This thread's CPU time (ns), or wall time where the JVM cannot measure it. */
     static long cpuNanos() {
