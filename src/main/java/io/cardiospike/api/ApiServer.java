@@ -5,7 +5,7 @@ import io.cardiospike.model.ModelBundleException;
 import io.cardiospike.rr.CsvFormatException;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
-import io.cardiospike.stream.KafkaConnection;
+import io.cardiospike.kafka.KafkaConnection;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;

@@ -1,7 +1,7 @@
 package io.cardiospike.cli;
 
-import io.cardiospike.stream.KafkaConnection;
-import io.cardiospike.stream.TopicReader;
+import io.cardiospike.kafka.KafkaConnection;
+import io.cardiospike.local.TopicReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -11,7 +11,7 @@ import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
 import io.cardiospike.stream.StreamConfig;
-import io.cardiospike.stream.TopicReader;
+import io.cardiospike.local.TopicReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

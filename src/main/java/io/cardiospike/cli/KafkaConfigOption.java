@@ -1,6 +1,6 @@
 package io.cardiospike.cli;
 
-import io.cardiospike.stream.KafkaConnection;
+import io.cardiospike.kafka.KafkaConnection;
 import java.io.IOException;
 import java.time.Duration;
 import picocli.CommandLine.Option;

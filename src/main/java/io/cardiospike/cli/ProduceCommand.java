@@ -1,7 +1,7 @@
 package io.cardiospike.cli;
 
 import io.cardiospike.rr.RrCsv;
-import io.cardiospike.stream.ReplayProducer;
+import io.cardiospike.local.ReplayProducer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;

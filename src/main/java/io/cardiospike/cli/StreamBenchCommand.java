@@ -2,12 +2,12 @@ package io.cardiospike.cli;
 
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.model.ScorerStages;
-import io.cardiospike.stream.EmbeddedKafka;
-import io.cardiospike.stream.KafkaConnection;
-import io.cardiospike.stream.LocalJob;
-import io.cardiospike.stream.ReplayProducer;
+import io.cardiospike.local.EmbeddedKafka;
+import io.cardiospike.kafka.KafkaConnection;
+import io.cardiospike.local.LocalJob;
+import io.cardiospike.local.ReplayProducer;
 import io.cardiospike.stream.StreamConfig;
-import io.cardiospike.stream.TopicReader;
+import io.cardiospike.local.TopicReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.cardiospike.ops;
 
-import io.cardiospike.stream.EmbeddedKafka;
+import io.cardiospike.local.EmbeddedKafka;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;

@@ -1,9 +1,11 @@
 package io.cardiospike.stream;
 
+import io.cardiospike.kafka.KafkaConnection;
+import io.cardiospike.stream.wire.KafkaJson;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.stream.functions.PatientScorer;
 import io.cardiospike.stream.functions.RejectRouter;
-import io.cardiospike.stream.functions.RrEventDeserializer;
+import io.cardiospike.stream.wire.RrEventDeserializer;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;

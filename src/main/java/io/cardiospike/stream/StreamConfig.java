@@ -1,5 +1,6 @@
 package io.cardiospike.stream;
 
+import io.cardiospike.kafka.KafkaConnection;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;

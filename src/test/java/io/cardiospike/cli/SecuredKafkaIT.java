@@ -2,7 +2,7 @@ package io.cardiospike.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cardiospike.stream.EmbeddedKafka;
+import io.cardiospike.local.EmbeddedKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

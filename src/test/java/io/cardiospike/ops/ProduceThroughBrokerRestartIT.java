@@ -6,7 +6,7 @@ import io.cardiospike.cli.Main;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
 import io.cardiospike.rr.SyntheticRr;
-import io.cardiospike.stream.TopicReader;
+import io.cardiospike.local.TopicReader;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;

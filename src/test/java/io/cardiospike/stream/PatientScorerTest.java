@@ -1,5 +1,7 @@
 package io.cardiospike.stream;
 
+import io.cardiospike.stream.records.DeadLetter.Reason;
+import io.cardiospike.stream.wire.StreamJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cardiospike.model.BundleCopies;
@@ -205,8 +207,8 @@ class PatientScorerTest {
         }
 
         List<DeadLetter> dead = rejected(h);
-        assertThat(dead).extracting(d -> d.reason).containsExactly(StreamJson.LATE, StreamJson.LATE,
-                StreamJson.CLOCK_BEHIND);
+        assertThat(dead).extracting(d -> d.reason).containsExactly(Reason.LATE, Reason.LATE,
+                Reason.CLOCK_BEHIND);
         assertThat(dead).allSatisfy(d -> {
             assertThat(d.patientId).isEqualTo("p1");
             assertThat(d.detail).isNotBlank();
@@ -299,7 +301,7 @@ class PatientScorerTest {
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(
                 TestBundle.scorer().scoreRecording(r.rr()).proba());
         assertThat(rejected(h)).singleElement().satisfies(d -> {
-            assertThat(d.reason).isEqualTo(StreamJson.CLOCK_AHEAD);
+            assertThat(d.reason).isEqualTo(Reason.CLOCK_AHEAD);
             assertThat(StreamJson.read(d.rawValue.getBytes()).path("ts").asLong()).isEqualTo(stray.ts);
         });
     }
@@ -316,7 +318,7 @@ class PatientScorerTest {
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(
                 TestBundle.scorer().scoreRecording(first.rr()).proba());
         assertThat(rejected(h)).hasSize(after.size())
-                .allSatisfy(d -> assertThat(d.reason).isEqualTo(StreamJson.CLOCK_BEHIND));
+                .allSatisfy(d -> assertThat(d.reason).isEqualTo(Reason.CLOCK_BEHIND));
     }
 
     /**
@@ -358,7 +360,7 @@ class PatientScorerTest {
         assertThat(probas(scored, "good")).containsExactly(TestBundle.scorer().scoreRecording(normal.rr()).proba());
         long oddScored = scored.stream().filter(b -> b.patientId.equals("odd")).count();
         assertThat(oddScored + rejected(h).size()).as("every odd beat scored or rejected").isEqualTo(bad.size() + burst.size());
-        assertThat(rejected(h)).extracting(d -> d.reason).containsOnly(StreamJson.CLOCK_AHEAD, StreamJson.CLOCK_BEHIND);
+        assertThat(rejected(h)).extracting(d -> d.reason).containsOnly(Reason.CLOCK_AHEAD, Reason.CLOCK_BEHIND);
         // Scored: the first 100, the 50 beats an hour ahead that came before the backlog, and the backlog; the
         // rest is behind the backlog's clock.
         assertThat(oddScored).isEqualTo(100 + 50 + burst.size());

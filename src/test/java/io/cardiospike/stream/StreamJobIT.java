@@ -1,5 +1,11 @@
 package io.cardiospike.stream;
 
+import io.cardiospike.stream.records.DeadLetter.Reason;
+import io.cardiospike.stream.wire.StreamJson;
+import io.cardiospike.local.TopicReader;
+import io.cardiospike.local.ReplayProducer;
+import io.cardiospike.local.LocalJob;
+import io.cardiospike.local.EmbeddedKafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -279,34 +285,34 @@ class StreamJobIT {
         bigBurst.append("]}");
         String longId = "x".repeat(500_000);
         List<Hostile> corpus = new ArrayList<>(List.of(
-                new Hostile("broken JSON", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": 17"), StreamJson.MALFORMED_JSON),
-                new Hostile("nested 5,000 deep", utf8("h1"), utf8(nested), StreamJson.MALFORMED_JSON),
+                new Hostile("broken JSON", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": 17"), Reason.MALFORMED_JSON.code),
+                new Hostile("nested 5,000 deep", utf8("h1"), utf8(nested), Reason.MALFORMED_JSON.code),
                 new Hostile("nested object", utf8("h1"), utf8("{\"a\":".repeat(5_000) + "1" + "}".repeat(5_000)),
-                        StreamJson.MALFORMED_JSON),
+                        Reason.MALFORMED_JSON.code),
                 new Hostile("id as array", utf8("h1"), utf8("{\"patient_id\": [\"h1\"], \"ts\": " + t + ", \"rr_ms\": 800}"),
-                        StreamJson.INVALID_FIELD),
+                        Reason.INVALID_FIELD.code),
                 new Hostile("rr as object", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": {}}"),
-                        StreamJson.INVALID_FIELD),
+                        Reason.INVALID_FIELD.code),
                 new Hostile("NaN", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": NaN}"),
-                        StreamJson.MALFORMED_JSON),
+                        Reason.MALFORMED_JSON.code),
                 new Hostile("1e400", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 1e400}"),
-                        StreamJson.INVALID_FIELD),
+                        Reason.INVALID_FIELD.code),
                 new Hostile("zero RR", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 0}"),
-                        StreamJson.INVALID_FIELD),
+                        Reason.INVALID_FIELD.code),
                 new Hostile("negative RR", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": -800}"),
-                        StreamJson.INVALID_FIELD),
+                        Reason.INVALID_FIELD.code),
                 new Hostile("empty burst", utf8("h1"), utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": []}"),
-                        StreamJson.INVALID_FIELD),
-                new Hostile("100,000-beat burst", utf8("h-burst"), utf8(bigBurst.toString()), StreamJson.INVALID_FIELD),
+                        Reason.INVALID_FIELD.code),
+                new Hostile("100,000-beat burst", utf8("h-burst"), utf8(bigBurst.toString()), Reason.INVALID_FIELD.code),
                 new Hostile("500 KB patient id", utf8(longId), utf8("{\"patient_id\": \"" + longId + "\", \"ts\": " + t
-                        + ", \"rr_ms\": 800}"), StreamJson.INVALID_FIELD),
+                        + ", \"rr_ms\": 800}"), Reason.INVALID_FIELD.code),
                 new Hostile("invalid UTF-8", utf8("h1"), new byte[] {'{', (byte) 0xff, (byte) 0xfe, '}'},
-                        StreamJson.MALFORMED_JSON),
+                        Reason.MALFORMED_JSON.code),
                 new Hostile("invalid UTF-8 key", new byte[] {(byte) 0xc3, (byte) 0x28},
-                        utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 800}"), StreamJson.KEY_MISMATCH),
-                new Hostile("tombstone", utf8("h1"), null, StreamJson.MALFORMED_JSON),
+                        utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 800}"), Reason.KEY_MISMATCH.code),
+                new Hostile("tombstone", utf8("h1"), null, Reason.MALFORMED_JSON.code),
                 new Hostile("key differs", utf8("someone-else"),
-                        utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 800}"), StreamJson.KEY_MISMATCH)));
+                        utf8("{\"patient_id\": \"h1\", \"ts\": " + t + ", \"rr_ms\": 800}"), Reason.KEY_MISMATCH.code)));
         // Odd but valid: scored as data. A null key, and a huge RR (an artifact) between ordinary beats.
         List<Hostile> scoredAsData = new ArrayList<>();
         for (int k = 0; k < 12; k++) {
@@ -446,11 +452,11 @@ class StreamJobIT {
                         .merge(d.path("reason").asText(), 1L, Long::sum);
             }
             assertThat(deadByPatient).isEqualTo(Map.of(
-                    "future", Map.of(StreamJson.IMPLAUSIBLE_TS, 4L),
-                    "epoch-1970", Map.of(StreamJson.IMPLAUSIBLE_TS, 4L),
-                    "seconds", Map.of(StreamJson.IMPLAUSIBLE_TS, 4L),
-                    "jumper", Map.of(StreamJson.CLOCK_BEHIND, 50L),
-                    "stray", Map.of(StreamJson.CLOCK_AHEAD, 1L)));
+                    "future", Map.of(Reason.IMPLAUSIBLE_TS.code, 4L),
+                    "epoch-1970", Map.of(Reason.IMPLAUSIBLE_TS.code, 4L),
+                    "seconds", Map.of(Reason.IMPLAUSIBLE_TS.code, 4L),
+                    "jumper", Map.of(Reason.CLOCK_BEHIND.code, 50L),
+                    "stray", Map.of(Reason.CLOCK_AHEAD.code, 1L)));
             // The offending devices' own beats are scored as data where they can be: each clock's stretch a segment.
             assertThat(probas(out, "jumper")).containsExactly(concat(
                     scorer.scoreRecording(java.util.Arrays.copyOfRange(jumperRec.rr(), 0, 50)).proba(),

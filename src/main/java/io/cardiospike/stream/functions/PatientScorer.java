@@ -5,7 +5,7 @@ import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.rr.Artifacts;
-import io.cardiospike.stream.StreamJson;
+import io.cardiospike.stream.wire.StreamJson;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
@@ -185,7 +185,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         long ts = beat.ts;
         if (ts <= s.lastReleasedTs) {
             boolean farBehind = s.lastReleasedTs - ts > idleFlushMs;
-            reject(farBehind ? StreamJson.CLOCK_BEHIND : StreamJson.LATE, farBehind
+            reject(farBehind ? DeadLetter.Reason.CLOCK_BEHIND : DeadLetter.Reason.LATE, farBehind
                     ? "beat more than the idle-flush gap before the patient's newest scored beat (device clock set back?)"
                     : "beat at or before the patient's newest scored beat (allowed lateness exceeded)", ts, beat.rrMs);
             return false;
@@ -195,7 +195,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 releaseAll(s); // the clock did move: the old beats end their segment (a gap follows)
                 s.takeAhead();
             } else if (ts < s.aheadTs) {
-                reject(StreamJson.CLOCK_AHEAD, "beat more than the idle-flush gap ahead of the patient's clock, and "
+                reject(DeadLetter.Reason.CLOCK_AHEAD, "beat more than the idle-flush gap ahead of the patient's clock, and "
                         + "the patient's next beat was back on the old clock", s.aheadTs, s.aheadRr);
                 s.aheadTs = PatientState.NONE;
             } else { // further ahead again: the held beat stands alone, a segment of its own
@@ -215,7 +215,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         return true;
     }
 
-    private void reject(String reason, String detail, long ts, double rrMs) {
+    private void reject(DeadLetter.Reason reason, String detail, long ts, double rrMs) {
         rejectedBeats.inc();
         String patientId = patientId();
         output.collect(REJECTED_BEATS, new StreamRecord<>(new DeadLetter(reason, detail, patientId, patientId,

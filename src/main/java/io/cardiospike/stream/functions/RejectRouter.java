@@ -1,6 +1,6 @@
 package io.cardiospike.stream.functions;
 
-import io.cardiospike.stream.StreamJson;
+import io.cardiospike.stream.wire.StreamJson;
 import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.RrInput;
@@ -39,7 +39,7 @@ public class RejectRouter extends ProcessFunction<RrInput, Beat> {
             ctx.output(DEAD_LETTERS, in.toDeadLetter());
         } else if (in.ts > ctx.timerService().currentProcessingTime() + MAX_AHEAD.toMillis()) {
             deadLetters.inc();
-            ctx.output(DEAD_LETTERS, new DeadLetter(StreamJson.IMPLAUSIBLE_TS, "ts more than 1 day ahead of the job's "
+            ctx.output(DEAD_LETTERS, new DeadLetter(DeadLetter.Reason.IMPLAUSIBLE_TS, "ts more than 1 day ahead of the job's "
                     + "clock", in.patientId, in.patientId,
                     new String(StreamJson.event(in.patientId, in.ts, in.rrMs), StandardCharsets.UTF_8), null));
         } else {

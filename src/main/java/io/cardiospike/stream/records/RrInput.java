@@ -9,8 +9,8 @@ public class RrInput {
     public String patientId;
     public long ts;
     public double rrMs;
-    /** Null for a valid beat; else the {@link DeadLetter#reason} category. */
-    public String rejectReason;
+    /** Null for a valid beat. */
+    public DeadLetter.Reason rejectReason;
     public String rejectDetail;
     /** Only set for rejects. */
     public String rawKey;
@@ -28,7 +28,7 @@ public class RrInput {
         return r;
     }
 
-    public static RrInput reject(String reason, String detail, String patientId, String rawKey, String rawValue,
+    public static RrInput reject(DeadLetter.Reason reason, String detail, String patientId, String rawKey, String rawValue,
                                  String origin) {
         RrInput r = new RrInput();
         r.patientId = patientId;

@@ -1,8 +1,9 @@
-package io.cardiospike.stream;
+package io.cardiospike.stream.wire;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
@@ -60,7 +61,7 @@ class StreamJsonTest {
         List<RrInput> in = parse(key, value.strip());
         assertThat(in).singleElement().satisfies(r -> {
             assertThat(r.isValid()).isFalse();
-            assertThat(r.rejectReason).isEqualTo(reason);
+            assertThat(r.rejectReason.code).isEqualTo(reason);
             assertThat(r.rejectDetail).isEqualTo(detail);
             assertThat(r.rawValue).isEqualTo(value.strip());
             assertThat(r.rawKey).isEqualTo(key);
@@ -71,21 +72,21 @@ class StreamJsonTest {
     @Test
     void aDeadLetterKeepsAtMost64KCharactersOfTheRawRecordAndSaysSo() {
         String huge = "x".repeat(StreamJson.MAX_RAW_CHARS + 10);
-        JsonNode d = StreamJson.read(StreamJson.deadLetter(new io.cardiospike.stream.records.DeadLetter(
-                "invalid_field", "patient_id longer than 200 characters", null, huge, huge, "rr-events-0@7")));
+        JsonNode d = StreamJson.read(StreamJson.deadLetter(new DeadLetter(
+                DeadLetter.Reason.INVALID_FIELD, "patient_id longer than 200 characters", null, huge, huge, "rr-events-0@7")));
         assertThat(d.path("raw_value").asText()).hasSize(StreamJson.MAX_RAW_CHARS);
         assertThat(d.path("raw_key").asText()).hasSize(StreamJson.MAX_RAW_CHARS);
         assertThat(d.path("raw_truncated").asBoolean()).isTrue();
         assertThat(d.path("origin").asText()).isEqualTo("rr-events-0@7");
-        JsonNode small = StreamJson.read(StreamJson.deadLetter(new io.cardiospike.stream.records.DeadLetter(
-                "late", "x", "p1", "p1", "{}", null)));
+        JsonNode small = StreamJson.read(StreamJson.deadLetter(new DeadLetter(
+                DeadLetter.Reason.LATE, "x", "p1", "p1", "{}", null)));
         assertThat(small.has("raw_truncated")).isFalse();
     }
 
     @Test
     void emptyAndNullValuesAreRejected() {
-        assertThat(parse("p1", null)).singleElement().satisfies(r -> assertThat(r.rejectReason).isEqualTo("malformed_json"));
-        assertThat(parse("p1", "")).singleElement().satisfies(r -> assertThat(r.rejectReason).isEqualTo("malformed_json"));
+        assertThat(parse("p1", null)).singleElement().satisfies(r -> assertThat(r.rejectReason.code).isEqualTo("malformed_json"));
+        assertThat(parse("p1", "")).singleElement().satisfies(r -> assertThat(r.rejectReason.code).isEqualTo("malformed_json"));
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.cardiospike.stream;
+package io.cardiospike.stream.wire;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,6 @@
-package io.cardiospike.stream.functions;
+package io.cardiospike.stream.wire;
 
-import io.cardiospike.stream.StreamJson;
+import io.cardiospike.stream.wire.StreamJson;
 import io.cardiospike.stream.records.RrInput;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;

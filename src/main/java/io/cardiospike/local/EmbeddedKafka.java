@@ -1,5 +1,6 @@
-package io.cardiospike.stream;
+package io.cardiospike.local;
 
+import io.cardiospike.kafka.KafkaConnection;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;

@@ -1,5 +1,6 @@
-package io.cardiospike.stream;
+package io.cardiospike.local;
 
+import io.cardiospike.stream.StreamConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.stream.records.AnomalyAlert;

@@ -1,4 +1,4 @@
-package io.cardiospike.stream;
+package io.cardiospike.stream.wire;
 
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.DeadLetter;

@@ -1,5 +1,8 @@
-package io.cardiospike.stream;
+package io.cardiospike.local;
 
+import io.cardiospike.stream.ScoringJob;
+import io.cardiospike.stream.ScoringPipeline;
+import io.cardiospike.stream.StreamConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
-package io.cardiospike.stream;
+package io.cardiospike.local;
 
+import io.cardiospike.stream.wire.StreamJson;
+import io.cardiospike.kafka.KafkaConnection;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.cardiospike.stream;
+package io.cardiospike.stream.wire;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.cardiospike.stream;
+package io.cardiospike.stream.wire;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.DeadLetter.Reason;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.io.ByteArrayOutputStream;
@@ -17,18 +18,10 @@ import java.util.List;
 
 /**
  * The wire formats of the streaming job, in one place: parsing {@code rr-events} values (one beat or a burst) and
- * writing {@code rr-scores}, {@code rr-alerts} and {@code rr-dlq} values. Parsing never throws: every problem
+ * writing {@code rr-scores}, {@code rr-alerts} and {@code rr-dlq} values (reasons: {@link DeadLetter.Reason}). Parsing never throws: every problem
  * becomes a reject with a reason, so bad input ends in the dead-letter topic instead of failing the job.
  */
 public final class StreamJson {
-    public static final String MALFORMED_JSON = "malformed_json";
-    public static final String INVALID_FIELD = "invalid_field";
-    public static final String KEY_MISMATCH = "key_mismatch";
-    public static final String LATE = "late";
-    public static final String CLOCK_BEHIND = "clock_behind";
-    public static final String CLOCK_AHEAD = "clock_ahead";
-    public static final String IMPLAUSIBLE_TS = "implausible_ts";
-
     /**
      * Event times no device sends: before 2000 (a clock never set, or seconds where milliseconds belong) or after
      * 2100 (microseconds, or an overflow). Times ahead of the job's clock are checked where there is one
@@ -55,16 +48,16 @@ public final class StreamJson {
     public static List<RrInput> parseEvent(byte[] key, byte[] value, String origin) {
         String rawKey = key == null ? null : new String(key, StandardCharsets.UTF_8);
         if (value == null || value.length == 0) {
-            return List.of(RrInput.reject(MALFORMED_JSON, "empty value", null, rawKey, text(value), origin));
+            return List.of(RrInput.reject(Reason.MALFORMED_JSON, "empty value", null, rawKey, text(value), origin));
         }
         JsonNode root;
         try {
             root = MAPPER.readTree(value);
         } catch (IOException e) {
-            return List.of(RrInput.reject(MALFORMED_JSON, "not valid JSON", null, rawKey, text(value), origin));
+            return List.of(RrInput.reject(Reason.MALFORMED_JSON, "not valid JSON", null, rawKey, text(value), origin));
         }
         if (root == null || !root.isObject()) {
-            return List.of(RrInput.reject(MALFORMED_JSON, "value is not a JSON object", null, rawKey, text(value),
+            return List.of(RrInput.reject(Reason.MALFORMED_JSON, "value is not a JSON object", null, rawKey, text(value),
                     origin));
         }
         JsonNode id = root.get("patient_id");
@@ -78,10 +71,10 @@ public final class StreamJson {
             problem = "patient_id longer than " + MAX_PATIENT_ID_LENGTH + " characters";
         }
         if (problem != null) {
-            return List.of(RrInput.reject(INVALID_FIELD, problem, null, rawKey, text(value), origin));
+            return List.of(RrInput.reject(Reason.INVALID_FIELD, problem, null, rawKey, text(value), origin));
         }
         if (rawKey != null && !rawKey.equals(patientId)) {
-            return List.of(RrInput.reject(KEY_MISMATCH, "record key differs from patient_id", patientId, rawKey,
+            return List.of(RrInput.reject(Reason.KEY_MISMATCH, "record key differs from patient_id", patientId, rawKey,
                     text(value), origin));
         }
         JsonNode ts = root.get("ts");
@@ -95,15 +88,15 @@ public final class StreamJson {
             problem = checkRr(rr);
         }
         if (problem != null) {
-            return List.of(RrInput.reject(INVALID_FIELD, problem, patientId, rawKey, text(value), origin));
+            return List.of(RrInput.reject(Reason.INVALID_FIELD, problem, patientId, rawKey, text(value), origin));
         }
         long t = ts.longValue();
         if (t < MIN_TS) {
-            return List.of(RrInput.reject(IMPLAUSIBLE_TS, "ts before 2000-01-01: a device clock never set, or "
+            return List.of(RrInput.reject(Reason.IMPLAUSIBLE_TS, "ts before 2000-01-01: a device clock never set, or "
                     + "seconds instead of milliseconds", patientId, rawKey, text(value), origin));
         }
         if (!rr.isArray()) {
-            return t > MAX_TS ? List.of(RrInput.reject(IMPLAUSIBLE_TS, TS_AFTER_2100, patientId, rawKey, text(value),
+            return t > MAX_TS ? List.of(RrInput.reject(Reason.IMPLAUSIBLE_TS, TS_AFTER_2100, patientId, rawKey, text(value),
                     origin)) : List.of(RrInput.beat(patientId, t, rr.doubleValue()));
         }
         List<RrInput> beats = new ArrayList<>(rr.size());
@@ -113,7 +106,7 @@ public final class StreamJson {
                 t += Math.round(Math.min(v, MAX_TS)); // RR k is the interval that ends at beat k (CardioSpike)
             }
             if (t > MAX_TS) { // the whole record: its beats are either all scored or all in the DLQ
-                return List.of(RrInput.reject(IMPLAUSIBLE_TS, TS_AFTER_2100 + " (within the burst)", patientId, rawKey,
+                return List.of(RrInput.reject(Reason.IMPLAUSIBLE_TS, TS_AFTER_2100 + " (within the burst)", patientId, rawKey,
                         text(value), origin));
             }
             beats.add(RrInput.beat(patientId, t, v));
@@ -191,7 +184,7 @@ public final class StreamJson {
     public static byte[] deadLetter(DeadLetter d) {
         boolean truncated = isLong(d.rawKey) || isLong(d.rawValue);
         return write(g -> {
-            g.writeStringField("reason", d.reason);
+            g.writeStringField("reason", d.reason.code);
             g.writeStringField("detail", d.detail);
             g.writeStringField("patient_id", d.patientId);
             g.writeStringField("raw_key", cut(d.rawKey));

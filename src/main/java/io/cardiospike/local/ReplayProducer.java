@@ -1,5 +1,7 @@
-package io.cardiospike.stream;
+package io.cardiospike.local;
 
+import io.cardiospike.stream.wire.StreamJson;
+import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.cardiospike.stream;
+package io.cardiospike.kafka;
 
 import java.io.IOException;
 import java.io.Reader;
