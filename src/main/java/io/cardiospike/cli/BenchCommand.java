@@ -1,5 +1,6 @@
 package io.cardiospike.cli;
 
+import picocli.CommandLine.Mixin;
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.ScorerStages;
@@ -16,8 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", description = "Benchmark the ensemble scorer: beats/s on synthetic recordings.",
         subcommands = {StreamBenchCommand.class})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
-    Path model;
+    @Mixin ModelOption model;
 
     @Option(names = "--beats", defaultValue = "650000", description = "beats per measured round (default ${DEFAULT-VALUE})")
     int beats;
@@ -38,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
         int patients = Math.max(1, beats / 2000);
         List<Recording> recordings = SyntheticRr.recordings(patients, 1500, 2500, 1);
         long total = recordings.stream().mapToLong(Recording::size).sum();
-        try (EnsembleScorer scorer = EnsembleScorer.open(model)) {
+        try (EnsembleScorer scorer = EnsembleScorer.open(model.path())) {
             if (callSize > 0) {
                 benchCalls(scorer, recordings);
                 return 0;

@@ -1,5 +1,6 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.local.TopicReader;
 import java.io.PrintStream;
@@ -28,20 +29,16 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--from-beginning", description = "from the topic's start (default: only records committed from now on)")
     boolean fromBeginning;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092",
-            description = "Kafka (default ${DEFAULT-VALUE}, the local cluster's)")
-    String bootstrapServers;
-
     @Option(names = "--max-idle", description = "exit 0 after this long without a record, e.g. 30s (default: run until Ctrl-C)")
     String maxIdle;
 
-    @Mixin KafkaConfigOption kafkaConfig;
+    @Mixin KafkaOptions kafkaOptions;
 
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        KafkaConnection kafka = kafkaConfig.connect(bootstrapServers);
+        KafkaConnection kafka = kafkaOptions.connect();
         Duration idle = maxIdle == null ? null : TimeUtils.parseDuration(maxIdle);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         AtomicLong lastNanos = new AtomicLong(System.nanoTime()), records = new AtomicLong();

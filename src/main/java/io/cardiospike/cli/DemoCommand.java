@@ -1,5 +1,9 @@
 package io.cardiospike.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardiospike.stream.wire.StreamJson;
+import io.cardiospike.stream.JobTuningOptions;
+import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.api.ApiServer;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.rr.Recording;
@@ -10,6 +14,7 @@ import io.cardiospike.local.LocalJob;
 import io.cardiospike.local.ReplayProducer;
 import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.local.TopicReader;
+import java.time.Duration;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -39,8 +44,16 @@ import picocli.CommandLine.Option;
  * a local Flink MiniCluster (RocksDB, exactly-once checkpointing) and a producer replaying a CSV or streaming
  * synthetic patients. Prints a live status line; Ctrl-C stops it cleanly.
  */
-@Command(name = "demo", description = "Run broker, streaming job and a replay producer in one process (Ctrl-C stops).")
+@Command(name = "demo", description = "Run broker, streaming job and a replay producer in one process (Ctrl-C stops).",
+        defaultValueProvider = DemoCommand.Defaults.class)
 final class DemoCommand implements Callable<Integer> {
+    /** Scores committed every second, for a person watching. */
+    static final class Defaults extends JobDefaults {
+        Defaults() {
+            super(Map.of("--checkpoint-interval", "1s", "--transaction-timeout", "5min"));
+        }
+    }
+
     @Option(names = "--replay", description = "CSV (id,time,x) to replay, one patient per key, interleaved by time")
     Path replay;
 
@@ -56,25 +69,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--scores-csv", description = "write the committed rr-scores as id,time,y,proba (like `score`)")
     Path scoresCsv;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
-            description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
-    Path model;
+    @Mixin ModelOption model;
 
-    @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
-    int parallelism;
-
-    @Option(names = "--idle-flush", defaultValue = "10s",
-            description = "a pause this long ends a patient's segment (between two beats, or no beat for this long; "
-                    + "default ${DEFAULT-VALUE})")
-    String idleFlush;
-
-    @Option(names = "--allowed-lateness", defaultValue = "2s",
-            description = "out-of-order beats within this are reordered, later ones go to rr-dlq (default ${DEFAULT-VALUE})")
-    String allowedLateness;
-
-    @Option(names = "--checkpoint-interval", defaultValue = "1s",
-            description = "also how often scores are committed, exactly-once (default ${DEFAULT-VALUE})")
-    String checkpointInterval;
+    @Mixin JobTuningOptions tuning;
 
     @Option(names = "--port", defaultValue = "8080",
             description = "dashboard port, any free port if taken; 0 = any free port (default ${DEFAULT-VALUE})")
@@ -87,11 +84,7 @@ final class DemoCommand implements Callable<Integer> {
             + "consumers can attach (default: a free port; the demo prints it)")
     Integer kafkaPort;
 
-    @Option(names = "--bootstrap-servers", description = "run against this external broker (HOST:PORT) instead of an "
-            + "embedded one; its topics must exist or be creatable")
-    String bootstrapServers;
-
-    @Mixin KafkaConfigOption kafkaConfig;
+    @Mixin KafkaOptions kafkaOptions;
 
     private volatile boolean stopRequested;
 
@@ -101,10 +94,12 @@ final class DemoCommand implements Callable<Integer> {
         if (replay == null && (exitWhenDone || scoresCsv != null)) {
             throw new UserException("--exit-when-done and --scores-csv need --replay (synthetic patients never end)");
         }
-        ModelManifest manifest = ModelManifest.load(model); // fail early, before anything starts
+        ModelManifest manifest = ModelManifest.load(model.path()); // fail early, before anything starts
         RrCsv.Table table = replay == null ? null : RrCsv.read(replay);
         List<ReplayProducer.Event> events = table == null ? null : ReplayProducer.interleave(table.recordings(), ReplayProducer.REPLAY_BASE_EPOCH_MS);
-        long expectedScores = events == null ? -1 : distinctBeats(events);
+        // The replay is done when each of its beats is committed or dead-lettered: counting would also count what
+        // other producers send to the same broker (--kafka-port invites them).
+        Set<String> pending = events == null ? null : beatKeys(events);
 
         Path work = Files.createTempDirectory("cardiospike-demo");
         CountDownLatch cleanedUp = new CountDownLatch(1);
@@ -128,12 +123,12 @@ final class DemoCommand implements Callable<Integer> {
         try {
             String brokers;
             KafkaConnection kafkaConnection;
-            if (bootstrapServers != null) {
-                kafkaConnection = kafkaConfig.connect(bootstrapServers);
+            if (kafkaOptions.given()) {
+                kafkaConnection = kafkaOptions.connect();
                 brokers = kafkaConnection.bootstrapServers();
                 log("using the external Kafka broker " + brokers + " (" + kafkaConnection + ")");
             } else {
-                if (kafkaConfig.file != null) {
+                if (kafkaOptions.configFile() != null) {
                     throw new UserException("--kafka-config goes with --bootstrap-servers: the embedded broker is PLAINTEXT");
                 }
                 if (kafkaPort != null && !ClusterCommand.portFree(kafkaPort)) {
@@ -146,17 +141,14 @@ final class DemoCommand implements Callable<Integer> {
                 kafkaConnection = KafkaConnection.plain(brokers);
             }
             System.out.println("kafka: " + brokers); // attach your own producers and consumers here
-            StreamConfig config = StreamConfig.fromArgs(withKafkaConfig(kafkaConfig.file, "--bootstrap-servers", brokers,
-                    "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
-                    "--checkpoint-dir", work.resolve("checkpoints").toString(),
-                    "--checkpoint-interval", checkpointInterval, "--idle-flush", idleFlush,
-                    "--allowed-lateness", allowedLateness,
-                    "--transaction-timeout", "5min"));
-            EmbeddedKafka.createTopics(kafkaConnection, parallelism, config.inputTopic(), config.scoresTopic(),
+            StreamConfig config = StreamConfig.builder().tuning(tuning)
+                    .kafka(brokers, kafkaOptions.configFile()).modelDir(model.value())
+                    .checkpointDir(work.resolve("checkpoints").toString()).build();
+            EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
                     config.alertsTopic(),
                     config.dlqTopic());
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
-                    + checkpointInterval + ")...");
+                    + StreamConfig.format(config.checkpointInterval()) + ")...");
             job = LocalJob.start(config, null);
 
             if (!noDashboard) {
@@ -171,6 +163,9 @@ final class DemoCommand implements Callable<Integer> {
                     List.of(config.scoresTopic(), config.alertsTopic(), config.dlqTopic()), false, r -> {
                         if (r.topic().equals(scoresTopic)) {
                             scored.incrementAndGet();
+                            if (pending != null) {
+                                pending.remove(beatKey(r.key(), r.value().path("ts").asLong()));
+                            }
                             if (scoresCsv != null) {
                                 scoresByPatient.computeIfAbsent(r.key(), k -> new ConcurrentHashMap<>())
                                         .put(r.value().path("ts").asLong(), new Score(
@@ -180,6 +175,9 @@ final class DemoCommand implements Callable<Integer> {
                             alerts.incrementAndGet();
                         } else {
                             deadLetters.incrementAndGet();
+                            if (pending != null) {
+                                pending.remove(rejectedBeatKey(r.value()));
+                            }
                         }
                     });
 
@@ -212,7 +210,7 @@ final class DemoCommand implements Callable<Integer> {
                 if (job.getJobStatus().get().isGloballyTerminalState()) {
                     throw new IllegalStateException("the scoring job stopped: " + job.getJobStatus().get());
                 }
-                if (expectedScores >= 0 && !feeder.isAlive() && scored.get() >= expectedScores) {
+                if (pending != null && !feeder.isAlive() && pending.isEmpty()) {
                     complete = true;
                     if (exitWhenDone) {
                         break;
@@ -237,11 +235,7 @@ final class DemoCommand implements Callable<Integer> {
                 feeder.join(5000);
             }
             if (job != null) {
-                try {
-                    job.cancel().get(15, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // already gone (e.g. Ctrl-C also stopped the MiniCluster)
-                }
+                LocalJob.stop(job, Duration.ofSeconds(15));
             }
             if (dashboard != null) {
                 dashboard.close();
@@ -266,7 +260,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /** The dashboard on the same broker, listing the replayed recordings too; a taken port falls back to a free one. */
     private ApiServer startDashboard(KafkaConnection kafka, StreamConfig config) throws Exception {
-        ApiServer.Options options = ApiServer.Options.defaults().modelDir(model).dataFile(replay)
+        ApiServer.Options options = ApiServer.Options.defaults().modelDir(model.path()).dataFile(replay)
                 .kafka(kafka).topics(config.scoresTopic(), config.alertsTopic());
         try {
             return ApiServer.start(options.port(port));
@@ -303,22 +297,29 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Beats the job will score: a repeated (patient, time) is a duplicate and dropped by design. */
-    private static long distinctBeats(List<ReplayProducer.Event> events) {
-        Set<String> seen = new HashSet<>();
+    /** The replay's beats, each once: a repeated (patient, time) is a duplicate and dropped by design. */
+    private static Set<String> beatKeys(List<ReplayProducer.Event> events) {
+        Set<String> keys = ConcurrentHashMap.newKeySet();
         for (ReplayProducer.Event e : events) {
-            seen.add(e.patientId() + '\u0000' + e.ts());
+            keys.add(beatKey(e.patientId(), e.ts()));
         }
-        return seen.size();
+        return keys;
     }
 
-    /** The job's arguments, with {@code --kafka-config} when one was given. */
-    private static String[] withKafkaConfig(String file, String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        if (file != null) {
-            all.addAll(List.of("--kafka-config", file));
+    private static String beatKey(String patientId, long ts) {
+        return patientId + '\u0000' + ts;
+    }
+
+    /** The beat a dead letter holds when its raw value is a one-beat event (as every replayed record is); else "". */
+    private static String rejectedBeatKey(JsonNode deadLetter) {
+        try {
+            JsonNode raw = StreamJson.read(deadLetter.path("raw_value").asText().getBytes(StandardCharsets.UTF_8));
+            return raw != null && raw.path("patient_id").isTextual() && raw.path("ts").isIntegralNumber()
+                    && raw.path("rr_ms").isNumber() ? beatKey(raw.path("patient_id").textValue(), raw.path("ts").asLong())
+                    : "";
+        } catch (java.io.UncheckedIOException notJson) {
+            return "";
         }
-        return all.toArray(String[]::new);
     }
 
     /** {@code --speed}: a positive factor of real time, or {@code max} (no pause). */

@@ -1,5 +1,6 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.rr.RrCsv;
 import io.cardiospike.local.ReplayProducer;
 import java.nio.file.Path;
@@ -23,13 +24,10 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--speed", defaultValue = "1", description = "1 = real time, 20 = twenty times faster, max = no pause (default ${DEFAULT-VALUE})")
     String speed;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092", description = "Kafka (default ${DEFAULT-VALUE}, the local cluster's)")
-    String bootstrapServers;
-
     @Option(names = "--topic", defaultValue = "rr-events", description = "topic (default ${DEFAULT-VALUE})")
     String topic;
 
-    @Mixin KafkaConfigOption kafkaConfig;
+    @Mixin KafkaOptions kafkaOptions;
 
     @Override
     public Integer call() throws Exception {
@@ -39,7 +37,7 @@ final class ProduceCommand implements Callable<Integer> {
         System.err.printf(Locale.ROOT, "producing %,d beats of %d patients from %s to %s at speed %s...%n",
                 events.size(), table.recordings().size(), input, topic, speed);
         long t0 = System.nanoTime();
-        try (ReplayProducer producer = new ReplayProducer(kafkaConfig.connect(bootstrapServers), topic, pace, 0)) {
+        try (ReplayProducer producer = new ReplayProducer(kafkaOptions.connect(), topic, pace, 0)) {
             Thread progress = new Thread(() -> {
                 try {
                     while (!Thread.currentThread().isInterrupted()) {

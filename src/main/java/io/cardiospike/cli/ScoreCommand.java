@@ -1,5 +1,6 @@
 package io.cardiospike.cli;
 
+import picocli.CommandLine.Mixin;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
@@ -24,8 +25,7 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "CSV to write: id,time,y,proba in input row order")
     Path output;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
-    Path model;
+    @Mixin ModelOption model;
 
     @Option(names = "--threads", defaultValue = "0", description = "scoring threads, 0 = one per core (default ${DEFAULT-VALUE})")
     int threads;
@@ -35,7 +35,7 @@ final class ScoreCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         RrCsv.Table table = RrCsv.read(input);
         long t1 = System.nanoTime(), t2, t3, t4;
-        try (EnsembleScorer scorer = EnsembleScorer.open(model)) {
+        try (EnsembleScorer scorer = EnsembleScorer.open(model.path())) {
             t2 = System.nanoTime();
             List<double[]> proba = scoreAll(scorer, table.recordings(), threads);
             t3 = System.nanoTime();
@@ -48,7 +48,7 @@ final class ScoreCommand implements Callable<Integer> {
             t4 = System.nanoTime();
         }
         System.err.printf("scored %d beats of %d patients with model %s -> %s%n", table.rowCount(),
-                table.recordings().size(), model, output);
+                table.recordings().size(), model.value(), output);
         // Where a whole run's time goes (docs/performance.md); the JVM's own start-up comes before all of it.
         System.err.printf("timings: read %.0f ms, bundle load %.0f ms, score %.0f ms, write %.0f ms (JVM up %d ms "
                 + "before the command)%n", (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6,

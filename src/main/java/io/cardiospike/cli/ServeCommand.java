@@ -1,5 +1,6 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.api.ApiServer;
 import io.cardiospike.api.BearerTokens;
 import java.nio.file.Path;
@@ -19,16 +20,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "interface to bind (default loopback; 0.0.0.0 exposes patient data to the network)")
     String host;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}", description = "model bundle directory (default ${DEFAULT-VALUE}; env CARDIOSPIKE_MODEL)")
-    Path model;
+    @Mixin ModelOption model;
 
     @Option(names = "--data", description = "CSV of recordings (id,time,x) for the dashboard to list")
     Path data;
 
-    @Option(names = "--bootstrap-servers", description = "Kafka HOST:PORT; enables the live view of rr-scores/rr-alerts")
-    String bootstrapServers;
-
-    @Mixin KafkaConfigOption kafkaConfig;
+    @Mixin KafkaOptions kafkaOptions;
 
     @Option(names = "--auth-token-file", paramLabel = "FILE",
             description = "bearer tokens, one a line (blank lines and # comments ignored), read once at start: /api/* "
@@ -62,8 +59,8 @@ final class ServeCommand implements Callable<Integer> {
         if (bodyMemoryMib * 1024L * 1024 < ApiServer.MAX_BODY_BYTES) {
             throw new UserException("--body-memory must be at least 5 (MiB): one body may be 5 MiB");
         }
-        ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model).dataFile(data)
-                .kafka(bootstrapServers == null ? null : kafkaConfig.connect(bootstrapServers))
+        ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model.path()).dataFile(data)
+                .kafka(kafkaOptions.given() ? kafkaOptions.connect() : null)
                 .authTokenFile(authTokenFile).maxConcurrentRequests(maxConcurrentRequests)
                 .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds)).bodyMemoryBytes(bodyMemoryMib * 1024L * 1024);
         ApiServer server;
@@ -74,7 +71,7 @@ final class ServeCommand implements Callable<Integer> {
         } catch (io.javalin.util.JavalinBindException e) {
             throw new UserException("cannot listen on " + host + ":" + port + " (in use?); try --port");
         } catch (org.apache.kafka.common.KafkaException e) {
-            throw new UserException("--bootstrap-servers " + bootstrapServers + ": " + e.getMessage());
+            throw new UserException("--bootstrap-servers " + kafkaOptions.bootstrapServers() + ": " + e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,5 +1,7 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.stream.JobTuningOptions;
+import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.model.ScorerStages;
 import io.cardiospike.local.EmbeddedKafka;
@@ -34,11 +36,18 @@ import picocli.CommandLine.Option;
  * the run, so job start-up and the final idle flush are left out) and the latency from the send of the beat that
  * completes a window (beat i + lookahead) to the moment beat i's score is readable as committed.
  */
-@Command(name = "stream", description = "Benchmark the streaming job end to end: events/s and latency through Kafka.")
+@Command(name = "stream", description = "Benchmark the streaming job end to end: events/s and latency through Kafka.",
+        defaultValueProvider = StreamBenchCommand.Defaults.class)
 final class StreamBenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
-            description = "model bundle dir (default ${DEFAULT-VALUE}): compare bundles on the same machine")
-    Path model;
+    /** Scores committed every second; patients' segments end soon after the run's last beat. */
+    static final class Defaults extends JobDefaults {
+        Defaults() {
+            super(Map.of("--checkpoint-interval", "1s", "--idle-flush", "3s", "--allowed-lateness", "1s",
+                    "--transaction-timeout", "5min"));
+        }
+    }
+
+    @Mixin ModelOption model;
 
     @Option(names = "--events", defaultValue = "600000", description = "beats to send (default ${DEFAULT-VALUE})")
     int events;
@@ -49,19 +58,9 @@ final class StreamBenchCommand implements Callable<Integer> {
     @Option(names = "--rate", defaultValue = "0", description = "events/s to offer; 0 = as fast as possible (default ${DEFAULT-VALUE})")
     double rate;
 
-    @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
-    int parallelism;
+    @Mixin JobTuningOptions tuning;
 
-    @Option(names = "--bootstrap-servers",
-            description = "an external broker to measure (default: an embedded one; the run uses topics of its own)")
-    String bootstrapServers;
-
-    @Mixin KafkaConfigOption kafkaConfig;
-
-    @Option(names = "--checkpoint-interval", defaultValue = "1s",
-            description = "scores become visible when their checkpoint commits: this bounds latency from below "
-                    + "(default ${DEFAULT-VALUE})")
-    String checkpointInterval;
+    @Mixin KafkaOptions kafkaOptions;
 
     @Option(names = "--warmup", defaultValue = "600000",
             description = "beats streamed at full speed before the measured ones and left out of every figure, so that "
@@ -85,7 +84,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         if (minutes > 0) {
             return soak();
         }
-        ModelManifest manifest = ModelManifest.load(model);
+        ModelManifest manifest = ModelManifest.load(model.path());
         int lookahead = manifest.spec().lookaheadBeats();
         System.err.printf("generating %,d beats of %d synthetic patients...%n", warmup + events, patients);
         List<ReplayProducer.Event> beats = new ArrayList<>(events);
@@ -205,7 +204,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                 }
                 System.err.println();
                 synchronized (lock) {
-                    report(start, sendSeconds, readNanos, (int) Math.min(received[0], events), latencies,
+                    report(config, start, sendSeconds, readNanos, (int) Math.min(received[0], events), latencies,
                             latencyCount[0], Arrays.copyOf(alertLatencies, alertCount[0]), lookahead);
                     if (cpu.size() == 2) {
                         System.out.println("where the cores went, 10 % to 90 % of the scores: " + ThreadCpu.perEvent(
@@ -395,24 +394,19 @@ final class StreamBenchCommand implements Callable<Integer> {
     private Bench start(Path work, Map<String, String> flinkOptions) throws Exception {
         // An external broker gets topics of this run's own, so its other data cannot enter the figures.
         String run = Long.toHexString(System.nanoTime());
-        EmbeddedKafka kafka = bootstrapServers == null ? EmbeddedKafka.start(work.resolve("kafka")) : null;
+        EmbeddedKafka kafka = kafkaOptions.given() ? null : EmbeddedKafka.start(work.resolve("kafka"));
         KafkaConnection connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers())
-                : kafkaConfig.connect(bootstrapServers);
-        List<String> topics = kafka != null ? List.of()
-                : List.of("--input-topic", "bench-" + run + "-rr-events", "--scores-topic", "bench-" + run + "-rr-scores",
-                        "--alerts-topic", "bench-" + run + "-rr-alerts", "--dlq-topic", "bench-" + run + "-rr-dlq",
-                        "--group-id", "bench-" + run, "--transactional-id-prefix", "bench-" + run);
-        List<String> args = new ArrayList<>(List.of("--bootstrap-servers", connection.bootstrapServers(),
-                "--model-dir", model.toString(), "--parallelism", Integer.toString(parallelism),
-                "--checkpoint-dir", work.resolve("checkpoints").toString(),
-                "--checkpoint-interval", checkpointInterval, "--idle-flush", "3s", "--allowed-lateness", "1s",
-                "--transaction-timeout", "5min"));
-        args.addAll(topics);
-        if (kafkaConfig.file != null) {
-            args.addAll(List.of("--kafka-config", kafkaConfig.file));
+                : kafkaOptions.connect();
+        StreamConfig.Builder builder = StreamConfig.builder().tuning(tuning)
+                .kafka(connection.bootstrapServers(), kafkaOptions.configFile()).modelDir(model.value())
+                .checkpointDir(work.resolve("checkpoints").toString());
+        if (kafka == null) {
+            String prefix = "bench-" + run;
+            builder.topics(prefix + "-rr-events", prefix + "-rr-scores", prefix + "-rr-alerts", prefix + "-rr-dlq")
+                    .identity(prefix, prefix);
         }
-        StreamConfig config = StreamConfig.fromArgs(args.toArray(String[]::new));
-        EmbeddedKafka.createTopics(connection, parallelism, config.inputTopic(), config.scoresTopic(),
+        StreamConfig config = builder.build();
+        EmbeddedKafka.createTopics(connection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
                 config.alertsTopic(), config.dlqTopic());
         JobClient job = LocalJob.start(config, null, flinkOptions);
         return new Bench(kafka, connection, config, job);
@@ -421,11 +415,7 @@ final class StreamBenchCommand implements Callable<Integer> {
     private static void stop(JobClient job, EmbeddedKafka kafka, Path work) throws java.io.IOException {
         // The job goes first: a job left running without its broker logs a stack trace per checkpoint.
         if (job != null) {
-            try {
-                job.cancel().get(15, TimeUnit.SECONDS);
-            } catch (Exception ignored) {
-                // already stopped
-            }
+            LocalJob.stop(job, Duration.ofSeconds(15));
         }
         if (kafka != null) {
             kafka.close();
@@ -435,7 +425,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         }
     }
 
-    private void report(long startNanos, double sendSeconds, long[] readNanos, int n, long[] latencies, int nLat,
+    private void report(StreamConfig config, long startNanos, double sendSeconds, long[] readNanos, int n, long[] latencies, int nLat,
                         long[] alertLat, int lookaheadBeats) {
         int lo = (int) (n * 0.1), hi = (int) (n * 0.9) - 1;
         double sustained = hi > lo ? (hi - lo) / ((readNanos[hi] - readNanos[lo]) / 1e9) : Double.NaN;
@@ -461,7 +451,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     lookaheadBeats);
         }
         System.out.printf("setup: parallelism %d, %d patients, checkpoint interval %s, exactly-once, RocksDB, %d cores%s%n",
-                parallelism, patients, checkpointInterval, Runtime.getRuntime().availableProcessors(),
+                config.parallelism(), patients, StreamConfig.format(config.checkpointInterval()), Runtime.getRuntime().availableProcessors(),
                 warmup > 0 ? String.format(Locale.ROOT, ", after a warm-up of %,d beats", warmup) : "");
     }
 

@@ -30,6 +30,13 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
         clientProperties = Map.copyOf(clientProperties);
     }
 
+    /** No broker answered, or it refused the credentials: a problem the user fixes, printed as one line. */
+    public static final class Unreachable extends IOException {
+        public Unreachable(String message) {
+            super(message);
+        }
+    }
+
     public static KafkaConnection plain(String bootstrapServers) {
         return new KafkaConnection(bootstrapServers, Map.of());
     }

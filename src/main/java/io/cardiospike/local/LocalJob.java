@@ -3,6 +3,13 @@ package io.cardiospike.local;
 import io.cardiospike.stream.ScoringJob;
 import io.cardiospike.stream.ScoringPipeline;
 import io.cardiospike.stream.StreamConfig;
+import org.apache.log4j.Level;
+import org.apache.log4j.Logger;
+import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutionException;
+import java.time.Duration;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -45,6 +52,25 @@ public final class LocalJob {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(config.parallelism(), conf);
         ScoringPipeline.kafka(config).build(env);
         return env.executeAsync(ScoringJob.JOB_NAME);
+    }
+
+    /**
+     * Cancels the job and waits up to {@code timeout} for it to end; false if it had ended already or did not end in
+     * time. A checkpoint in flight is aborted by design then, and the coordinator's WARN with a stack trace for it
+     * would read like a fault at every normal stop, so that one logger is quiet from here on (a local job's process
+     * ends with its job).
+     */
+    public static boolean stop(JobClient job, Duration timeout) {
+        Logger.getLogger(CheckpointCoordinator.class).setLevel(Level.ERROR);
+        try {
+            job.cancel().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false; // already gone (e.g. Ctrl-C also stopped the MiniCluster), or stuck: the process ends anyway
+        }
     }
 
     /** The newest complete checkpoint the job left in {@code config}'s checkpoint directory, if any. */

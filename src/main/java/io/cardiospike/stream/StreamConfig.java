@@ -1,17 +1,24 @@
 package io.cardiospike.stream;
 
 import io.cardiospike.kafka.KafkaConnection;
+import io.cardiospike.kafka.KafkaOptions;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * The streaming job's parameters, parsed once from the command line ({@link #fromArgs}); durations like
- * {@code 500ms}, {@code 10s}, {@code 5min}.
+ * The streaming job's parameters. The job parses them once from its command line ({@link #fromArgs}); commands that
+ * start a job build them with a {@link Builder} from their own options ({@link JobTuningOptions} among them) and, for
+ * a cluster, send them as {@link #toArgs()}. Durations are written like {@code 500ms}, {@code 10s}, {@code 5min}.
  */
 public record StreamConfig(
         String bootstrapServers,
@@ -48,123 +55,171 @@ public record StreamConfig(
         }
     }
 
+    /** The job's command line; a picocli error or an {@link IllegalArgumentException} names what is wrong. */
     public static StreamConfig fromArgs(String... args) {
         Options o = new Options();
         new CommandLine(o).parseArgs(args);
         return o.toConfig();
     }
 
-    /** Defaults for a local run against {@code bootstrapServers} (the demo and tests adjust from here). */
-    public static StreamConfig defaults(String bootstrapServers) {
-        return fromArgs("--bootstrap-servers", bootstrapServers);
+    /** A builder holding the job's defaults (those of its command line). */
+    public static Builder builder() {
+        Options defaults = new Options();
+        new CommandLine(defaults).parseArgs();
+        return new Builder(defaults);
     }
 
-    public StreamConfig withCheckpointing(String dir, Duration interval) {
-        return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
-                dir, interval, idleFlushGap, allowedLateness, stateRetention, groupId,
-                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
+    /** The job's command line for this configuration: {@code fromArgs(toArgs())} equals it. */
+    public List<String> toArgs() {
+        List<String> a = new ArrayList<>();
+        add(a, "--bootstrap-servers", bootstrapServers);
+        add(a, "--input-topic", inputTopic);
+        add(a, "--scores-topic", scoresTopic);
+        add(a, "--alerts-topic", alertsTopic);
+        add(a, "--dlq-topic", dlqTopic);
+        add(a, "--model-dir", modelDir);
+        add(a, "--parallelism", Integer.toString(parallelism));
+        add(a, "--checkpoint-dir", checkpointDir);
+        add(a, "--checkpoint-interval", format(checkpointInterval));
+        add(a, "--idle-flush", format(idleFlushGap));
+        add(a, "--allowed-lateness", format(allowedLateness));
+        add(a, "--state-retention", format(stateRetention));
+        add(a, "--group-id", groupId);
+        add(a, "--transactional-id-prefix", transactionalIdPrefix);
+        add(a, "--transaction-timeout", format(transactionTimeout));
+        add(a, "--start-from", startFrom.name());
+        add(a, "--kafka-config", kafkaConfig);
+        add(a, "--alerts-fhir-topic", alertsFhirTopic);
+        return a;
     }
 
-    public StreamConfig withTiming(Duration idleFlush, Duration lateness) {
-        return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir, parallelism,
-                checkpointDir, checkpointInterval, idleFlush, lateness, stateRetention, groupId,
-                transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
+    private static void add(List<String> args, String name, String value) {
+        if (value != null) {
+            args.add(name);
+            args.add(value);
+        }
     }
 
-    public StreamConfig withModel(String dir, int newParallelism) {
-        return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, dir, newParallelism,
-                checkpointDir, checkpointInterval, idleFlushGap, allowedLateness, stateRetention,
-                groupId, transactionalIdPrefix, transactionTimeout, startFrom, kafkaConfig, alertsFhirTopic);
+    /** A duration in its largest whole unit: {@code 10s}, not {@code 10000ms}. */
+    public static String format(Duration d) {
+        long ms = d.toMillis();
+        return ms % 3_600_000 == 0 && ms > 0 ? ms / 3_600_000 + "h" : ms % 60_000 == 0 && ms > 0 ? ms / 60_000 + "min"
+                : ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
     }
 
     /** Brokers and client properties ({@code --kafka-config}) for the job's source and sinks. */
     public KafkaConnection kafka() {
         try {
             return KafkaConnection.of(bootstrapServers, kafkaConfig);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
     /** The checkpoint directory as a URI Flink accepts (a plain path becomes {@code file://...}); null if unset. */
     public String checkpointUri() {
-        return checkpointDir == null ? null : checkpointDir.contains("://") ? checkpointDir : Path.of(checkpointDir).toAbsolutePath().toUri().toString();
+        return checkpointDir == null ? null : checkpointDir.contains("://") ? checkpointDir
+                : Path.of(checkpointDir).toAbsolutePath().toUri().toString();
     }
 
+    /** {@code 500ms}, {@code 10s}, {@code 5min}, ... as the job's options take them. */
+    public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            return TimeUtils.parseDuration(value);
+        }
+    }
+
+    /** A job's parameters set in code, over the job's defaults; {@link #build()} checks them. */
+    public static final class Builder {
+        private final Options options;
+
+        private Builder(Options options) {
+            this.options = options;
+        }
+
+        /** Brokers and the {@code --kafka-config} file (null: none). */
+        public Builder kafka(String bootstrapServers, String kafkaConfig) {
+            options.kafka = KafkaOptions.of(bootstrapServers, kafkaConfig);
+            return this;
+        }
+
+        public Builder topics(String input, String scores, String alerts, String dlq) {
+            options.inputTopic = input;
+            options.scoresTopic = scores;
+            options.alertsTopic = alerts;
+            options.dlqTopic = dlq;
+            return this;
+        }
+
+        /** The source's consumer group and the sinks' transactional id prefix: unique per job. */
+        public Builder identity(String groupId, String transactionalIdPrefix) {
+            options.groupId = groupId;
+            options.transactionalIdPrefix = transactionalIdPrefix;
+            return this;
+        }
+
+        public Builder modelDir(String dir) {
+            options.modelDir = dir;
+            return this;
+        }
+
+        public Builder checkpointDir(String dir) {
+            options.checkpointDir = dir;
+            return this;
+        }
+
+        /** Parallelism, checkpoints, timing, retention, transactions, start: as a command's options give them. */
+        public Builder tuning(JobTuningOptions tuning) {
+            options.tuning = tuning;
+            return this;
+        }
+
+        public StreamConfig build() {
+            return options.toConfig();
+        }
+    }
+
+    /** The job's command line ({@code ScoringJob --help}). */
     @Command(name = "scoring-job", mixinStandardHelpOptions = true,
             description = "CardioSpike streaming job: rr-events -> per-patient scoring -> rr-scores, rr-alerts, rr-dlq.")
     public static final class Options {
-        @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092",
-                description = "Kafka brokers, HOST:PORT[,...] (default ${DEFAULT-VALUE})")
-        String bootstrapServers;
+        @Mixin KafkaOptions kafka;
+        @Mixin JobTuningOptions tuning;
+
         @Option(names = "--input-topic", defaultValue = "rr-events", description = "beats in (default ${DEFAULT-VALUE})")
         String inputTopic;
-        @Option(names = "--scores-topic", defaultValue = "rr-scores", description = "per-beat scores out (default ${DEFAULT-VALUE})")
+        @Option(names = "--scores-topic", defaultValue = "rr-scores",
+                description = "per-beat scores out (default ${DEFAULT-VALUE})")
         String scoresTopic;
-        @Option(names = "--alerts-topic", defaultValue = "rr-alerts", description = "anomaly-episode alerts out (default ${DEFAULT-VALUE})")
+        @Option(names = "--alerts-topic", defaultValue = "rr-alerts",
+                description = "anomaly-episode alerts out (default ${DEFAULT-VALUE})")
         String alertsTopic;
-        @Option(names = "--dlq-topic", defaultValue = "rr-dlq", description = "rejected input with its reason (default ${DEFAULT-VALUE})")
+        @Option(names = "--dlq-topic", defaultValue = "rr-dlq",
+                description = "rejected input with its reason (default ${DEFAULT-VALUE})")
         String dlqTopic;
+        @Option(names = "--alerts-fhir-topic",
+                description = "also write every closed alert to this topic as a FHIR R4 Observation (default: off)")
+        String alertsFhirTopic;
         @Option(names = "--model-dir", defaultValue = "models",
                 description = "model bundle: a local directory or any Flink filesystem URI, s3://bucket/models/VERSION "
                         + "(default ${DEFAULT-VALUE})")
         String modelDir;
-        @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
-        int parallelism;
         @Option(names = "--checkpoint-dir",
                 description = "checkpoint URI (s3://..., file://...); default: the cluster's execution.checkpointing.dir")
         String checkpointDir;
-        @Option(names = "--checkpoint-interval", defaultValue = "10s",
-                description = "exactly-once outputs commit with each checkpoint (default ${DEFAULT-VALUE})")
-        String checkpointInterval;
-        @Option(names = "--idle-flush", defaultValue = "10s",
-                description = "a pause this long (between two beats, or no beat for this long) ends a patient's segment: "
-                        + "its pending beats are scored (default ${DEFAULT-VALUE})")
-        String idleFlush;
-        @Option(names = "--allowed-lateness", defaultValue = "2s",
-                description = "a beat waits until its patient's newest beat is this much later (event time), so "
-                        + "beats out of order within it are reordered; later ones go to the DLQ (default ${DEFAULT-VALUE})")
-        String allowedLateness;
-        @Option(names = "--watermark-idleness", hidden = true,
-                description = "ignored since event time is per patient; accepted so that jobs submitted with it can "
-                        + "be upgraded")
-        String watermarkIdleness;
-        @Option(names = "--state-retention", defaultValue = "1h",
-                description = "a silent patient's state is removed this long after the last beat "
-                        + "(default ${DEFAULT-VALUE})")
-        String stateRetention;
         @Option(names = "--group-id", defaultValue = "cardiospike-scoring",
                 description = "Kafka consumer group of the source (default ${DEFAULT-VALUE})")
         String groupId;
         @Option(names = "--transactional-id-prefix", defaultValue = "cardiospike-scoring",
                 description = "prefix of the sinks' Kafka transactional ids, unique per job (default ${DEFAULT-VALUE})")
         String transactionalIdPrefix;
-        @Option(names = "--transaction-timeout", defaultValue = "10min",
-                description = "producer transaction.timeout.ms; must stay below the broker's transaction.max.timeout.ms "
-                        + "(default ${DEFAULT-VALUE})")
-        String transactionTimeout;
-        @Option(names = "--start-from", defaultValue = "EARLIEST",
-                description = "where a job without a checkpoint starts reading: EARLIEST, LATEST or COMMITTED "
-                        + "(default ${DEFAULT-VALUE})")
-        StartFrom startFrom;
-        @Option(names = "--kafka-config",
-                description = "Java properties passed to every Kafka client (security.protocol, sasl.*, ssl.*), as Kafka's "
-                        + "tools' --command-config; default: none (PLAINTEXT)")
-        String kafkaConfig;
-        @Option(names = "--alerts-fhir-topic",
-                description = "also write every closed alert to this topic as a FHIR R4 Observation (default: off)")
-        String alertsFhirTopic;
 
         StreamConfig toConfig() {
-            return new StreamConfig(bootstrapServers, inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
-                    parallelism, checkpointDir, d(checkpointInterval), d(idleFlush), d(allowedLateness),
-                    d(stateRetention), groupId, transactionalIdPrefix, d(transactionTimeout),
-                    startFrom, kafkaConfig, alertsFhirTopic);
-        }
-
-        private static Duration d(String s) {
-            return TimeUtils.parseDuration(s);
+            return new StreamConfig(kafka.bootstrapServers(), inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
+                    tuning.parallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
+                    tuning.allowedLateness, tuning.stateRetention, groupId, transactionalIdPrefix,
+                    tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic);
         }
     }
-
 }
