@@ -1,8 +1,11 @@
 package io.cardiospike.cli;
 
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.ClusterConfig;
 import io.cardiospike.ops.FaultInjector;
+import io.cardiospike.ops.Installation;
+import io.cardiospike.ops.ScoringJobClient;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.local.EmbeddedKafka;
 import io.cardiospike.kafka.KafkaConnection;
@@ -68,10 +71,13 @@ final class ChaosCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Duration outage = TimeUtils.parseDuration(storageOutage);
-        JobCommand.Target target = new JobCommand.Target();
-        target.dir = dir;
-        target.connect();
-        ClusterConfig cluster = target.cluster;
+        try (ScoringJobClient jobs = new ScoringJobClient(dir.load(), Installation.current(), System.err::println)) {
+            return chaos(jobs, outage);
+        }
+    }
+
+    private int chaos(ScoringJobClient jobs, Duration outage) throws Exception {
+        ClusterConfig cluster = jobs.cluster();
         String run = "chaos-" + System.currentTimeMillis();
         List<String> jobArgs = new ArrayList<>(List.of("--bootstrap-servers", cluster.kafkaBootstrap(),
                 "--input-topic", run + "-events", "--scores-topic", run + "-scores", "--alerts-topic", run + "-alerts",
@@ -82,11 +88,10 @@ final class ChaosCommand implements Callable<Integer> {
         EmbeddedKafka.createTopics(kafka, cluster.partitions(), config.inputTopic(), config.scoresTopic(),
                 config.alertsTopic(), config.dlqTopic());
 
-        JobCommand.Bundle bundle = target.bundle(model);
+        ClusterBundle bundle = jobs.bundle(model);
         List<String> submitArgs = new ArrayList<>(jobArgs);
         submitArgs.addAll(List.of("--model-dir", bundle.uri()));
-        String job = target.run(target.upload(null), submitArgs, 2, null);
-        target.awaitRunning(job);
+        String job = jobs.submit(null, submitArgs, 2, null);
         System.err.printf(Locale.ROOT, "chaos run %s: job %s, %d patients at %,.0f events/s for %.1f min; faults: %d "
                 + "TaskManager kills, %d broker restarts, storage outage %s%n", run, job, patients, rate, minutes,
                 kills, brokerRestarts, outage.isZero() ? "none" : storageOutage);
@@ -140,7 +145,7 @@ final class ChaosCommand implements Callable<Integer> {
                 Thread.sleep(Math.max(0, due - System.currentTimeMillis()));
                 long at = System.currentTimeMillis();
                 String what = switch (plan.get(f)) {
-                    case "taskmanager" -> faults.killTaskManager(busyTaskManagers(target, job)) + " SIGKILLed";
+                    case "taskmanager" -> faults.killTaskManager(busyTaskManagers(jobs, job)) + " SIGKILLed";
                     case "broker" -> {
                         faults.killBroker();
                         yield "broker SIGKILLed";
@@ -178,14 +183,14 @@ final class ChaosCommand implements Callable<Integer> {
             System.out.println("result: " + (report.clean() ? "OK" : "FAILED"));
             return report.clean() ? 0 : 1;
         } finally {
-            target.rest.cancel(job);
+            jobs.cancel(job);
         }
     }
 
     /** The TaskManagers running the job's tasks; none known while it restarts. */
-    private static java.util.Set<String> busyTaskManagers(JobCommand.Target target, String job) {
+    private static java.util.Set<String> busyTaskManagers(ScoringJobClient jobs, String job) {
         try {
-            return target.rest.taskManagersOf(job);
+            return jobs.taskManagersOf(job);
         } catch (java.io.IOException e) {
             return java.util.Set.of();
         }

@@ -47,7 +47,8 @@ public final class Main {
         public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
             if (e instanceof UserException || e instanceof io.cardiospike.rr.CsvFormatException
                     || e instanceof io.cardiospike.model.ModelBundleException
-                    || e instanceof io.cardiospike.kafka.KafkaConnection.Unreachable) {
+                    || e instanceof io.cardiospike.kafka.KafkaConnection.Unreachable
+                    || e instanceof io.cardiospike.ops.ScoringJobException) {
                 cli.getErr().println("error: " + e.getMessage());
                 return 2;
             }

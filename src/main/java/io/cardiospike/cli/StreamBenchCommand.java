@@ -13,7 +13,6 @@ import io.cardiospike.local.TopicReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -274,7 +273,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     "rest.bind-port", Integer.toString(restPort), "rest.port", Integer.toString(restPort)));
             job = bench.job();
             kafka = bench.kafka();
-            io.cardiospike.ops.FlinkRest rest = new io.cardiospike.ops.FlinkRest("http://127.0.0.1:" + restPort);
+            io.cardiospike.ops.JobObserver observer = new io.cardiospike.ops.JobObserver("http://127.0.0.1:" + restPort);
             java.util.concurrent.atomic.AtomicLong committed = new java.util.concurrent.atomic.AtomicLong();
             long events = Math.round(rate * minutes * 60);
             try (TopicReader reader = new TopicReader(bench.connection(), List.of(bench.config().scoresTopic()), false,
@@ -297,12 +296,13 @@ final class StreamBenchCommand implements Callable<Integer> {
                 String jobId = job.getJobID().toHexString();
                 while (sender.isAlive()) {
                     sender.join(SAMPLE_EVERY.toMillis());
-                    JsonNode last = latestCheckpoint(rest, jobId);
+                    java.util.Optional<io.cardiospike.ops.JobStatus.Checkpoint> last = observer.lastCheckpoint(jobId);
                     long sent = producer.sent(), done = committed.get();
                     double[] row = {(System.nanoTime() - start) / 60e9, sent, done, sent - done,
                             (java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
                                     / 1048576.0, rssMb(), directoryBytes(rocksDb) / 1048576.0,
-                            last.path("end_to_end_duration").asDouble(), last.path("checkpointed_size").asDouble() / 1024};
+                            last.map(c -> (double) c.durationMs()).orElse(0.0),
+                            last.map(c -> c.checkpointedBytes() / 1024.0).orElse(0.0)};
                     rows.add(row);
                     System.err.printf(Locale.ROOT, "%5.1f min: sent %,d, committed %,d, lag %,d, heap %.0f MB, RSS "
                             + "%.0f MB, RocksDB %.1f MB, checkpoint %.0f ms%n", row[0], sent, done, sent - done,
@@ -337,14 +337,6 @@ final class StreamBenchCommand implements Callable<Integer> {
                 rocks.length == 0 ? 0 : rocks[0], rocks.length == 0 ? 0 : rocks[rocks.length - 1]);
         System.out.println("samples: " + samples.toAbsolutePath() + ", plot: " + png.toAbsolutePath());
         return 0;
-    }
-
-    private static JsonNode latestCheckpoint(io.cardiospike.ops.FlinkRest rest, String jobId) {
-        try {
-            return rest.checkpoints(jobId).path("latest").path("completed");
-        } catch (java.io.IOException e) {
-            return com.fasterxml.jackson.databind.node.MissingNode.getInstance(); // REST busy: no figure this time
-        }
     }
 
     private static double max(double[] values, int from) {

@@ -32,6 +32,11 @@ public final class FlinkRest {
         this.baseUrl = baseUrl.replaceAll("/+$", "");
     }
 
+    /** Where the REST API answers, without a trailing slash. */
+    public String baseUrl() {
+        return baseUrl;
+    }
+
     /** A job as the overview lists it. */
     public record Job(String id, String name, String state, long startTime) {}
 

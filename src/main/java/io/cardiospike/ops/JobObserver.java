@@ -1,0 +1,118 @@
+package io.cardiospike.ops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardiospike.stream.JobParameters;
+import io.cardiospike.stream.ScoringJob;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Observe: the scoring job as Flink's REST API shows it (which one runs, its state, recorded parameters, checkpoints,
+ * the TaskManagers its tasks run on). Reads only; {@link ScoringJobClient} acts on what it sees.
+ */
+public final class JobObserver {
+    private final FlinkRest rest;
+
+    public JobObserver(FlinkRest rest) {
+        this.rest = rest;
+    }
+
+    /** Observes the Flink cluster whose REST API is at {@code restUrl}. */
+    public JobObserver(String restUrl) {
+        this(new FlinkRest(restUrl));
+    }
+
+    /** The one running scoring job's id; none or several is the user's to sort out. */
+    public String runningScoringJob() throws IOException, ScoringJobException {
+        List<FlinkRest.Job> running = rest.jobs().stream()
+                .filter(j -> j.name().equals(ScoringJob.JOB_NAME) && j.state().equals("RUNNING")).toList();
+        if (running.size() != 1) {
+            throw new ScoringJobException(running.isEmpty() ? "no running scoring job on " + rest.baseUrl()
+                    + " (submit one: bin/cardiospike job submit)"
+                    : running.size() + " scoring jobs are running: name one with --job-id "
+                    + running.stream().map(FlinkRest.Job::id).toList());
+        }
+        return running.get(0).id();
+    }
+
+    /** What the job recorded about itself when submitted ({@link JobParameters}). */
+    public Map<String, String> parameters(String id) throws IOException {
+        return rest.jobParameters(id);
+    }
+
+    public JobStatus status(String id) throws IOException {
+        JsonNode job = rest.job(id);
+        Map<String, String> params = rest.jobParameters(id);
+        int parallelism = 0;
+        for (JsonNode v : job.path("vertices")) {
+            parallelism = Math.max(parallelism, v.path("parallelism").asInt());
+        }
+        JsonNode checkpoints = rest.checkpoints(id);
+        JsonNode counts = checkpoints.path("counts");
+        JsonNode duration = checkpoints.path("summary").path("end_to_end_duration");
+        return new JobStatus(id, job.path("state").asText(), params.getOrDefault(JobParameters.MODEL_VERSION, "?"),
+                params.getOrDefault(JobParameters.MODEL_DIR, "?"), parallelism, latest(checkpoints),
+                new JobStatus.Checkpoints(counts.path("completed").asLong(), counts.path("failed").asLong(),
+                        duration.path("min").asLong(), duration.path("p50").asDouble(), duration.path("max").asLong()));
+    }
+
+    /** The job's last completed checkpoint; none yet, or none known when the REST API does not answer now. */
+    public Optional<JobStatus.Checkpoint> lastCheckpoint(String id) {
+        try {
+            return latest(rest.checkpoints(id));
+        } catch (IOException e) {
+            return Optional.empty(); // REST busy: no figure this time
+        }
+    }
+
+    /** The TaskManagers (resource ids) that run some task of the job now. */
+    public Set<String> taskManagersOf(String id) throws IOException {
+        return rest.taskManagersOf(id);
+    }
+
+    /**
+     * Until the job and all its tasks run. A job that failed, was cancelled or finished instead, or is not running
+     * within {@code timeout}, is the user's to look at.
+     */
+    public void awaitRunning(String id, Duration timeout) throws IOException, InterruptedException,
+            ScoringJobException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode job = rest.job(id);
+            String state = job.path("state").asText();
+            boolean tasksRunning = job.path("vertices").size() > 0;
+            for (JsonNode v : job.path("vertices")) {
+                tasksRunning &= v.path("status").asText().equals("RUNNING");
+            }
+            if (state.equals("RUNNING") && tasksRunning) {
+                return;
+            }
+            if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
+                throw new ScoringJobException("job " + id + " is " + state + ": see " + rest.baseUrl()
+                        + "/#/job/completed/" + id + "/exceptions");
+            }
+            Thread.sleep(200);
+        }
+        throw new ScoringJobException("job " + id + " not running within " + minutes(timeout));
+    }
+
+    private static String minutes(Duration d) {
+        return d.toMinutes() == 1 ? "1 minute" : d.toMinutes() + " minutes";
+    }
+
+    private static Optional<JobStatus.Checkpoint> latest(JsonNode checkpoints) {
+        JsonNode last = checkpoints.path("latest").path("completed");
+        if (last.isMissingNode() || last.isNull()) {
+            return Optional.empty();
+        }
+        return Optional.of(new JobStatus.Checkpoint(last.path("id").asLong(),
+                Instant.ofEpochMilli(last.path("latest_ack_timestamp").asLong()),
+                last.path("end_to_end_duration").asLong(), last.path("checkpointed_size").asLong(),
+                last.path("state_size").asLong(), last.path("external_path").asText()));
+    }
+}

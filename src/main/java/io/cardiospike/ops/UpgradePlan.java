@@ -1,0 +1,95 @@
+package io.cardiospike.ops;
+
+import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.stream.JobParameters;
+import io.cardiospike.stream.StreamConfig;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+
+/**
+ * Decide, for {@code job upgrade}: whether a new bundle can continue the running job's state, and the arguments the
+ * new job runs with: those the running job recorded, with the new bundle, parallelism and options in place. Refuses
+ * before anything stops; reads nothing and changes nothing itself (the running job's parameters and the new bundle
+ * are given).
+ *
+ * @param jobId            the running job
+ * @param previousModelDir the running job's bundle (to restore it by hand if the new job does not start)
+ * @param bundle           the new job's bundle
+ * @param args             the new job's arguments
+ * @param parallelism      the new job's parallelism
+ * @param config           {@code args} parsed, as the new job will parse them
+ */
+public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle bundle, List<String> args,
+                          int parallelism, StreamConfig config) {
+
+    /**
+     * The arguments the job was submitted with, from its recorded parameters; refused for a job that recorded none
+     * (one not submitted by {@code bin/cardiospike}).
+     */
+    public static List<String> recordedArgs(String jobId, Map<String, String> running)
+            throws IOException, ScoringJobException {
+        List<String> args = JobParameters.args(running);
+        if (args.isEmpty()) {
+            throw new ScoringJobException("job " + jobId + " records no arguments: was it submitted by bin/cardiospike?");
+        }
+        return args;
+    }
+
+    /**
+     * The upgrade of job {@code jobId}, which recorded {@code running}, to {@code next} at {@code parallelism} (null:
+     * the job's current one) with {@code jobOptions} changed ({@code --name value} pairs; the others stay as
+     * submitted). Refused when the saved windows were cut for another geometry or feature spec than {@code next}'s,
+     * or when the options do not parse.
+     */
+    public static UpgradePlan decide(String jobId, Map<String, String> running, ClusterBundle next,
+                                     Integer parallelism, List<String> jobOptions)
+            throws IOException, ScoringJobException {
+        List<String> args = new ArrayList<>(recordedArgs(jobId, running));
+        // The saved windows were cut for the running job's geometry and features.
+        String geometry = running.get(JobParameters.PAST_BEATS) + "/" + running.get(JobParameters.LOOKAHEAD_BEATS)
+                + " " + running.get(JobParameters.FEATURE_SPEC);
+        String nextGeometry = next.manifest().spec().pastBeats() + "/" + next.manifest().spec().lookaheadBeats() + " "
+                + FeatureSpec.VERSION;
+        if (!geometry.equals(nextGeometry)) {
+            throw new ScoringJobException("bundle " + next.manifest().modelVersion()
+                    + " cannot continue the job's state: "
+                    + "window past/lookahead and feature spec " + nextGeometry + " vs the running job's " + geometry
+                    + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
+        }
+        int newParallelism = parallelism != null ? parallelism : Integer.parseInt(option(args, "--parallelism", "2"));
+        set(args, "--model-dir", next.uri());
+        set(args, "--parallelism", Integer.toString(newParallelism));
+        if (jobOptions.size() % 2 != 0) {
+            throw new ScoringJobException("job options come as --name value pairs: " + jobOptions);
+        }
+        for (int i = 0; i < jobOptions.size(); i += 2) {
+            set(args, jobOptions.get(i), jobOptions.get(i + 1));
+        }
+        StreamConfig config;
+        try {
+            config = StreamConfig.fromArgs(args.toArray(String[]::new));
+        } catch (CommandLine.ParameterException | IllegalArgumentException e) {
+            throw new ScoringJobException("job options " + jobOptions + ": " + e.getMessage());
+        }
+        return new UpgradePlan(jobId, running.get(JobParameters.MODEL_DIR), next, List.copyOf(args), newParallelism,
+                config);
+    }
+
+    private static String option(List<String> args, String name, String fallback) {
+        int i = args.indexOf(name);
+        return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : fallback;
+    }
+
+    private static void set(List<String> args, String name, String value) {
+        int i = args.indexOf(name);
+        if (i >= 0 && i + 1 < args.size()) {
+            args.set(i + 1, value);
+        } else {
+            args.add(name);
+            args.add(value);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package io.cardiospike.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.model.ModelManifest;
+import io.cardiospike.stream.JobParameters;
+import io.cardiospike.stream.StreamConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {@code job upgrade}'s decision, without a cluster: what the running job recorded against the new bundle. */
+class UpgradePlanTest {
+    static final String JOB = "0123456789abcdef0123456789abcdef";
+    static final String OLD_URI = "s3://cardiospike/models/cs-old";
+    static final String NEW_URI = "s3://cardiospike/models/cs-new";
+    /** As {@code job submit --checkpoint-interval 2s --idle-flush 40s} records them. */
+    static final List<String> SUBMITTED = List.of("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", OLD_URI,
+            "--parallelism", "2", "--checkpoint-interval", "2s", "--idle-flush", "40s");
+
+    private static ModelManifest manifest(String version, FeatureSpec spec) {
+        return new ModelManifest(version, spec, 0.5, "input", "output", null);
+    }
+
+    /** The parameters a job submitted with {@code args} and scoring with {@code manifest} records. */
+    private static Map<String, String> running(ModelManifest manifest, List<String> args) throws Exception {
+        String[] a = args.toArray(String[]::new);
+        return new LinkedHashMap<>(JobParameters.of(StreamConfig.fromArgs(a), manifest, a));
+    }
+
+    private static Map<String, String> running() throws Exception {
+        return running(manifest("cs-old", new FeatureSpec(16, 8)), SUBMITTED);
+    }
+
+    private static ClusterBundle next(FeatureSpec spec) {
+        return new ClusterBundle(NEW_URI, manifest("cs-new", spec));
+    }
+
+    @Test
+    void aBundleOfTheSameGeometryIsAcceptedWithTheOptionsMergedIntoTheRecordedArguments() throws Exception {
+        UpgradePlan plan = UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), 3,
+                List.of("--checkpoint-interval", "1s", "--allowed-lateness", "5s"));
+
+        assertThat(plan.args()).containsExactly("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", NEW_URI,
+                "--parallelism", "3", "--checkpoint-interval", "1s", "--idle-flush", "40s",
+                "--allowed-lateness", "5s");
+        assertThat(plan.jobId()).isEqualTo(JOB);
+        assertThat(plan.parallelism()).isEqualTo(3);
+        assertThat(plan.previousModelDir()).isEqualTo(OLD_URI);
+        assertThat(plan.bundle().uri()).isEqualTo(NEW_URI);
+        assertThat(plan.config().modelDir()).isEqualTo(NEW_URI);
+        assertThat(plan.config().parallelism()).isEqualTo(3);
+        assertThat(plan.config().checkpointInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(plan.config().idleFlushGap()).isEqualTo(Duration.ofSeconds(40));
+        assertThat(plan.config().allowedLateness()).isEqualTo(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void withoutANewParallelismTheRecordedOneStays() throws Exception {
+        assertThat(UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null, List.of()).parallelism())
+                .isEqualTo(2);
+        // the committed bundle, as `job upgrade --model models` loads it
+        ModelManifest committed = ModelManifest.load(Path.of("models"));
+        UpgradePlan plan = UpgradePlan.decide(JOB, running(committed, List.of("--model-dir", OLD_URI,
+                "--parallelism", "4")), new ClusterBundle(NEW_URI, committed), null, List.of());
+        assertThat(plan.parallelism()).isEqualTo(4);
+        assertThat(plan.args()).containsExactly("--model-dir", NEW_URI, "--parallelism", "4");
+    }
+
+    @Test
+    void aBundleOfAnotherWindowGeometryIsRefused() throws Exception {
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(12, 8)), null, List.of()))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("bundle cs-new cannot continue the job's state: window past/lookahead and feature spec "
+                        + "12/8 " + FeatureSpec.VERSION + " vs the running job's 16/8 " + FeatureSpec.VERSION
+                        + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 4)), null, List.of()))
+                .isInstanceOf(ScoringJobException.class).hasMessageContaining("cannot continue the job's state");
+    }
+
+    @Test
+    void aJobRunningWithAnotherFeatureSpecIsNotContinued() throws Exception {
+        Map<String, String> running = running();
+        running.put(JobParameters.FEATURE_SPEC, "fs-0");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running, next(new FeatureSpec(16, 8)), null, List.of()))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("bundle cs-new cannot continue the job's state: window past/lookahead and feature spec "
+                        + "16/8 " + FeatureSpec.VERSION + " vs the running job's 16/8 fs-0; the job was left running. "
+                        + "Start such a bundle as a new job (job cancel, job submit).");
+    }
+
+    @Test
+    void jobOptionsComeInPairs() {
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+                List.of("--checkpoint-interval", "1s", "--idle-flush")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("job options come as --name value pairs: [--checkpoint-interval, 1s, --idle-flush]");
+    }
+
+    @Test
+    void badOptionValuesAreRefusedBeforeAnythingStops() {
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+                List.of("--checkpoint-interval", "soon")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessageStartingWith("job options [--checkpoint-interval, soon]: ");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+                List.of("--no-such-option", "1")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessageStartingWith("job options [--no-such-option, 1]: ").hasMessageContaining("--no-such-option");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+                List.of("--parallelism", "0")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("job options [--parallelism, 0]: parallelism must be at least 1");
+        // the transaction timeout must exceed the checkpoint interval: checked with the recorded options merged
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+                List.of("--checkpoint-interval", "20min")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("job options [--checkpoint-interval, 20min]: transaction timeout must exceed the "
+                        + "checkpoint interval");
+    }
+
+    @Test
+    void aJobThatRecordedNoArgumentsIsRefused() {
+        Map<String, String> notOurs = Map.of(JobParameters.MODEL_DIR, OLD_URI);
+        assertThatThrownBy(() -> UpgradePlan.recordedArgs(JOB, notOurs))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("job " + JOB + " records no arguments: was it submitted by bin/cardiospike?");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, notOurs, next(new FeatureSpec(16, 8)), null, List.of()))
+                .isInstanceOf(ScoringJobException.class).hasMessageContaining("records no arguments");
+    }
+}
