@@ -6,7 +6,6 @@ import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.ScorerStages;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;

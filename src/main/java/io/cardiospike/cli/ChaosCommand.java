@@ -1,5 +1,7 @@
 package io.cardiospike.cli;
 
+import java.util.Map;
+import io.cardiospike.stream.JobTuningOptions;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.ClusterConfig;
@@ -31,8 +33,19 @@ import picocli.CommandLine.Option;
  * batch re-score of exactly what was sent ({@link ReplayAudit}); any loss or duplicate fails the run.
  */
 @Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
-        + "TaskManagers and the broker and freezing the object store; check every output against a batch re-score.")
+        + "TaskManagers and the broker and freezing the object store; check every output against a batch re-score.",
+        defaultValueProvider = ChaosCommand.Defaults.class)
 final class ChaosCommand implements Callable<Integer> {
+    /**
+     * Checkpoints often, so each fault has much uncommitted output to lose; an idle flush longer than any outage a run
+     * makes, so that no fault looks like a patient's pause (which ends a segment).
+     */
+    static final class Defaults extends JobDefaults {
+        Defaults() {
+            super(Map.of("--checkpoint-interval", "2s", "--idle-flush", "90s"));
+        }
+    }
+
     @Mixin ClusterCommand.Dir dir;
 
     @Option(names = "--minutes", defaultValue = "5", description = "how long to stream (default ${DEFAULT-VALUE})")
@@ -55,15 +68,13 @@ final class ChaosCommand implements Callable<Integer> {
             description = "how long the object store is unreachable, once (default ${DEFAULT-VALUE}: never)")
     String storageOutage;
 
-    @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
-            description = "bundle for the run's job (default ${DEFAULT-VALUE})")
-    String model;
+    @Mixin ModelOption model;
+
+    @Mixin JobTuningOptions tuning;
 
     @Option(names = "--seed", defaultValue = "1", description = "patients and fault victims (default ${DEFAULT-VALUE})")
     long seed;
 
-    /** Longer than any outage a run makes, so that no fault looks like a patient's pause (which ends a segment). */
-    static final String IDLE_FLUSH = "90s";
     static final Duration QUIET_TIMEOUT = Duration.ofMinutes(5);
 
     record Fault(String what, long atMs) {}
@@ -79,19 +90,15 @@ final class ChaosCommand implements Callable<Integer> {
     private int chaos(ScoringJobClient jobs, Duration outage) throws Exception {
         ClusterConfig cluster = jobs.cluster();
         String run = "chaos-" + System.currentTimeMillis();
-        List<String> jobArgs = new ArrayList<>(List.of("--bootstrap-servers", cluster.kafkaBootstrap(),
-                "--input-topic", run + "-events", "--scores-topic", run + "-scores", "--alerts-topic", run + "-alerts",
-                "--dlq-topic", run + "-dlq", "--group-id", run, "--transactional-id-prefix", run,
-                "--checkpoint-interval", "2s", "--idle-flush", IDLE_FLUSH, "--parallelism", "2"));
-        StreamConfig config = StreamConfig.fromArgs(jobArgs.toArray(String[]::new));
+        ClusterBundle bundle = jobs.bundle(model.value());
+        StreamConfig config = StreamConfig.builder().tuning(tuning).bootstrapServers(cluster.kafkaBootstrap())
+                .topics(run + "-events", run + "-scores", run + "-alerts", run + "-dlq").identity(run, run)
+                .modelDir(bundle.uri()).build();
         KafkaConnection kafka = config.kafka();
         EmbeddedKafka.createTopics(kafka, cluster.partitions(), config.inputTopic(), config.scoresTopic(),
                 config.alertsTopic(), config.dlqTopic());
 
-        ClusterBundle bundle = jobs.bundle(model);
-        List<String> submitArgs = new ArrayList<>(jobArgs);
-        submitArgs.addAll(List.of("--model-dir", bundle.uri()));
-        String job = jobs.submit(null, submitArgs, 2, null);
+        String job = jobs.submit(null, config.toArgs(), config.parallelism(), null);
         System.err.printf(Locale.ROOT, "chaos run %s: job %s, %d patients at %,.0f events/s for %.1f min; faults: %d "
                 + "TaskManager kills, %d broker restarts, storage outage %s%n", run, job, patients, rate, minutes,
                 kills, brokerRestarts, outage.isZero() ? "none" : storageOutage);
@@ -162,7 +169,7 @@ final class ChaosCommand implements Callable<Integer> {
             sender.join();
             System.err.printf(Locale.ROOT, "+%5.1f s  all %,d events sent; waiting for the job to go quiet...%n",
                     (System.currentTimeMillis() - startMs) / 1e3, audit.sentCount());
-            awaitQuiet(audit);
+            awaitQuiet(audit, config.idleFlushGap());
             lag.interrupt();
 
             ReplayAudit.Report report = audit.check(scorer);
@@ -197,7 +204,7 @@ final class ChaosCommand implements Callable<Integer> {
     }
 
     /** Until every sent beat is scored and two more checkpoints passed, or nothing new came for a while. */
-    private static void awaitQuiet(ReplayAudit audit) throws InterruptedException {
+    private static void awaitQuiet(ReplayAudit audit, Duration idleFlush) throws InterruptedException {
         long deadline = System.nanoTime() + QUIET_TIMEOUT.toNanos();
         long last = -1, unchangedSince = System.nanoTime();
         while (System.nanoTime() < deadline) {
@@ -209,7 +216,7 @@ final class ChaosCommand implements Callable<Integer> {
             if (scored != last) {
                 last = scored;
                 unchangedSince = System.nanoTime();
-            } else if (System.nanoTime() - unchangedSince > TimeUtils.parseDuration(IDLE_FLUSH).plusMinutes(1).toNanos()) {
+            } else if (System.nanoTime() - unchangedSince > idleFlush.plusMinutes(1).toNanos()) {
                 return; // the rest is missing
             }
             Thread.sleep(1000);

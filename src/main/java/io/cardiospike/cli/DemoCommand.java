@@ -22,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -142,7 +141,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             System.out.println("kafka: " + brokers); // attach your own producers and consumers here
             StreamConfig config = StreamConfig.builder().tuning(tuning)
-                    .kafka(brokers, kafkaOptions.configFile()).modelDir(model.value())
+                    .bootstrapServers(brokers).kafkaConfig(kafkaOptions.configFile()).modelDir(model.value())
                     .checkpointDir(work.resolve("checkpoints").toString()).build();
             EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
                     config.alertsTopic(),

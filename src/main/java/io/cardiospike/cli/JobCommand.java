@@ -1,5 +1,7 @@
 package io.cardiospike.cli;
 
+import io.cardiospike.stream.JobTuningOptions;
+import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.Installation;
 import io.cardiospike.ops.JobStatus;
@@ -42,18 +44,15 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "submit", description = "Submit the scoring job; prints its id. Options it does not know go to the "
-            + "job (see java -cp target/cardiospike-job.jar io.cardiospike.stream.ScoringJob --help).")
+    @Command(name = "submit", description = "Submit the scoring job; prints its id. The job's other options (topics, "
+            + "--group-id, --alerts-fhir-topic, --kafka-config, ...) pass on to it: see java -cp "
+            + "target/cardiospike-job.jar io.cardiospike.stream.ScoringJob --help.")
     static final class Submit implements Callable<Integer> {
         @Mixin Target target;
 
-        @Option(names = "--model", defaultValue = "${env:CARDIOSPIKE_MODEL:-models}",
-                description = "bundle: a local directory (uploaded to s3://cardiospike/models/<model_version>) or a "
-                        + "URI such as s3://cardiospike/models/<model_version> (default ${DEFAULT-VALUE})")
-        String model;
+        @Mixin ModelOption model;
 
-        @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
-        int parallelism;
+        @Mixin JobTuningOptions tuning;
 
         @Option(names = "--jar", description = "job jar (default: this installation's target/cardiospike-job.jar)")
         Path jar;
@@ -66,13 +65,14 @@ final class JobCommand {
         @Override
         public Integer call() throws Exception {
             try (ScoringJobClient jobs = target.connect()) {
-                ClusterBundle bundle = jobs.bundle(model);
-                List<String> args = new ArrayList<>(List.of("--bootstrap-servers", jobs.cluster().kafkaBootstrap(),
-                        "--model-dir", bundle.uri(), "--parallelism", Integer.toString(parallelism)));
-                args.addAll(jobOptions);
-                String id = jobs.submit(jar, args, parallelism, savepoint);
+                StreamConfig.Builder job = parsed(jobOptions).tuning(tuning)
+                        .bootstrapServers(jobs.cluster().kafkaBootstrap());
+                checked(job); // bad values fail here, before the upload
+                ClusterBundle bundle = jobs.bundle(model.value());
+                StreamConfig config = job.modelDir(bundle.uri()).build();
+                String id = jobs.submit(jar, config.toArgs(), config.parallelism(), savepoint);
                 System.err.println("job running: model " + bundle.manifest().modelVersion() + ", parallelism "
-                        + parallelism + ", checkpoints to the cluster's " + jobs.checkpointDir() + "; web UI "
+                        + config.parallelism() + ", checkpoints to the cluster's " + jobs.checkpointDir() + "; web UI "
                         + jobs.cluster().restUrl() + "/#/job/running/" + id);
                 System.out.println(id);
             }
@@ -123,27 +123,24 @@ final class JobCommand {
     }
 
     @Command(name = "upgrade", description = "Stop the job with a savepoint and resubmit it from there with a new "
-            + "model, jar, parallelism or job options (--name value pairs): patients keep their windows and open "
+            + "model, jar or job options (--name value pairs, e.g. --parallelism 3; see job submit --help): patients keep their windows and open "
             + "episodes; outputs lose and duplicate nothing.")
     static final class Upgrade implements Callable<Integer> {
         @Mixin Target target;
 
-        @Option(names = "--model", description = "new bundle: local directory or URI (default: the job's current one)")
-        String model;
+        @Mixin ModelOption model;
 
         @Option(names = "--jar", description = "new job jar (default: this installation's target/cardiospike-job.jar)")
         Path jar;
 
-        @Option(names = "--parallelism", description = "new parallelism (default: the job's current one)")
-        Integer parallelism;
-
-        /** Job options to change (`--checkpoint-interval 5s`); the others stay as submitted. */
+        /** Job options to change ({@code --parallelism 3}, {@code --checkpoint-interval 5s}); the others stay. */
         @Unmatched List<String> jobOptions = new ArrayList<>();
 
         @Override
         public Integer call() throws Exception {
             try (ScoringJobClient jobs = target.connect()) {
-                System.out.println(jobs.upgrade(target.job(jobs), model, jar, parallelism, jobOptions));
+                System.out.println(jobs.upgrade(target.job(jobs), model.given() ? model.value() : null, jar,
+                        jobOptions));
             }
             return 0;
         }
@@ -161,6 +158,23 @@ final class JobCommand {
                 System.out.println("cancelled " + id);
             }
             return 0;
+        }
+    }
+
+    /** The job's own options as a user passed them on; a bad one is named in one line. */
+    private static StreamConfig.Builder parsed(List<String> options) throws UserException {
+        try {
+            return StreamConfig.builder(options);
+        } catch (picocli.CommandLine.ParameterException e) {
+            throw new UserException("job options " + options + ": " + e.getMessage());
+        }
+    }
+
+    private static void checked(StreamConfig.Builder job) throws UserException {
+        try {
+            job.build();
+        } catch (IllegalArgumentException e) {
+            throw new UserException("job options: " + e.getMessage());
         }
     }
 }

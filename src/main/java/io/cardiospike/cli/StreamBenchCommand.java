@@ -390,7 +390,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         KafkaConnection connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers())
                 : kafkaOptions.connect();
         StreamConfig.Builder builder = StreamConfig.builder().tuning(tuning)
-                .kafka(connection.bootstrapServers(), kafkaOptions.configFile()).modelDir(model.value())
+                .bootstrapServers(connection.bootstrapServers()).kafkaConfig(kafkaOptions.configFile()).modelDir(model.value())
                 .checkpointDir(work.resolve("checkpoints").toString());
         if (kafka == null) {
             String prefix = "bench-" + run;

@@ -141,17 +141,17 @@ public final class ScoringJobClient implements AutoCloseable {
     }
 
     /**
-     * Moves job {@code id} to {@code model} (null: its current bundle), {@code jar} (null: this installation's),
-     * {@code parallelism} (null: its current one) and {@code jobOptions}: decided ({@link UpgradePlan}) before
+     * Moves job {@code id} to {@code model} (null: its current bundle), {@code jar} (null: this installation's)
+     * and {@code jobOptions} ({@code --name value} pairs): decided ({@link UpgradePlan}) before
      * anything stops, then stopped with a savepoint and run from it; returns the new job's id. If the new job does
      * not start, the message says how to restore the old one.
      */
-    public String upgrade(String id, String model, Path jar, Integer parallelism, List<String> jobOptions)
+    public String upgrade(String id, String model, Path jar, List<String> jobOptions)
             throws IOException, InterruptedException, ModelBundleException, ScoringJobException {
         Map<String, String> running = observer.parameters(id);
         UpgradePlan.recordedArgs(id, running); // a job not submitted by bin/cardiospike is refused before any upload
         ClusterBundle next = bundle(model != null ? model : running.get(JobParameters.MODEL_DIR));
-        return upgrade(UpgradePlan.decide(id, running, next, parallelism, jobOptions), jar);
+        return upgrade(UpgradePlan.decide(id, running, next, jobOptions), jar);
     }
 
     /**

@@ -11,7 +11,7 @@ import picocli.CommandLine;
 
 /**
  * Decide, for {@code job upgrade}: whether a new bundle can continue the running job's state, and the arguments the
- * new job runs with: those the running job recorded, with the new bundle, parallelism and options in place. Refuses
+ * new job runs with: those the running job recorded, with the new bundle and options in place. Refuses
  * before anything stops; reads nothing and changes nothing itself (the running job's parameters and the new bundle
  * are given).
  *
@@ -39,13 +39,12 @@ public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle b
     }
 
     /**
-     * The upgrade of job {@code jobId}, which recorded {@code running}, to {@code next} at {@code parallelism} (null:
-     * the job's current one) with {@code jobOptions} changed ({@code --name value} pairs; the others stay as
-     * submitted). Refused when the saved windows were cut for another geometry or feature spec than {@code next}'s,
+     * The upgrade of job {@code jobId}, which recorded {@code running}, to {@code next} with {@code jobOptions} changed
+     * ({@code --name value} pairs, {@code --parallelism 3} among them; the others stay as submitted). Refused when the saved windows were cut for another geometry or feature spec than {@code next}'s,
      * or when the options do not parse.
      */
     public static UpgradePlan decide(String jobId, Map<String, String> running, ClusterBundle next,
-                                     Integer parallelism, List<String> jobOptions)
+                                     List<String> jobOptions)
             throws IOException, ScoringJobException {
         List<String> args = new ArrayList<>(recordedArgs(jobId, running));
         // The saved windows were cut for the running job's geometry and features.
@@ -59,9 +58,7 @@ public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle b
                     + "window past/lookahead and feature spec " + nextGeometry + " vs the running job's " + geometry
                     + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
         }
-        int newParallelism = parallelism != null ? parallelism : Integer.parseInt(option(args, "--parallelism", "2"));
         set(args, "--model-dir", next.uri());
-        set(args, "--parallelism", Integer.toString(newParallelism));
         if (jobOptions.size() % 2 != 0) {
             throw new ScoringJobException("job options come as --name value pairs: " + jobOptions);
         }
@@ -74,13 +71,8 @@ public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle b
         } catch (CommandLine.ParameterException | IllegalArgumentException e) {
             throw new ScoringJobException("job options " + jobOptions + ": " + e.getMessage());
         }
-        return new UpgradePlan(jobId, running.get(JobParameters.MODEL_DIR), next, List.copyOf(args), newParallelism,
-                config);
-    }
-
-    private static String option(List<String> args, String name, String fallback) {
-        int i = args.indexOf(name);
-        return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : fallback;
+        return new UpgradePlan(jobId, running.get(JobParameters.MODEL_DIR), next, List.copyOf(args),
+                config.parallelism(), config);
     }
 
     private static void set(List<String> args, String name, String value) {

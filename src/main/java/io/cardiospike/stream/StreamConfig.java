@@ -64,9 +64,17 @@ public record StreamConfig(
 
     /** A builder holding the job's defaults (those of its command line). */
     public static Builder builder() {
-        Options defaults = new Options();
-        new CommandLine(defaults).parseArgs();
-        return new Builder(defaults);
+        return builder(List.of());
+    }
+
+    /**
+     * A builder holding {@code jobOptions} (the job's own options, as a user gave them to a command that passes them
+     * on) over the job's defaults; a picocli error names a bad one.
+     */
+    public static Builder builder(List<String> jobOptions) {
+        Options options = new Options();
+        new CommandLine(options).parseArgs(jobOptions.toArray(String[]::new));
+        return new Builder(options);
     }
 
     /** The job's command line for this configuration: {@code fromArgs(toArgs())} equals it. */
@@ -138,9 +146,14 @@ public record StreamConfig(
             this.options = options;
         }
 
-        /** Brokers and the {@code --kafka-config} file (null: none). */
-        public Builder kafka(String bootstrapServers, String kafkaConfig) {
-            options.kafka = KafkaOptions.of(bootstrapServers, kafkaConfig);
+        public Builder bootstrapServers(String servers) {
+            options.kafka = KafkaOptions.of(servers, options.kafka.configFile());
+            return this;
+        }
+
+        /** The {@code --kafka-config} file (null: none). */
+        public Builder kafkaConfig(String file) {
+            options.kafka = KafkaOptions.of(options.kafka.bootstrapServers(), file);
             return this;
         }
 

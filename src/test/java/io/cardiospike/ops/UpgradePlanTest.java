@@ -43,8 +43,8 @@ class UpgradePlanTest {
 
     @Test
     void aBundleOfTheSameGeometryIsAcceptedWithTheOptionsMergedIntoTheRecordedArguments() throws Exception {
-        UpgradePlan plan = UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), 3,
-                List.of("--checkpoint-interval", "1s", "--allowed-lateness", "5s"));
+        UpgradePlan plan = UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
+                List.of("--parallelism", "3", "--checkpoint-interval", "1s", "--allowed-lateness", "5s"));
 
         assertThat(plan.args()).containsExactly("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", NEW_URI,
                 "--parallelism", "3", "--checkpoint-interval", "1s", "--idle-flush", "40s",
@@ -62,24 +62,24 @@ class UpgradePlanTest {
 
     @Test
     void withoutANewParallelismTheRecordedOneStays() throws Exception {
-        assertThat(UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null, List.of()).parallelism())
+        assertThat(UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), List.of()).parallelism())
                 .isEqualTo(2);
         // the committed bundle, as `job upgrade --model models` loads it
         ModelManifest committed = ModelManifest.load(Path.of("models"));
         UpgradePlan plan = UpgradePlan.decide(JOB, running(committed, List.of("--model-dir", OLD_URI,
-                "--parallelism", "4")), new ClusterBundle(NEW_URI, committed), null, List.of());
+                "--parallelism", "4")), new ClusterBundle(NEW_URI, committed), List.of());
         assertThat(plan.parallelism()).isEqualTo(4);
         assertThat(plan.args()).containsExactly("--model-dir", NEW_URI, "--parallelism", "4");
     }
 
     @Test
     void aBundleOfAnotherWindowGeometryIsRefused() throws Exception {
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(12, 8)), null, List.of()))
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(12, 8)), List.of()))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("bundle cs-new cannot continue the job's state: window past/lookahead and feature spec "
                         + "12/8 " + FeatureSpec.VERSION + " vs the running job's 16/8 " + FeatureSpec.VERSION
                         + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 4)), null, List.of()))
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 4)), List.of()))
                 .isInstanceOf(ScoringJobException.class).hasMessageContaining("cannot continue the job's state");
     }
 
@@ -87,7 +87,7 @@ class UpgradePlanTest {
     void aJobRunningWithAnotherFeatureSpecIsNotContinued() throws Exception {
         Map<String, String> running = running();
         running.put(JobParameters.FEATURE_SPEC, "fs-0");
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running, next(new FeatureSpec(16, 8)), null, List.of()))
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running, next(new FeatureSpec(16, 8)), List.of()))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("bundle cs-new cannot continue the job's state: window past/lookahead and feature spec "
                         + "16/8 " + FeatureSpec.VERSION + " vs the running job's 16/8 fs-0; the job was left running. "
@@ -96,7 +96,7 @@ class UpgradePlanTest {
 
     @Test
     void jobOptionsComeInPairs() {
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
                 List.of("--checkpoint-interval", "1s", "--idle-flush")))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("job options come as --name value pairs: [--checkpoint-interval, 1s, --idle-flush]");
@@ -104,20 +104,20 @@ class UpgradePlanTest {
 
     @Test
     void badOptionValuesAreRefusedBeforeAnythingStops() {
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
                 List.of("--checkpoint-interval", "soon")))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessageStartingWith("job options [--checkpoint-interval, soon]: ");
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
                 List.of("--no-such-option", "1")))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessageStartingWith("job options [--no-such-option, 1]: ").hasMessageContaining("--no-such-option");
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
                 List.of("--parallelism", "0")))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("job options [--parallelism, 0]: parallelism must be at least 1");
         // the transaction timeout must exceed the checkpoint interval: checked with the recorded options merged
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
                 List.of("--checkpoint-interval", "20min")))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("job options [--checkpoint-interval, 20min]: transaction timeout must exceed the "
@@ -130,7 +130,7 @@ class UpgradePlanTest {
         assertThatThrownBy(() -> UpgradePlan.recordedArgs(JOB, notOurs))
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("job " + JOB + " records no arguments: was it submitted by bin/cardiospike?");
-        assertThatThrownBy(() -> UpgradePlan.decide(JOB, notOurs, next(new FeatureSpec(16, 8)), null, List.of()))
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, notOurs, next(new FeatureSpec(16, 8)), List.of()))
                 .isInstanceOf(ScoringJobException.class).hasMessageContaining("records no arguments");
     }
 }

@@ -35,7 +35,7 @@ class StreamConfigTest {
 
     @Test
     void aBuiltConfigurationIsTheOneTheSameOptionsGiveTheJob() {
-        StreamConfig built = StreamConfig.builder().kafka("k:9092", null).topics("a", "b", "c", "d")
+        StreamConfig built = StreamConfig.builder().bootstrapServers("k:9092").topics("a", "b", "c", "d")
                 .identity("g", "t").modelDir("m").checkpointDir("file:///tmp/c").build();
         assertThat(built).isEqualTo(StreamConfig.fromArgs("--bootstrap-servers", "k:9092", "--input-topic", "a",
                 "--scores-topic", "b", "--alerts-topic", "c", "--dlq-topic", "d", "--group-id", "g",
