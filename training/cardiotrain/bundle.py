@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from .budget import flags_in_recording
 from .config import resolve_path
 from .data import recordings
 
 log = logging.getLogger("cardiotrain")
 MODEL_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json")
-BUNDLE_FORMAT = 2  # 2: alert_budget
+# The number io.cardiospike.model.ModelManifest reads, which refuses any other: a new one only for a change that
+# reader cannot take (a field it reads), never for dropping a field it ignores.
+BUNDLE_FORMAT = 2
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def sha256_file(p: Path) -> str:
 
 
 def model_version(files: dict[str, str], decisions: dict, when: _dt.date | None = None) -> str:
-    """Names what the bundle outputs: the model files' hashes and the decision rule (threshold, alert budget)."""
+    """Names what the bundle outputs: the model files' hashes and the decision rule (`proba >= threshold`)."""
     when = when or _dt.datetime.now(_dt.timezone.utc).date()
     text = "".join(f"{k}:{files[k]}\n" for k in sorted(files)) + json.dumps(decisions, sort_keys=True)
     return f"cs-{when.strftime('%Y%m%d')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
@@ -88,15 +89,9 @@ def write_golden(out: Path, golden, version: str) -> dict:
                      "lgbm_margin": [float(v) for v in sc["lgbm_margin"][a:b]],
                      "cnn_logit": [float(v) for v in sc["cnn_logit"][a:b]],
                      "proba": [float(v) for v in sc["proba"][a:b]]})
-    # The alert budget's rule on these probabilities, with a budget small enough to act on a few hundred beats
-    # (the bundle's own never does here): the Java test applies io.cardiospike.model.AlertBudget to the same inputs.
-    check = {"max_flagged": 4, "window_beats": 30, "threshold": float(np.quantile(sc["proba"], 0.7))}
-    for r in recs:
-        r["budget_flags"] = [int(v) for v in flags_in_recording(np.asarray(r["proba"]) >= check["threshold"],
-                                                                 check["max_flagged"], check["window_beats"])]
     doc = {"model_version": version, "feature_spec_version": golden.meta["feature_spec_version"],
            "source_file": golden.meta.get("source_file"), "source_sha256": golden.meta.get("source_sha256"),
-           "tolerance": 1e-5, "budget_check": check, "recordings": recs}
+           "tolerance": 1e-5, "recordings": recs}
     (out / "golden.json").write_text(json.dumps(doc, indent=1) + "\n")
     return doc
 
@@ -112,10 +107,6 @@ def pr_plot(path: Path, y: np.ndarray, scores: dict, metrics: dict) -> None:
         mt = metrics[m]
         ax.plot(r, p, lw=1.4, label=f"{m} (AP {mt['pooled']['ap']:.3f}, F1 {mt['pooled']['f1']:.3f})")
         ax.plot([mt["pooled"]["recall"]], [mt["pooled"]["precision"]], "o", ms=6, color=ax.lines[-1].get_color())
-    if "stack_budget" in metrics:
-        b = metrics["stack_budget"]["pooled"]
-        ax.plot([b["recall"]], [b["precision"]], "*", ms=11, color="black",
-                label=f"stack + alert budget (F1 {b['f1']:.3f})")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1)
@@ -148,23 +139,6 @@ def _refit_section(refit: dict | None) -> list[str]:
         r = refit[k]
         L.append(_row(k, r["pooled"]) + f" {r['pooled_fold_threshold']['f1']:.4f} | {r['pooled_fit_patients']['f1']:.4f} |")
     L += ["", "Thresholds: " + ", ".join(f"{k} {refit[k]['threshold']:.4f}" for k in ("lgbm", "cnn", "stack"))]
-    return L
-
-
-def _budget_section(oof: dict, refit: dict | None, budget: dict) -> list[str]:
-    L = ["", "## Decisions with the alert budget", "",
-         f"The bundle flags at most {budget['max_flagged']} beats among any {budget['window_beats']} consecutive "
-         "beats of a recording: the most labelled beats and the most beats of any training recording. A beat at or "
-         "above the threshold is flagged only while fewer than that many of the recording's previous beats in the "
-         "window were flagged (causal, so the stream decides the same way). Per outer fold, the budget comes from "
-         "the other folds' recordings. The probabilities are unchanged; only the 0/1 decisions are.", "",
-         "| scores | F1 | precision | recall | F1, fold-honest thresholds | F1 without `train_exclude` |",
-         "|---|---|---|---|---|---|"]
-    for name, r in (("inner models' means", oof), ("shipped protocol (refit check)", refit)):
-        if r is not None:
-            p = r["pooled"]
-            L.append(f"| {name} | {p['f1']:.4f} | {p['precision']:.4f} | {p['recall']:.4f} | "
-                     f"{r['pooled_fold_threshold']['f1']:.4f} | {r['pooled_fit_patients']['f1']:.4f} |")
     return L
 
 
@@ -204,7 +178,6 @@ def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None)
           "other patients only: " +
           ", ".join(f"{k} {m[k]['pooled_fit_patients']['f1']:.4f}" for k in ("lgbm", "cnn", "stack")),
           *_refit_section(ev["refit"]),
-          *_budget_section(m["stack_budget"], (ev["refit"] or {}).get("stack_budget"), manifest["alert_budget"]),
           "", "## Per outer fold (pooled threshold)", "",
           "| fold | patients | beats | lgbm F1 | lgbm P | lgbm R | cnn F1 | cnn P | cnn R | stack F1 | stack P | stack R |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -274,7 +247,7 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
     st = {"features": ev["stacker"]["features"], "coef": ev["stacker"]["coef"], "intercept": ev["stacker"]["intercept"]}
     (out / "stacker.json").write_text(json.dumps(st, indent=2) + "\n")
     files = {f: sha256_file(out / f) for f in MODEL_FILES}
-    version = model_version(files, {"threshold": float(ev["threshold"]), "alert_budget": ev["alert_budget"]})
+    version = model_version(files, {"threshold": float(ev["threshold"])})
     onnx_t = bench_onnx(out / "cardionet.onnx", ex.windows[: max(int(cfg.bench.batch), 1)], int(cfg.bench.batch),
                         int(cfg.bench.rounds))
     lgbm_us = bench_lgbm(out / "lightgbm.txt", ex.features)
@@ -306,7 +279,6 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
         "feature_names": list(meta["feature_names"]),
         "net_input": "windows", "net_output": "logit",
         "threshold": float(ev["threshold"]),
-        "alert_budget": ev["alert_budget"],
         "stacker": st,
         "cv": cvm,
         "final": {"lgbm_rounds": final["lgbm_rounds"], "cnn_epochs": final["cnn_epochs"], "cnn_params": n_params},

@@ -17,7 +17,6 @@ from tqdm import tqdm
 
 from . import bundle
 from .artifacts import Artifacts
-from .budget import apply_budget, budget_from_labels
 from .config import parse_cli, resolve_path, to_yaml
 from .data import load_export
 from .folds import InnerFold, make_folds
@@ -162,28 +161,6 @@ def threshold_metrics(y: np.ndarray, s: np.ndarray, fold_of: np.ndarray, ev: np.
             "pooled_fit_patients": fit_only}
 
 
-def budget_metrics(y, s, thr, fold_of, ev, fit, ids) -> dict:
-    """The stack's decisions under the alert budget (budget.py), fold-honest: each outer fold is decided with the
-    budget of the other folds' recordings (fit rows), at the pooled threshold `thr` and, separately, at the
-    fold-honest thresholds of threshold_metrics."""
-    pred, honest_pred = np.zeros(len(y), dtype=bool), np.zeros(len(y), dtype=bool)
-    per_fold = []
-    for k in np.unique(fold_of[ev]):
-        te = fold_of == k
-        other = fit & ~te
-        b = budget_from_labels(ids, y, other if other.any() else fit)
-        t_k = best_threshold(y[other], s[other])[0] if other.any() else thr
-        pred[te] = apply_budget(s >= thr, ids, b)[te]
-        honest_pred[te] = apply_budget(s >= t_k, ids, b)[te]
-        r = prf(y[te], pred[te])
-        r.update(fold=int(k), **b)
-        per_fold.append(r)
-    hp = prf(y[ev], honest_pred[ev])
-    return {"threshold": float(thr), "pooled": prf(y[ev], pred[ev]), "folds": per_fold,
-            "pooled_fold_threshold": {k: hp[k] for k in ("f1", "precision", "recall")},
-            "pooled_fit_patients": prf(y[fit], pred[fit])}
-
-
 def evaluate(cfg, ex, cv: dict) -> dict:
     """Honest stacked OOF, thresholds (pooled-F1-optimal on OOF) and per-fold / pooled P/R/F1, for the inner
     models' means and, with the refit check, for the shipped protocol; the bundle's stacker and threshold."""
@@ -203,7 +180,6 @@ def evaluate(cfg, ex, cv: dict) -> dict:
 
     names, Z, scores = stacked(cv["oof"]["lgbm"], cv["oof"]["cnn"])
     res = {m: threshold_metrics(y, scores[m], fold_of, ev, fit) for m in MODELS}
-    res["stack_budget"] = budget_metrics(y, scores["stack"], res["stack"]["threshold"], fold_of, ev, fit, ex.ids)
     refit, ship_Z, ship_threshold = None, Z, res["stack"]["threshold"]
     if cv.get("refit_oof") is not None:
         # The bundle ships single refits, whose scores spread a little differently from the inner models' means:
@@ -211,13 +187,11 @@ def evaluate(cfg, ex, cv: dict) -> dict:
         # (+0.0014 and +0.0019 pooled F1 in the shipped protocol on two seeds, see experiments.md).
         _, ship_Z, r_scores = stacked(cv["refit_oof"]["lgbm"], cv["refit_oof"]["cnn"])
         refit = {m: threshold_metrics(y, r_scores[m], fold_of, ev, fit) for m in MODELS}
-        refit["stack_budget"] = budget_metrics(y, r_scores["stack"], refit["stack"]["threshold"], fold_of, ev, fit,
-                                               ex.ids)
         ship_threshold = refit["stack"]["threshold"]
     final_stacker = fit_stacker(ship_Z[fit], y[fit], C)
     final_stacker["features"] = names
     return {"metrics": res, "refit": refit, "scores": scores, "stacker": final_stacker, "threshold": ship_threshold,
-            "alert_budget": budget_from_labels(ex.ids, y, fit_rows(cfg, ex)), "stack_features": names, "evaluated": ev}
+            "stack_features": names, "evaluated": ev}
 
 
 def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epochs: list[int], seed: int,
@@ -320,12 +294,6 @@ def _run(cfg: DictConfig, artifacts) -> dict:
                  "F1=%.4f; without train_exclude patients F1=%.4f", m, r["pooled"]["f1"], r["pooled"]["precision"],
                  r["pooled"]["recall"], r["pooled"]["ap"], r["threshold"], r["pooled_fold_threshold"]["f1"],
                  r["pooled_fit_patients"]["f1"])
-    for name, r in (("OOF", ev["metrics"]["stack_budget"]),
-                    ("refit check", (ev["refit"] or {}).get("stack_budget"))):
-        if r is not None:
-            log.info("%s stack with the alert budget: pooled F1=%.4f P=%.4f R=%.4f; fold-honest-threshold F1=%.4f; "
-                     "without train_exclude patients F1=%.4f", name, r["pooled"]["f1"], r["pooled"]["precision"],
-                     r["pooled"]["recall"], r["pooled_fold_threshold"]["f1"], r["pooled_fit_patients"]["f1"])
     t_cv = time.perf_counter() - t_start
     final = fit_final(cfg, ex, cv, artifacts)
     res = bundle.write_bundle(cfg, out, ex, golden, cv, ev, final, timings={"cv_total": t_cv, "start": t_start})

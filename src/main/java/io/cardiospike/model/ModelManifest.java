@@ -20,7 +20,10 @@ import java.util.Map;
  */
 public record ModelManifest(String modelVersion, FeatureSpec spec, double threshold,
                             String netInput, String netOutput, JsonNode raw) {
-    /** 2: adds {@code alert_budget} (training's report figure; decisions do not use it). */
+    /**
+     * 2: since the bundles of 2026-11 (older ones also carry {@code alert_budget}, a retired report figure this loader
+     * ignores; training no longer writes it).
+     */
     public static final int BUNDLE_FORMAT = 2;
     public static final String FILE = "manifest.json";
 

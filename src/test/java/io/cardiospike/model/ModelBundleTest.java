@@ -20,7 +20,7 @@ class ModelBundleTest {
         }
     }
 
-    /** Decisions are the threshold alone, so a bundle needs no alert budget (format-2 bundles carry one, unused). */
+    /** Decisions are the threshold alone: bundles trained since issue 26 carry no alert budget (older ones do, unused). */
     @Test
     void loadsABundleWithoutAnAlertBudget(@TempDir Path dir) throws Exception {
         BundleCopies.copy(dir);
