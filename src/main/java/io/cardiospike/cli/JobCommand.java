@@ -4,14 +4,12 @@ import io.cardiospike.stream.JobTuningOptions;
 import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.Installation;
-import io.cardiospike.ops.JobStatus;
 import io.cardiospike.ops.ScoringJobClient;
 import io.cardiospike.ops.ScoringJobException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -80,54 +78,41 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "status", description = "The job's id, state, model version, parallelism and last checkpoint.")
-    static final class Status implements Callable<Integer> {
+    /** A command on one job: the one named by {@code --job-id}, else the running scoring job. */
+    abstract static class OnJob implements Callable<Integer> {
         @Mixin Target target;
 
+        abstract void act(ScoringJobClient jobs, String jobId) throws Exception;
+
         @Override
-        public Integer call() throws Exception {
+        public final Integer call() throws Exception {
             try (ScoringJobClient jobs = target.connect()) {
-                JobStatus job = jobs.status(target.job(jobs));
-                System.out.println("job " + job.id());
-                System.out.println("state " + job.state());
-                System.out.println("model " + job.modelVersion() + " (" + job.modelDir() + ")");
-                System.out.println("parallelism " + job.parallelism());
-                if (job.lastCheckpoint().isEmpty()) {
-                    System.out.println("last checkpoint none yet");
-                } else {
-                    JobStatus.Checkpoint last = job.lastCheckpoint().get();
-                    System.out.printf(Locale.ROOT,
-                            "last checkpoint %d at %s, duration %d ms, size %,d bytes (full %,d), %s%n",
-                            last.id(), last.acknowledged(), last.durationMs(), last.checkpointedBytes(),
-                            last.stateBytes(), last.path());
-                    JobStatus.Checkpoints all = job.checkpoints();
-                    System.out.printf(Locale.ROOT, "checkpoints %d completed, %d failed; duration min %d / p50 %.0f / "
-                            + "max %d ms%n", all.completed(), all.failed(), all.minMs(), all.p50Ms(), all.maxMs());
-                }
+                act(jobs, target.job(jobs));
             }
             return 0;
+        }
+    }
+
+    @Command(name = "status", description = "The job's id, state, model version, parallelism and last checkpoint.")
+    static final class Status extends OnJob {
+        @Override
+        void act(ScoringJobClient jobs, String jobId) throws Exception {
+            System.out.print(jobs.status(jobId).report());
         }
     }
 
     @Command(name = "savepoint", description = "Take a savepoint of the running job (it keeps running); prints where.")
-    static final class Savepoint implements Callable<Integer> {
-        @Mixin Target target;
-
+    static final class Savepoint extends OnJob {
         @Override
-        public Integer call() throws Exception {
-            try (ScoringJobClient jobs = target.connect()) {
-                System.out.println(jobs.savepoint(target.job(jobs)));
-            }
-            return 0;
+        void act(ScoringJobClient jobs, String jobId) throws Exception {
+            System.out.println(jobs.savepoint(jobId));
         }
     }
 
     @Command(name = "upgrade", description = "Stop the job with a savepoint and resubmit it from there with a new "
-            + "model, jar or job options (--name value pairs, e.g. --parallelism 3; see job submit --help): patients keep their windows and open "
-            + "episodes; outputs lose and duplicate nothing.")
-    static final class Upgrade implements Callable<Integer> {
-        @Mixin Target target;
-
+            + "model, jar or job options (--name value pairs, e.g. --parallelism 3; see job submit --help): patients "
+            + "keep their windows and open episodes; outputs lose and duplicate nothing.")
+    static final class Upgrade extends OnJob {
         @Mixin ModelOption model;
 
         @Option(names = "--jar", description = "new job jar (default: this installation's target/cardiospike-job.jar)")
@@ -137,27 +122,17 @@ final class JobCommand {
         @Unmatched List<String> jobOptions = new ArrayList<>();
 
         @Override
-        public Integer call() throws Exception {
-            try (ScoringJobClient jobs = target.connect()) {
-                System.out.println(jobs.upgrade(target.job(jobs), model.given() ? model.value() : null, jar,
-                        jobOptions));
-            }
-            return 0;
+        void act(ScoringJobClient jobs, String jobId) throws Exception {
+            System.out.println(jobs.upgrade(jobId, model.given() ? model.value() : null, jar, jobOptions));
         }
     }
 
     @Command(name = "cancel", description = "Cancel the job (its last checkpoint is retained in the object store).")
-    static final class Cancel implements Callable<Integer> {
-        @Mixin Target target;
-
+    static final class Cancel extends OnJob {
         @Override
-        public Integer call() throws Exception {
-            try (ScoringJobClient jobs = target.connect()) {
-                String id = target.job(jobs);
-                jobs.cancel(id);
-                System.out.println("cancelled " + id);
-            }
-            return 0;
+        void act(ScoringJobClient jobs, String jobId) throws Exception {
+            jobs.cancel(jobId);
+            System.out.println("cancelled " + jobId);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.cardiospike.ops;
 
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -16,4 +17,19 @@ public record JobStatus(String id, String state, String modelVersion, String mod
 
     /** Counts of the job's checkpoints, and their end-to-end durations. */
     public record Checkpoints(long completed, long failed, long minMs, double p50Ms, long maxMs) {}
+
+    /** As {@code job status} prints it: one fact a line. */
+    public String report() {
+        String head = String.format(Locale.ROOT, "job %s%nstate %s%nmodel %s (%s)%nparallelism %d%n", id, state,
+                modelVersion, modelDir, parallelism);
+        if (lastCheckpoint.isEmpty()) {
+            return head + String.format("last checkpoint none yet%n");
+        }
+        Checkpoint last = lastCheckpoint.get();
+        return head + String.format(Locale.ROOT, "last checkpoint %d at %s, duration %d ms, size %,d bytes (full %,d), "
+                        + "%s%ncheckpoints %d completed, %d failed; duration min %d / p50 %.0f / max %d ms%n",
+                last.id(), last.acknowledged(), last.durationMs(), last.checkpointedBytes(), last.stateBytes(),
+                last.path(), checkpoints.completed(), checkpoints.failed(), checkpoints.minMs(), checkpoints.p50Ms(),
+                checkpoints.maxMs());
+    }
 }
