@@ -27,10 +27,11 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code cluster start|stop|status}: a real deployment on one machine, without Docker: Kafka (KRaft), an S3 object
- * store (s3proxy), a Flink standalone session cluster (JobManager + N TaskManagers), each its own process under a
- * detached supervisor ({@link ClusterSupervisor}) that restarts any that dies.
+ * store (s3proxy), ZooKeeper, a Flink standalone session cluster in high availability (a leading JobManager, standbys,
+ * N TaskManagers), each its own process under a detached supervisor ({@link ClusterSupervisor}) that restarts any that
+ * dies.
  */
-@Command(name = "cluster", description = "Run a local Kafka + S3 + Flink cluster as supervised processes.",
+@Command(name = "cluster", description = "Run a local Kafka + S3 + ZooKeeper + Flink cluster as supervised processes.",
         subcommands = {ClusterCommand.Start.class, ClusterCommand.Stop.class, ClusterCommand.Status.class})
 final class ClusterCommand {
 
@@ -48,6 +49,10 @@ final class ClusterCommand {
     @Command(name = "start", description = "Start the cluster; returns when every process is healthy.")
     static final class Start implements Callable<Integer> {
         @Mixin Dir dir;
+
+        @Option(names = "--jobmanagers", defaultValue = "2",
+                description = "JobManager processes: one leads, the others stand by (default ${DEFAULT-VALUE})")
+        int jobManagers;
 
         @Option(names = "--taskmanagers", defaultValue = "2", description = "TaskManager processes (default ${DEFAULT-VALUE})")
         int taskManagers;
@@ -69,14 +74,20 @@ final class ClusterCommand {
         @Option(names = "--s3-port", defaultValue = "9000", description = "object store port (default ${DEFAULT-VALUE})")
         int s3Port;
 
-        @Option(names = "--rest-port", defaultValue = "8081", description = "Flink REST API and web UI port (default ${DEFAULT-VALUE})")
+        @Option(names = "--zookeeper-port", defaultValue = "2181", description = "ZooKeeper port (default ${DEFAULT-VALUE})")
+        int zooKeeperPort;
+
+        @Option(names = "--rest-port", defaultValue = "8081",
+                description = "Flink REST API and web UI port of JobManager 1; JobManager j uses this + j - 1 (default ${DEFAULT-VALUE})")
         int restPort;
 
-        @Option(names = "--rpc-port", defaultValue = "6123", description = "JobManager RPC port (default ${DEFAULT-VALUE})")
+        @Option(names = "--rpc-port", defaultValue = "6123",
+                description = "RPC port of JobManager 1; JobManager j uses this + j - 1 (default ${DEFAULT-VALUE})")
         int rpcPort;
 
         @Option(names = "--prometheus-port", defaultValue = "9249",
-                description = "Prometheus port of the JobManager; TaskManager i uses this + i (default ${DEFAULT-VALUE})")
+                description = "Prometheus port of JobManager 1; TaskManager i uses this + i, then the other JobManagers "
+                        + "(default ${DEFAULT-VALUE})")
         int prometheusPort;
 
         @Option(names = "--fresh", description = "delete the previous cluster's data (topics, checkpoints, bundles) first")
@@ -92,11 +103,11 @@ final class ClusterCommand {
                 throw new UserException("a cluster is already running from " + home + " (supervisor pid "
                         + running.get().pid() + "); stop it first: bin/cardiospike cluster stop");
             }
-            if (taskManagers < 1 || slots < 1 || partitions < 1) {
-                throw new UserException("--taskmanagers, --slots and --partitions must be at least 1");
+            if (jobManagers < 1 || taskManagers < 1 || slots < 1 || partitions < 1) {
+                throw new UserException("--jobmanagers, --taskmanagers, --slots and --partitions must be at least 1");
             }
-            ClusterConfig cluster = ClusterConfig.create(home, kafkaPort, s3Port, restPort, rpcPort, prometheusPort,
-                    taskManagers, slots, partitions, taskManagerMemory);
+            ClusterConfig cluster = ClusterConfig.create(home, kafkaPort, s3Port, zooKeeperPort, restPort, rpcPort,
+                    prometheusPort, jobManagers, taskManagers, slots, partitions, taskManagerMemory);
             for (Map.Entry<String, Integer> port : ports(cluster).entrySet()) {
                 if (!portFree(port.getValue())) {
                     throw new UserException("port " + port.getValue() + " (" + port.getKey() + ") is in use; free it or "
@@ -164,9 +175,14 @@ final class ClusterCommand {
             System.out.println("  s3           " + cluster.s3Endpoint() + "  bucket " + ClusterConfig.BUCKET
                     + " (key in " + home.resolve(ClusterConfig.FILE) + ")");
             System.out.println("  flink        " + cluster.restUrl() + "  (REST API and web UI), " + taskManagers
-                    + " TaskManagers x " + slots + " slots");
-            System.out.println("  prometheus   http://127.0.0.1:" + cluster.prometheusPort(0) + "/metrics (jobmanager), ports "
-                    + cluster.prometheusPort(1) + "-" + cluster.prometheusPort(taskManagers) + " (taskmanagers)");
+                    + " TaskManagers x " + slots + " slots, " + jobManagers + " JobManagers (leader "
+                    + leader(readStatus(home)).orElse("not yet elected") + "; any one's web UI shows the leader's)");
+            System.out.println("  zookeeper    " + cluster.zooKeeperQuorum() + "  leader election, HA metadata in "
+                    + "s3://" + ClusterConfig.BUCKET + "/ha");
+            System.out.println("  prometheus   http://127.0.0.1:" + cluster.jobManagerPrometheusPort(1) + "/metrics (jobmanager), ports "
+                    + cluster.taskManagerPrometheusPort(1) + "-" + cluster.taskManagerPrometheusPort(taskManagers)
+                    + " (taskmanagers)" + (jobManagers > 1 ? ", " + cluster.jobManagerPrometheusPort(2) + "-"
+                    + cluster.jobManagerPrometheusPort(jobManagers) + " (jobmanagers 2-" + jobManagers + ")" : ""));
             System.out.println("  logs         " + cluster.logsDir());
             System.out.println("next: bin/cardiospike job submit --model models");
             return 0;
@@ -226,7 +242,8 @@ final class ClusterCommand {
         }
     }
 
-    @Command(name = "status", description = "One line per process: NAME pid PID STATE restarts N.")
+    @Command(name = "status", description = "One line per process: NAME pid PID STATE restarts N, and 'leader' after the "
+            + "leading JobManager.")
     static final class Status implements Callable<Integer> {
         @Mixin Dir dir;
 
@@ -240,16 +257,24 @@ final class ClusterCommand {
                 throw new UserException("no cluster status in " + home + " (start one: bin/cardiospike cluster start)");
             }
             boolean allRunning = supervised;
+            Optional<String> leader = supervised ? leader(status) : Optional.empty();
             for (JsonNode p : status.path("processes")) {
                 long pid = p.path("pid").asLong();
                 boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
                 String state = supervised ? p.path("state").asText() : alive ? "UNSUPERVISED" : "STOPPED";
                 allRunning &= state.equals("RUNNING");
-                System.out.println(p.path("name").asText() + " pid " + pid + " " + state + " restarts "
-                        + p.path("restarts").asInt());
+                String name = p.path("name").asText();
+                System.out.println(name + " pid " + pid + " " + state + " restarts " + p.path("restarts").asInt()
+                        + (leader.equals(Optional.of(name)) ? " leader" : ""));
             }
             return allRunning ? 0 : 3;
         }
+    }
+
+    /** The leading JobManager, as the supervisor last saw it in ZooKeeper. */
+    static Optional<String> leader(JsonNode status) {
+        return status == null || !status.path("leader").isTextual() ? Optional.empty()
+                : Optional.of(status.path("leader").asText());
     }
 
     /** Every port the cluster listens on, by what uses it. */
@@ -258,10 +283,15 @@ final class ClusterCommand {
         ports.put("kafka", c.kafkaPort());
         ports.put("kafka controller", c.kafkaControllerPort());
         ports.put("s3", c.s3Port());
-        ports.put("flink rest", c.restPort());
-        ports.put("flink rpc", c.rpcPort());
-        for (int i = 0; i <= c.taskManagers(); i++) {
-            ports.put("prometheus " + (i == 0 ? "jobmanager" : "taskmanager-" + i), c.prometheusPort(i));
+        ports.put("zookeeper", c.zooKeeperPort());
+        for (int j = 1; j <= c.jobManagers(); j++) {
+            String jm = ClusterConfig.jobManager(j);
+            ports.put(jm + " rest", c.restPort() + j - 1);
+            ports.put(jm + " rpc", c.rpcPort(j));
+            ports.put("prometheus " + jm, c.jobManagerPrometheusPort(j));
+        }
+        for (int i = 1; i <= c.taskManagers(); i++) {
+            ports.put("prometheus taskmanager-" + i, c.taskManagerPrometheusPort(i));
         }
         return ports;
     }

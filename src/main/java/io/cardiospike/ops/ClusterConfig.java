@@ -10,6 +10,7 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.GlobalConfiguration;
@@ -17,16 +18,19 @@ import org.apache.flink.configuration.GlobalConfiguration;
 /**
  * The local cluster's layout, written once by {@code cluster start} to {@code DIR/cluster.json} (owner-only: it holds
  * the object store's key) and read by every later command ({@code status}, {@code stop}, {@code job ...}): ports, the
- * number of TaskManagers, the object store's credentials, and where data and logs live.
+ * number of JobManagers and TaskManagers, the object store's credentials, and where data and logs live. JobManager
+ * {@code j} (1..N) listens on the REST and RPC ports plus {@code j - 1}.
  */
 public record ClusterConfig(
         Path dir,
         int kafkaPort,
         int kafkaControllerPort,
         int s3Port,
+        int zooKeeperPort,
         int restPort,
         int rpcPort,
         int prometheusPort,
+        int jobManagers,
         int taskManagers,
         int slots,
         int partitions,
@@ -39,6 +43,8 @@ public record ClusterConfig(
     public static final String[] TOPICS = {"rr-events", "rr-scores", "rr-alerts", "rr-dlq"};
     /** Partitions of each topic: parallelism 1, 2, 3 or 6 all read evenly. */
     public static final int DEFAULT_PARTITIONS = 6;
+    /** ZooKeeper's tick: a client's session timeout must lie within 2 and 20 ticks (ZooKeeper's own bounds). */
+    public static final int ZOOKEEPER_TICK_MS = 2000;
 
     /**
      * The keys of {@code flink-conf/config.yaml} the local cluster sets otherwise, and why: everything else runs as in
@@ -47,10 +53,12 @@ public record ClusterConfig(
     public static final Map<String, String> LOCAL_OVERRIDES = Map.ofEntries(
             Map.entry("jobmanager.rpc.address", "one machine: loopback"),
             Map.entry("jobmanager.rpc.port", "--rpc-port"),
+            Map.entry("high-availability.jobmanager.port", "--rpc-port, one port a JobManager"),
+            Map.entry("high-availability.zookeeper.quorum", "the local ZooKeeper"),
             Map.entry("jobmanager.bind-host", "one machine: loopback"),
             Map.entry("rest.address", "one machine: loopback"),
             Map.entry("rest.bind-address", "one machine: loopback"),
-            Map.entry("rest.port", "--rest-port"),
+            Map.entry("rest.port", "--rest-port, one port a JobManager"),
             Map.entry("taskmanager.host", "one machine: loopback"),
             Map.entry("taskmanager.bind-host", "one machine: loopback"),
             Map.entry("taskmanager.numberOfTaskSlots", "--slots"),
@@ -60,19 +68,19 @@ public record ClusterConfig(
             Map.entry("s3.access-key", "the local s3proxy's generated key"),
             Map.entry("s3.secret-key", "the local s3proxy's generated key"),
             Map.entry("io.tmp.dirs", "under the cluster directory"),
-            Map.entry("web.upload.dir", "under the cluster directory"));
+            Map.entry("web.upload.dir", "under the cluster directory, one a JobManager"));
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** A new layout with a freshly generated object-store key. */
-    public static ClusterConfig create(Path dir, int kafkaPort, int s3Port, int restPort, int rpcPort,
-                                       int prometheusPort, int taskManagers, int slots, int partitions,
-                                       String taskManagerMemory) {
+    public static ClusterConfig create(Path dir, int kafkaPort, int s3Port, int zooKeeperPort, int restPort,
+                                       int rpcPort, int prometheusPort, int jobManagers, int taskManagers, int slots,
+                                       int partitions, String taskManagerMemory) {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
-        return new ClusterConfig(dir.toAbsolutePath().normalize(), kafkaPort, kafkaPort + 1, s3Port, restPort, rpcPort,
-                prometheusPort, taskManagers, slots, partitions, taskManagerMemory, "cardiospike",
-                HexFormat.of().formatHex(secret));
+        return new ClusterConfig(dir.toAbsolutePath().normalize(), kafkaPort, kafkaPort + 1, s3Port, zooKeeperPort,
+                restPort, rpcPort, prometheusPort, jobManagers, taskManagers, slots, partitions, taskManagerMemory,
+                "cardiospike", HexFormat.of().formatHex(secret));
     }
 
     public static ClusterConfig load(Path dir) throws IOException {
@@ -99,13 +107,50 @@ public record ClusterConfig(
         return "http://127.0.0.1:" + s3Port;
     }
 
-    public String restUrl() {
-        return "http://127.0.0.1:" + restPort;
+    public String zooKeeperQuorum() {
+        return "127.0.0.1:" + zooKeeperPort;
     }
 
-    /** Prometheus port of the JobManager (0) or TaskManager {@code i} (1..N). */
-    public int prometheusPort(int process) {
-        return prometheusPort + process;
+    /** The process name of JobManager {@code j} (1..N). */
+    public static String jobManager(int j) {
+        return "jobmanager-" + j;
+    }
+
+    /** JobManager 1's REST API and web UI, the address {@code start} prints (any JobManager's shows the leader's). */
+    public String restUrl() {
+        return restUrl(1);
+    }
+
+    public String restUrl(int jobManager) {
+        return "http://127.0.0.1:" + (restPort + jobManager - 1);
+    }
+
+    /** JobManager {@code j}'s RPC port (in high availability, {@code high-availability.jobmanager.port}). */
+    public int rpcPort(int jobManager) {
+        return rpcPort + jobManager - 1;
+    }
+
+    /** The JobManager whose REST API is at {@code url}, if any is. */
+    public Optional<String> jobManagerAt(String url) {
+        for (int j = 1; j <= jobManagers; j++) {
+            if (restUrl(j).equals(url.replaceAll("/+$", ""))) {
+                return Optional.of(jobManager(j));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Prometheus port of JobManager {@code j}: the first on the base port, as when there was one; the standbys' come
+     * after the TaskManagers', so that each TaskManager keeps its port.
+     */
+    public int jobManagerPrometheusPort(int j) {
+        return j == 1 ? prometheusPort : prometheusPort + taskManagers + j - 1;
+    }
+
+    /** Prometheus port of TaskManager {@code i} (1..N). */
+    public int taskManagerPrometheusPort(int i) {
+        return prometheusPort + i;
     }
 
     public Path confDir() {
@@ -124,13 +169,23 @@ public record ClusterConfig(
         return dir.resolve("kafka");
     }
 
+    public Path zooKeeperDir() {
+        return dir.resolve("zookeeper");
+    }
+
+    /** Where JobManager {@code j} keeps uploaded jars: its own, as each JobManager has its own disk in production. */
+    public Path jarsDir(int jobManager) {
+        return dir.resolve("jars").resolve(jobManager(jobManager));
+    }
+
     public static String modelsUri(String modelVersion) {
         return "s3://" + BUCKET + "/models/" + modelVersion;
     }
 
     /**
-     * Writes {@code conf/config.yaml} (the production file with {@link #LOCAL_OVERRIDES}) and the log configurations,
-     * and returns the resolved Flink configuration.
+     * Writes {@code conf/config.yaml} (the production file with {@link #LOCAL_OVERRIDES}; what differs between the
+     * JobManagers the supervisor passes to each), the log configurations, s3proxy's and ZooKeeper's, and returns the
+     * resolved Flink configuration.
      */
     public Configuration writeFlinkConf(Installation installation) throws IOException {
         Configuration prod = GlobalConfiguration.loadConfiguration(installation.productionFlinkConf().toString());
@@ -138,6 +193,8 @@ public record ClusterConfig(
         Path tmp = Files.createDirectories(dir.resolve("tmp"));
         c.put("jobmanager.rpc.address", "127.0.0.1");
         c.put("jobmanager.rpc.port", Integer.toString(rpcPort));
+        c.put("high-availability.jobmanager.port", Integer.toString(rpcPort(1)));
+        c.put("high-availability.zookeeper.quorum", zooKeeperQuorum());
         c.put("jobmanager.bind-host", "127.0.0.1");
         c.put("rest.address", "127.0.0.1");
         c.put("rest.bind-address", "127.0.0.1");
@@ -151,7 +208,7 @@ public record ClusterConfig(
         c.put("s3.access-key", s3AccessKey);
         c.put("s3.secret-key", s3SecretKey);
         c.put("io.tmp.dirs", tmp.toString());
-        c.put("web.upload.dir", Files.createDirectories(dir.resolve("jars")).toString());
+        c.put("web.upload.dir", Files.createDirectories(jarsDir(1)).toString());
         Set<String> unknown = new java.util.HashSet<>(LOCAL_OVERRIDES.keySet());
         unknown.removeAll(c.keySet());
         if (!unknown.isEmpty()) {
@@ -204,6 +261,17 @@ public record ClusterConfig(
                 // the filesystem backend needs these set, and ignores them
                 "jclouds.identity=local",
                 "jclouds.credential=local",
+                ""));
+        Files.writeString(confDir().resolve("zoo.cfg"), String.join("\n",
+                "# Written by `bin/cardiospike cluster start`: the JobManagers' leader election and HA metadata.",
+                "tickTime=" + ZOOKEEPER_TICK_MS,
+                "dataDir=" + zooKeeperDir(),
+                "clientPortAddress=127.0.0.1",
+                "clientPort=" + zooKeeperPort,
+                // its admin server would take port 8080; the health check asks `ruok`
+                "admin.enableServer=false",
+                "4lw.commands.whitelist=ruok",
+                "autopurge.purgeInterval=1",
                 ""));
         return GlobalConfiguration.loadConfiguration(confDir().toString());
     }

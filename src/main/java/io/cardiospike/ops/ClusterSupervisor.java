@@ -5,10 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
@@ -27,9 +31,10 @@ import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
 
 /**
  * The local cluster's supervisor, a JVM of its own that {@code cluster start} detaches: it starts the object store,
- * the broker, the JobManager and the TaskManagers, each its own process with its own log, restarts any that dies
- * (as systemd or Kubernetes would), and keeps {@code DIR/status.json} current. SIGTERM ({@code cluster stop}) ends
- * them all, TaskManagers first.
+ * the broker, ZooKeeper, the JobManagers (one leads, the others stand by) and the TaskManagers, each its own process
+ * with its own log, restarts any that dies (as systemd or Kubernetes would), and keeps {@code DIR/status.json}
+ * current, with the leading JobManager as ZooKeeper names it. SIGTERM ({@code cluster stop}) ends them all,
+ * TaskManagers first.
  */
 public final class ClusterSupervisor {
     public static final String STATUS_FILE = "status.json";
@@ -41,6 +46,7 @@ public final class ClusterSupervisor {
     private final ClusterConfig cluster;
     private final List<ManagedProcess> processes = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private volatile JobManagerLeader leader; // from when ZooKeeper runs
     private volatile boolean stopping;
     private volatile boolean ready;
     private volatile String failure;
@@ -70,18 +76,31 @@ public final class ClusterSupervisor {
         processes.add(new ManagedProcess("kafka", kafka, Map.of(), logs.resolve("kafka.log"),
                 () -> KafkaBroker.topicsExist(cluster.kafkaBootstrap(), ClusterConfig.TOPICS)));
 
-        // JVM flags and dynamic properties as Flink's start scripts compute them (BashJavaUtils).
+        Files.createDirectories(cluster.zooKeeperDir());
+        processes.add(new ManagedProcess("zookeeper", List.of(java, "-Xmx256m", log4j, "-cp", installation.appClasspath(),
+                "org.apache.zookeeper.server.ZooKeeperServerMain", conf.resolve("zoo.cfg").toString()), Map.of(),
+                logs.resolve("zookeeper.log"), this::zooKeeperOk));
+
+        // JVM flags and dynamic properties as Flink's start scripts compute them (BashJavaUtils); what differs
+        // between the JobManagers (ports, upload directory) on top.
         JobManagerProcessSpec jm = JobManagerProcessUtils.processSpecFromConfig(flink);
-        List<String> jmCmd = new ArrayList<>(List.of(java));
-        jmCmd.addAll(split(JobManagerProcessUtils.generateJvmParametersStr(jm, flink)));
-        jmCmd.addAll(opens);
-        jmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve("jobmanager.log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
-                "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
-                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "--configDir", conf.toString(),
-                "-D", "metrics.reporter.prom.port=" + cluster.prometheusPort(0)));
-        jmCmd.addAll(split(JobManagerProcessUtils.generateDynamicConfigsStr(jm)));
-        processes.add(new ManagedProcess("jobmanager", jmCmd, flinkEnv, logs.resolve("jobmanager.log"),
-                () -> httpOk(cluster.restUrl() + "/overview")));
+        for (int j = 1; j <= cluster.jobManagers(); j++) {
+            String name = ClusterConfig.jobManager(j);
+            List<String> jmCmd = new ArrayList<>(List.of(java));
+            jmCmd.addAll(split(JobManagerProcessUtils.generateJvmParametersStr(jm, flink)));
+            jmCmd.addAll(opens);
+            jmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve(name + ".log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
+                    "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
+                    "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "--configDir", conf.toString(),
+                    "-D", "rest.port=" + (cluster.restPort() + j - 1),
+                    "-D", "high-availability.jobmanager.port=" + cluster.rpcPort(j),
+                    "-D", "web.upload.dir=" + Files.createDirectories(cluster.jarsDir(j)),
+                    "-D", "metrics.reporter.prom.port=" + cluster.jobManagerPrometheusPort(j)));
+            jmCmd.addAll(split(JobManagerProcessUtils.generateDynamicConfigsStr(jm)));
+            String rest = cluster.restUrl(j);
+            processes.add(new ManagedProcess(name, jmCmd, flinkEnv, logs.resolve(name + ".log"),
+                    () -> httpOk(rest + "/overview")));
+        }
 
         TaskExecutorProcessSpec tm = TaskExecutorProcessUtils.processSpecFromConfig(flink);
         for (int i = 1; i <= cluster.taskManagers(); i++) {
@@ -93,7 +112,7 @@ public final class ClusterSupervisor {
                     "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
                     "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", "--configDir", conf.toString(),
                     "-D", "taskmanager.resource-id=" + name,
-                    "-D", "metrics.reporter.prom.port=" + cluster.prometheusPort(i)));
+                    "-D", "metrics.reporter.prom.port=" + cluster.taskManagerPrometheusPort(i)));
             tmCmd.addAll(split(TaskExecutorProcessUtils.generateDynamicConfigsStr(tm)));
             processes.add(new ManagedProcess(name, tmCmd, flinkEnv, logs.resolve(name + ".log"),
                     () -> taskManagerRegistered(name)));
@@ -111,10 +130,14 @@ public final class ClusterSupervisor {
     void run() throws Exception {
         log("starting " + processes.stream().map(p -> p.name).toList() + " in " + cluster.dir());
         Instant start = Instant.now();
-        // The object store and the broker need nothing else; Flink's JobManager comes next, then the TaskManagers.
-        startAndAwait(processes.subList(0, 2), start);
-        startAndAwait(processes.subList(2, 3), start);
-        startAndAwait(processes.subList(3, processes.size()), start);
+        // The object store, the broker and ZooKeeper need nothing else; Flink's JobManagers come next, then the
+        // TaskManagers.
+        startAndAwait(group("s3", "kafka", "zookeeper"), start);
+        if (failure == null && !stopping) {
+            leader = new JobManagerLeader(cluster);
+        }
+        startAndAwait(group("jobmanager-"), start);
+        startAndAwait(group("taskmanager-"), start);
         if (failure != null) {
             writeStatus();
             log(failure);
@@ -123,19 +146,26 @@ public final class ClusterSupervisor {
         ready = true;
         log("all running after " + Duration.between(start, Instant.now()).toMillis() + " ms");
         writeStatus();
+        String last = statusLine();
         while (!stopping) {
-            String before = statusLine();
             for (ManagedProcess p : processes) {
                 if (!stopping) {
                     p.check();
                 }
             }
-            if (!before.equals(statusLine())) {
-                log(statusLine());
+            String now = statusLine(); // the leader changes by itself, between checks too
+            if (!now.equals(last)) {
+                log(now);
                 writeStatus();
+                last = now;
             }
             Thread.sleep(500);
         }
+    }
+
+    /** The processes whose names start with one of {@code prefixes}. */
+    private List<ManagedProcess> group(String... prefixes) {
+        return processes.stream().filter(p -> Arrays.stream(prefixes).anyMatch(p.name::startsWith)).toList();
     }
 
     private void startAndAwait(List<ManagedProcess> group, Instant start) throws Exception {
@@ -169,6 +199,9 @@ public final class ClusterSupervisor {
         java.util.Collections.reverse(reversed);
         reversed.parallelStream().filter(p -> p.name.startsWith("taskmanager-")).forEach(p -> p.stop(20));
         reversed.stream().filter(p -> !p.name.startsWith("taskmanager-")).forEach(p -> p.stop(20));
+        if (leader != null) {
+            leader.close();
+        }
         try {
             writeStatus();
             Files.deleteIfExists(cluster.dir().resolve(PID_FILE));
@@ -183,7 +216,12 @@ public final class ClusterSupervisor {
         for (ManagedProcess p : processes) {
             sb.append(p.name).append('=').append(p.state()).append('/').append(p.restarts()).append(' ');
         }
-        return sb.toString().trim();
+        return sb.append("leader=").append(leading().orElse("none")).toString();
+    }
+
+    /** The leading JobManager's name, as ZooKeeper holds it. */
+    private Optional<String> leading() {
+        return leader == null ? Optional.empty() : leader.restUrl().flatMap(cluster::jobManagerAt);
     }
 
     private synchronized void writeStatus() throws IOException {
@@ -193,6 +231,7 @@ public final class ClusterSupervisor {
         if (failure != null) {
             root.put("failure", failure);
         }
+        root.put("leader", leading().orElse(null));
         ArrayNode list = root.putArray("processes");
         for (ManagedProcess p : processes) {
             list.addObject().put("name", p.name).put("pid", p.pid()).put("state", p.state().name())
@@ -224,9 +263,26 @@ public final class ClusterSupervisor {
         }
     }
 
+    /** ZooKeeper's own health check: {@code ruok}, answered {@code imok}. */
+    private boolean zooKeeperOk() {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", cluster.zooKeeperPort()), 2000);
+            s.setSoTimeout(2000);
+            s.getOutputStream().write("ruok".getBytes(StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).equals("imok");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Registered with the leading JobManager's ResourceManager. */
     private boolean taskManagerRegistered(String resourceId) {
+        Optional<String> rest = leader == null ? Optional.empty() : leader.restUrl();
+        if (rest.isEmpty()) {
+            return false;
+        }
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cluster.restUrl() + "/taskmanagers"))
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(rest.get() + "/taskmanagers"))
                     .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 return false;

@@ -103,17 +103,18 @@ class ClusterIT {
         }
     }
 
-    private int kafkaPort, s3Port, restPort, rpcPort, promPort;
+    private int kafkaPort, s3Port, zooKeeperPort, restPort, rpcPort, promPort;
 
-    /** Free ports for a cluster of two TaskManagers, as {@code cluster start} options. */
+    /** Free ports for a cluster of two JobManagers and two TaskManagers, as {@code cluster start} options. */
     private List<String> ports() throws IOException {
         kafkaPort = freePorts(2);
         s3Port = freePorts(1);
-        restPort = freePorts(1);
-        rpcPort = freePorts(1);
-        promPort = freePorts(3);
-        return List.of("--kafka-port", "" + kafkaPort, "--s3-port", "" + s3Port, "--rest-port",
-                "" + restPort, "--rpc-port", "" + rpcPort, "--prometheus-port", "" + promPort);
+        zooKeeperPort = freePorts(1);
+        restPort = freePorts(2);
+        rpcPort = freePorts(2);
+        promPort = freePorts(4);
+        return List.of("--kafka-port", "" + kafkaPort, "--s3-port", "" + s3Port, "--zookeeper-port", "" + zooKeeperPort,
+                "--rest-port", "" + restPort, "--rpc-port", "" + rpcPort, "--prometheus-port", "" + promPort);
     }
 
     @Test
@@ -133,8 +134,8 @@ class ClusterIT {
             assertThat(again.err()).contains("already running");
 
             Map<String, long[]> status = status();
-            assertThat(status.keySet()).containsExactlyInAnyOrder("kafka", "s3", "jobmanager", "taskmanager-1",
-                    "taskmanager-2");
+            assertThat(status.keySet()).containsExactlyInAnyOrder("kafka", "s3", "zookeeper", "jobmanager-1",
+                    "jobmanager-2", "taskmanager-1", "taskmanager-2");
             assertThat(status.values()).allSatisfy(s -> assertThat(s[1]).as("restarts").isZero());
 
             // Supervision: the object store SIGKILLed comes back by itself.
@@ -290,20 +291,20 @@ class ClusterIT {
             String[] scraped = {""};
             await("every charted metric served", 90_000, () -> {
                 try {
-                    scraped[0] = scrape(cluster.prometheusPort(1)) + scrape(cluster.prometheusPort(2))
-                            + scrape(cluster.prometheusPort(0));
+                    scraped[0] = scrape(cluster.taskManagerPrometheusPort(1))
+                            + scrape(cluster.taskManagerPrometheusPort(2)) + scrape(leaderPrometheusPort(cluster));
                 } catch (Exception | AssertionError e) {
                     return false; // not answering yet: tried again
                 }
                 return ProductionFilesTest.DASHBOARD_METRICS.stream().allMatch(m -> scraped[0].contains(m + "{"));
             }, () -> "missing " + ProductionFilesTest.DASHBOARD_METRICS.stream()
                     .filter(m -> !scraped[0].contains(m + "{")).toList());
-            String tms = scrape(cluster.prometheusPort(1)) + scrape(cluster.prometheusPort(2));
+            String tms = scrape(cluster.taskManagerPrometheusPort(1)) + scrape(cluster.taskManagerPrometheusPort(2));
             assertThat(sum(tms, "flink_taskmanager_job_task_operator_beatsScored")).as("beatsScored").isPositive();
             assertThat(tms).contains("flink_taskmanager_job_task_operator_eventsIn",
                     "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max",
                     "flink_taskmanager_job_task_operator_scoringLatencyMicros");
-            String jm = scrape(cluster.prometheusPort(0));
+            String jm = scrape(leaderPrometheusPort(cluster)); // the job's metrics: on the leading JobManager
             assertThat(jm).contains("flink_jobmanager_job_lastCheckpointDuration", "flink_jobmanager_job_lastCheckpointSize");
             for (String metric : ProductionFilesTest.DASHBOARD_METRICS) { // the Grafana dashboard charts real names
                 assertThat(tms + jm).as("metric %s served", metric).contains(metric + "{");
@@ -347,7 +348,8 @@ class ClusterIT {
             assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine()
                     .map(cmd -> cmd.contains(clusterDir.toString())).orElse(false)).map(ProcessHandle::pid))
                     .as("processes left").isEmpty();
-            for (int port : List.of(kafkaPort, kafkaPort + 1, s3Port, restPort, rpcPort, promPort, promPort + 1, promPort + 2)) {
+            for (int port : List.of(kafkaPort, kafkaPort + 1, s3Port, zooKeeperPort, restPort, restPort + 1, rpcPort,
+                    rpcPort + 1, promPort, promPort + 1, promPort + 2, promPort + 3)) {
                 try (ServerSocket free = new ServerSocket(port)) {
                     assertThat(free.getLocalPort()).isEqualTo(port);
                 }
@@ -386,20 +388,33 @@ class ClusterIT {
         return new Launched(pb.start(), out, err);
     }
 
-    /** {@code cluster status}, parsed: name -> {pid, restarts}. */
+    /** {@code cluster status}, parsed: name -> {pid, restarts, running (1/0), leader (1/0)}. */
     private Map<String, long[]> status() {
         try {
             Result r = cs("cluster", "status");
             Map<String, long[]> s = new HashMap<>();
-            Matcher m = Pattern.compile("^(\\S+) pid (\\d+) (\\S+) restarts (\\d+)$", Pattern.MULTILINE).matcher(r.out());
+            Matcher m = Pattern.compile("^(\\S+) pid (\\d+) (\\S+) restarts (\\d+)( leader)?$", Pattern.MULTILINE)
+                    .matcher(r.out());
             while (m.find()) {
                 s.put(m.group(1), new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(4)),
-                        m.group(3).equals("RUNNING") ? 1 : 0});
+                        m.group(3).equals("RUNNING") ? 1 : 0, m.group(5) != null ? 1 : 0});
             }
             return s;
         } catch (Exception e) {
             throw new AssertionError(e);
         }
+    }
+
+    /** The leading JobManager's number, as {@code cluster status} marks it. */
+    private int leader() {
+        List<String> leaders = status().entrySet().stream().filter(e -> e.getValue()[3] == 1).map(Map.Entry::getKey)
+                .toList();
+        assertThat(leaders).as("one leading JobManager").hasSize(1);
+        return Integer.parseInt(leaders.get(0).substring("jobmanager-".length()));
+    }
+
+    private int leaderPrometheusPort(ClusterConfig cluster) {
+        return cluster.jobManagerPrometheusPort(leader());
     }
 
     private boolean running(String name) {

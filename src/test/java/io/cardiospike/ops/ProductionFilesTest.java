@@ -67,6 +67,11 @@ class ProductionFilesTest {
     static final Set<String> OPERATOR_OWNED = Set.of("jobmanager.rpc.address", "rest.address", "rest.bind-address",
             "jobmanager.memory.process.size", "taskmanager.memory.process.size");
 
+    /** Keys of config.yaml for ZooKeeper, which Kubernetes HA replaces in a FlinkDeployment. */
+    static boolean zooKeeperOnly(String key) {
+        return key.startsWith("high-availability.zookeeper.") || key.startsWith("zookeeper.");
+    }
+
     // ---- the checks ----
 
     @Test
@@ -78,15 +83,17 @@ class ProductionFilesTest {
 
         Map<String, String> differing = new TreeMap<>();
         prod.forEach((k, v) -> {
-            if (deployed.containsKey(k) && !deployed.get(k).equals(v)) {
+            if (deployed.containsKey(k) && !deployed.get(k).equals(v) && !k.equals("high-availability.type")) {
                 differing.put(k, "config.yaml: " + v + " / k8s: " + deployed.get(k));
             }
         });
         assertThat(differing).as("keys set in both with different values").isEmpty();
         Set<String> missing = new TreeSet<>(prod.keySet());
         missing.removeAll(OPERATOR_OWNED);
+        missing.removeIf(ProductionFilesTest::zooKeeperOnly);
         missing.removeAll(deployed.keySet());
         assertThat(missing).as("production keys the FlinkDeployment does not repeat").isEmpty();
+        assertThat(deployed.keySet()).as("no ZooKeeper keys on Kubernetes").noneMatch(ProductionFilesTest::zooKeeperOnly);
         assertThat(deployed).as("the keys that matter, in both files").containsKeys(
                 "execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "state.backend.type",
                 "s3.endpoint", "metrics.reporter.prom.factory.class");
@@ -102,6 +109,44 @@ class ProductionFilesTest {
         String[] flink = pomProperty("flink.version").split("\\.");
         assertThat(spec.path("flinkVersion").asText()).isEqualTo("v" + flink[0] + "_" + flink[1]);
         assertThat(spec.path("image").asText()).isEqualTo(image());
+    }
+
+    @Test
+    void highAvailabilityIsZooKeeperInComposeAndKubernetesOnKubernetesWithTheSameStorage() throws Exception {
+        Map<String, String> prod = production();
+        assertThat(prod).containsEntry("high-availability.type", "zookeeper")
+                .containsEntry("job-result-store.delete-on-commit", "false"); // job upgrade reads the results
+        assertThat(prod.get("high-availability.storageDir")).startsWith("s3://" + ClusterConfig.BUCKET + "/");
+        assertThat(prod).doesNotContainKey("job-result-store.storage-path"); // so under storageDir
+
+        // compose: the quorum is its ZooKeeper, which runs the version `cluster start` runs, with the same tick
+        String[] quorum = prod.get("high-availability.zookeeper.quorum").split(":");
+        JsonNode zk = service(quorum[0]);
+        assertThat(zk.path("image").asText()).isEqualTo("zookeeper:" + pomProperty("zookeeper.version"));
+        assertThat(Integer.parseInt(quorum[1])).as("ZooKeeper's default client port").isEqualTo(2181);
+        assertThat(zk.path("environment").path("ZOO_TICK_TIME").asInt()).isEqualTo(ClusterConfig.ZOOKEEPER_TICK_MS);
+        Duration session = TimeUtils.parseDuration(prod.get("high-availability.zookeeper.client.session-timeout"));
+        assertThat(session.toMillis()).as("session timeout within ZooKeeper's 2 to 20 ticks")
+                .isBetween(2L * ClusterConfig.ZOOKEEPER_TICK_MS, 20L * ClusterConfig.ZOOKEEPER_TICK_MS);
+        assertThat(TimeUtils.parseDuration(prod.get("high-availability.zookeeper.client.connection-timeout")))
+                .isLessThanOrEqualTo(session);
+
+        // compose: two JobManagers, each publishing its own service name when it leads
+        List<String> jobManagers = jobManagerServices();
+        assertThat(jobManagers).as("a leader and a standby").hasSizeGreaterThanOrEqualTo(2);
+        for (String name : jobManagers) {
+            JsonNode env = service(name).path("environment");
+            assertThat(env.path("JOB_MANAGER_RPC_ADDRESS").asText()).as(name).isEqualTo(name);
+            assertThat(flinkProperties(env.path("FLINK_PROPERTIES").asText())).as(name).containsEntry("rest.address", name);
+            assertThat(service(name).path("depends_on").has(quorum[0])).as(name + " waits for ZooKeeper").isTrue();
+        }
+
+        // Kubernetes: its own HA, the same storage, and a standby
+        JsonNode spec = flinkDeployment().path("spec");
+        JsonNode deployed = spec.path("flinkConfiguration");
+        assertThat(deployed.path("high-availability.type").asText()).isEqualTo("kubernetes");
+        assertThat(deployed.path("high-availability.storageDir").asText()).isEqualTo(prod.get("high-availability.storageDir"));
+        assertThat(spec.path("jobManager").path("replicas").asInt(1)).as("a leader and a standby").isGreaterThanOrEqualTo(2);
     }
 
     @Test
@@ -138,7 +183,10 @@ class ProductionFilesTest {
         assertThat(context.resolve(jm.path("build").path("dockerfile").asText()).normalize())
                 .isEqualTo(Path.of("docker/Dockerfile"));
         assertThat(image()).isEqualTo("cardiospike-flink:" + pomProjectVersion());
-        for (String s : List.of("taskmanager", "submit")) {
+        List<String> services = new ArrayList<>(jobManagerServices());
+        services.remove("jobmanager");
+        services.addAll(List.of("taskmanager", "submit"));
+        for (String s : services) {
             assertThat(service(s).path("image").asText()).as(s + " image").isEqualTo(image());
         }
         assertThat(jm.path("command").asText()).isEqualTo("jobmanager");
@@ -184,6 +232,7 @@ class ProductionFilesTest {
         List<String> command = texts(service("submit").path("command"));
         String script = command.get(command.indexOf("-c") + 1).replace("$$", "$"); // compose's escape of $
         assertThat(script).contains("flink run ", " -d ", "-c " + ScoringJob.class.getName() + " " + IMAGE_JAR + " \"$@\"");
+        assertThat(script).as("the client finds the leader in ZooKeeper: no fixed JobManager").doesNotContain(" -m ");
 
         StreamConfig job = StreamConfig.fromArgs(composeJobArgs()); // throws on an option the job does not have
         assertThat(job.modelDir()).isEqualTo(IMAGE_MODELS);
@@ -241,10 +290,12 @@ class ProductionFilesTest {
         assertThat(store).as("the store's data volume").hasSize(1);
         assertThat(texts(init.path("volumes"))).as("s3-init writes into the store's data").contains(store.get(0));
 
-        for (String name : List.of("jobmanager", "taskmanager")) {
+        assertThat(service("taskmanager").path("environment").path("JOB_MANAGER_RPC_ADDRESS").asText())
+                .isEqualTo(prod.get("jobmanager.rpc.address")).isEqualTo("jobmanager");
+        List<String> flinkServices = new ArrayList<>(jobManagerServices());
+        flinkServices.add("taskmanager");
+        for (String name : flinkServices) {
             JsonNode env = service(name).path("environment");
-            assertThat(env.path("JOB_MANAGER_RPC_ADDRESS").asText()).isEqualTo(prod.get("jobmanager.rpc.address"))
-                    .isEqualTo("jobmanager");
             Map<String, String> props = flinkProperties(env.path("FLINK_PROPERTIES").asText());
             assertThat(props.keySet()).as(name + " FLINK_PROPERTIES: only what the local cluster overrides too")
                     .isSubsetOf(ClusterConfig.LOCAL_OVERRIDES.keySet());
@@ -276,7 +327,9 @@ class ProductionFilesTest {
                 }
             }
         }
-        assertThat(targets.keySet()).containsExactlyInAnyOrder("jobmanager", "taskmanager");
+        List<String> flinkServices = new ArrayList<>(jobManagerServices());
+        flinkServices.add("taskmanager");
+        assertThat(targets.keySet()).as("every JobManager and the TaskManagers").containsExactlyInAnyOrderElementsOf(flinkServices);
         // one Flink process per container: each reporter gets the first port of the range in its own namespace
         assertThat(targets.values()).allSatisfy(p -> assertThat(p).isBetween(range[0], range[1]).isEqualTo(range[0]));
         if (service("taskmanager").path("deploy").path("replicas").asInt(1) > 1) {
@@ -340,6 +393,17 @@ class ProductionFilesTest {
         JsonNode s = compose().path("services").path(name);
         assertThat(s.isObject()).as("compose service " + name).isTrue();
         return s;
+    }
+
+    /** The compose services that run a JobManager. */
+    static List<String> jobManagerServices() throws IOException {
+        List<String> names = new ArrayList<>();
+        compose().path("services").fields().forEachRemaining(s -> {
+            if (s.getValue().path("command").asText().equals("jobmanager")) {
+                names.add(s.getKey());
+            }
+        });
+        return names;
     }
 
     static String image() throws IOException {
