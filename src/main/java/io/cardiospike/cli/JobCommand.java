@@ -71,7 +71,7 @@ final class JobCommand {
                 String id = jobs.submit(jar, config.toArgs(), config.parallelism(), savepoint);
                 System.err.println("job running: model " + bundle.manifest().modelVersion() + ", parallelism "
                         + config.parallelism() + ", checkpoints to the cluster's " + jobs.checkpointDir() + "; web UI "
-                        + jobs.cluster().restUrl() + "/#/job/running/" + id);
+                        + jobs.restUrl() + "/#/job/running/" + id);
                 System.out.println(id);
             }
             return 0;

@@ -19,21 +19,55 @@ import java.util.UUID;
 
 /**
  * The few calls of Flink's REST API ({@code https://nightlies.apache.org/flink/flink-docs-stable/docs/ops/rest_api/})
- * that submit, inspect, savepoint, stop and cancel the scoring job: what {@code flink run} and the web UI use.
+ * that submit, inspect, savepoint, stop and cancel the scoring job: what {@code flink run} and the web UI use. Each
+ * call goes to where the API answers now ({@link Address}); reads try again through a JobManager failover, the other
+ * calls are made once (their callers know whether repeating one is safe).
  */
 public final class FlinkRest {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** How long a read keeps trying while no JobManager answers it (a failover takes about 10 s here). */
+    public static final Duration FAILOVER_TIMEOUT = Duration.ofSeconds(60);
 
-    private final String baseUrl;
+    /** Where the REST API answers now: a fixed address, or the leading JobManager's, looked up for every call. */
+    @FunctionalInterface
+    public interface Address {
+        String url() throws IOException;
+    }
+
+    /** A call the REST API did not answer with success; {@code status} 0 when no JobManager answered at all. */
+    public static final class Failure extends IOException {
+        private final int status;
+
+        Failure(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        /** No JobManager could handle it now (unreachable, or a server error while the leader changes). */
+        public boolean failover() {
+            return status == 0 || status >= 500;
+        }
+    }
+
+    private final Address address;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public FlinkRest(String baseUrl) {
-        this.baseUrl = baseUrl.replaceAll("/+$", "");
+        String fixed = baseUrl.replaceAll("/+$", "");
+        this.address = () -> fixed;
     }
 
-    /** Where the REST API answers, without a trailing slash. */
-    public String baseUrl() {
-        return baseUrl;
+    public FlinkRest(Address address) {
+        this.address = address;
+    }
+
+    /** Where the REST API answers now, without a trailing slash. */
+    public String baseUrl() throws IOException {
+        return address.url().replaceAll("/+$", "");
     }
 
     /** A job as the overview lists it. */
@@ -46,33 +80,46 @@ public final class FlinkRest {
                 + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
                 .getBytes(StandardCharsets.UTF_8);
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
-        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/jars/upload"))
+        String base = baseUrl();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/jars/upload"))
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .timeout(Duration.ofMinutes(2))
                 .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
                         HttpRequest.BodyPublishers.ofFile(jar), HttpRequest.BodyPublishers.ofByteArray(tail)))
                 .build();
-        String file = call(request, 200).path("filename").asText();
+        String file = call(base, request, 200).path("filename").asText();
         return file.substring(file.lastIndexOf('/') + 1);
     }
 
-    /** Runs an uploaded jar's main ({@code entryClass}); returns the job id. {@code savepoint} may be null. */
-    public String runJar(String jarId, String entryClass, List<String> args, int parallelism, String savepoint)
-            throws IOException {
+    /** The ids of the jars uploaded to the JobManager that answers (each keeps its own). */
+    public java.util.Set<String> jars() throws IOException {
+        java.util.Set<String> ids = new java.util.TreeSet<>();
+        get("/jars").path("files").forEach(f -> ids.add(f.path("id").asText()));
+        return ids;
+    }
+
+    /**
+     * Runs an uploaded jar's main ({@code entryClass}) as job {@code jobId} (32 hex digits: the same id again is
+     * refused, never a second job). {@code savepoint} may be null.
+     */
+    public void runJar(String jarId, String entryClass, List<String> args, int parallelism, String savepoint,
+                       String jobId) throws IOException {
         ObjectNode body = JSON.createObjectNode();
         body.put("entryClass", entryClass);
         body.putPOJO("programArgsList", args);
         body.put("parallelism", parallelism);
+        body.put("jobId", jobId);
         if (savepoint != null) {
             body.put("savepointPath", savepoint);
             body.put("allowNonRestoredState", false);
         }
-        return call(post("/jars/" + jarId + "/run", body, Duration.ofMinutes(3)), 200).path("jobid").asText();
+        post("/jars/" + jarId + "/run", body, Duration.ofMinutes(3), 200);
     }
 
     public void deleteJar(String jarId) throws IOException {
-        call(HttpRequest.newBuilder(URI.create(baseUrl + "/jars/" + jarId)).DELETE().timeout(Duration.ofSeconds(30))
-                .build(), 200);
+        String base = baseUrl();
+        call(base, HttpRequest.newBuilder(URI.create(base + "/jars/" + jarId)).DELETE()
+                .timeout(Duration.ofSeconds(30)).build(), 200);
     }
 
     public List<Job> jobs() throws IOException {
@@ -100,23 +147,28 @@ public final class FlinkRest {
         return get("/jobs/" + id + "/checkpoints");
     }
 
-    /** Stop-with-savepoint (no drain: event time does not jump to the end); returns the savepoint's location. */
-    public String stopWithSavepoint(String id, Duration timeout) throws IOException, InterruptedException {
-        ObjectNode body = JSON.createObjectNode().put("drain", false);
-        String trigger = call(post("/jobs/" + id + "/stop", body, Duration.ofSeconds(30)), 202).path("request-id").asText();
+    /**
+     * Stop-with-savepoint (no drain: event time does not jump to the end) into {@code directory}; returns the
+     * savepoint's location.
+     */
+    public String stopWithSavepoint(String id, String directory, Duration timeout)
+            throws IOException, InterruptedException {
+        ObjectNode body = JSON.createObjectNode().put("drain", false).put("targetDirectory", directory);
+        String trigger = post("/jobs/" + id + "/stop", body, Duration.ofSeconds(30), 202).path("request-id").asText();
         return awaitSavepoint(id, trigger, timeout);
     }
 
     /** A savepoint of the running job (it keeps running); returns the savepoint's location. */
     public String savepoint(String id, Duration timeout) throws IOException, InterruptedException {
         ObjectNode body = JSON.createObjectNode().put("cancel-job", false);
-        String trigger = call(post("/jobs/" + id + "/savepoints", body, Duration.ofSeconds(30)), 202)
+        String trigger = post("/jobs/" + id + "/savepoints", body, Duration.ofSeconds(30), 202)
                 .path("request-id").asText();
         return awaitSavepoint(id, trigger, timeout);
     }
 
     public void cancel(String id) throws IOException {
-        call(HttpRequest.newBuilder(URI.create(baseUrl + "/jobs/" + id + "?mode=cancel"))
+        String base = baseUrl();
+        call(base, HttpRequest.newBuilder(URI.create(base + "/jobs/" + id + "?mode=cancel"))
                 .method("PATCH", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(30)).build(), 202);
     }
 
@@ -159,29 +211,48 @@ public final class FlinkRest {
         return ids;
     }
 
+    /** A read: tried again while no JobManager can answer it, up to {@link #FAILOVER_TIMEOUT}. */
     public JsonNode get(String path) throws IOException {
-        return call(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(10)).build(), 200);
+        long deadline = System.nanoTime() + FAILOVER_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                String base = baseUrl();
+                return call(base, HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
+                        .build(), 200);
+            } catch (Failure e) {
+                if (!e.failover() || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
     }
 
-    private HttpRequest post(String path, JsonNode body, Duration timeout) {
-        return HttpRequest.newBuilder(URI.create(baseUrl + path)).header("Content-Type", "application/json")
-                .timeout(timeout).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+    private JsonNode post(String path, JsonNode body, Duration timeout, int expected) throws IOException {
+        String base = baseUrl();
+        return call(base, HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .timeout(timeout).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), expected);
     }
 
-    private JsonNode call(HttpRequest request, int expected) throws IOException {
+    private JsonNode call(String base, HttpRequest request, int expected) throws IOException {
         HttpResponse<String> r;
         try {
             r = http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (java.net.ConnectException e) {
-            throw new IOException("Flink's REST API at " + baseUrl + " does not answer (is the cluster running? "
-                    + "bin/cardiospike cluster status)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
+        } catch (IOException e) { // refused, reset or timed out: the JobManager is gone or not serving
+            throw new Failure(0, "Flink's REST API at " + base + " does not answer (" + e.getClass().getSimpleName()
+                    + "; is the cluster running? bin/cardiospike cluster status)");
         }
         if (r.statusCode() != expected) {
-            throw new IOException(request.method() + " " + request.uri().getPath() + ": HTTP " + r.statusCode() + ": "
-                    + errors(r.body()));
+            throw new Failure(r.statusCode(), request.method() + " " + request.uri().getPath() + ": HTTP "
+                    + r.statusCode() + ": " + errors(r.body()));
         }
         return r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
     }

@@ -75,6 +75,33 @@ public final class JobObserver {
         return rest.taskManagersOf(id);
     }
 
+    /** Whether the leading JobManager knows job {@code id}, in any state. */
+    public boolean exists(String id) throws IOException {
+        return state(id).isPresent();
+    }
+
+    /**
+     * Whether job {@code id} runs or will run again: known to the leading JobManager and not globally terminal (a
+     * job restarting, or recovered by a new leader, will run).
+     */
+    public boolean runsOrWillRun(String id) throws IOException {
+        return state(id).filter(s -> !GLOBALLY_TERMINAL.contains(s)).isPresent();
+    }
+
+    private static final Set<String> GLOBALLY_TERMINAL = Set.of("FINISHED", "CANCELED", "FAILED");
+
+    /** The job's state on the leading JobManager; none if it does not know the job. */
+    private Optional<String> state(String id) throws IOException {
+        try {
+            return Optional.of(rest.job(id).path("state").asText());
+        } catch (FlinkRest.Failure e) {
+            if (e.status() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
     /**
      * Until the job and all its tasks run. A job that failed, was cancelled or finished instead, or is not running
      * within {@code timeout}, is the user's to look at.

@@ -6,6 +6,7 @@ import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,18 +14,27 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.core.fs.FileStatus;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.runtime.highavailability.FileSystemJobResultStore;
+import org.apache.flink.runtime.highavailability.JobResultStore;
 
 /**
  * The scoring job on the cluster of {@code cluster start}, one method per action: bundles into the cluster's object
  * store, the job jar uploaded and run, savepoints, the upgrade, cancel; what it observes comes from
- * {@link JobObserver}, what an upgrade may do from {@link UpgradePlan}. Through Flink's REST API ({@link FlinkRest}).
- * Progress of the slow actions goes to {@code progress}, a line at a time. Closing deletes jars uploaded and not run.
- * Errors the user can fix are {@link ScoringJobException}s (a refused bundle, options or job) or {@link IOException}s
- * (the cluster did not answer or refused a request), each one line.
+ * {@link JobObserver}, what an upgrade may do from {@link UpgradePlan}. Through Flink's REST API ({@link FlinkRest}) of
+ * the leading JobManager ({@link JobManagerLeader}); a run and an upgrade come through a failover with one job
+ * running, never none and never two. Progress of the slow actions goes to {@code progress}, a line at a time. Closing
+ * deletes jars uploaded and not run. Errors the user can fix are {@link ScoringJobException}s (a refused bundle,
+ * options or job) or {@link IOException}s (the cluster did not answer or refused a request), each one line.
  */
 public final class ScoringJobClient implements AutoCloseable {
     public static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(5);
@@ -35,15 +45,18 @@ public final class ScoringJobClient implements AutoCloseable {
     private final ClusterConfig cluster;
     private final Installation installation;
     private final Consumer<String> progress;
+    private final JobManagerLeader leader;
     private final FlinkRest rest;
     private final JobObserver observer;
     private final Set<String> uploadedJars = new LinkedHashSet<>();
 
-    public ScoringJobClient(ClusterConfig cluster, Installation installation, Consumer<String> progress) {
+    public ScoringJobClient(ClusterConfig cluster, Installation installation, Consumer<String> progress)
+            throws IOException {
         this.cluster = cluster;
         this.installation = installation;
         this.progress = progress;
-        this.rest = new FlinkRest(cluster.restUrl());
+        this.leader = new JobManagerLeader(cluster);
+        this.rest = new FlinkRest(() -> leader.awaitRestUrl(FlinkRest.FAILOVER_TIMEOUT));
         this.observer = new JobObserver(rest);
     }
 
@@ -51,10 +64,18 @@ public final class ScoringJobClient implements AutoCloseable {
         return cluster;
     }
 
+    /** The leading JobManager's REST API and web UI. */
+    public String restUrl() throws IOException {
+        return rest.baseUrl();
+    }
+
     /** Where the cluster's jobs write checkpoints ({@code state.checkpoints.dir} of its configuration). */
     public String checkpointDir() {
-        return GlobalConfiguration.loadConfiguration(cluster.confDir().toString())
-                .get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        return flinkConf().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+    }
+
+    private Configuration flinkConf() {
+        return GlobalConfiguration.loadConfiguration(cluster.confDir().toString());
     }
 
     /**
@@ -86,16 +107,43 @@ public final class ScoringJobClient implements AutoCloseable {
     }
 
     /**
-     * Runs an uploaded jar's scoring job ({@code savepoint}: where to restore from, or null), then deletes the upload
-     * (the job's classes stay in the cluster's blob store); returns the job's id.
+     * Runs the scoring job of an uploaded jar ({@code jar}, null: this installation's; {@code savepoint}: where to
+     * restore from, or null) under an id chosen here, so that a try cut off by a JobManager failover is told from one
+     * that got through: the job exists once, whichever leader it reached. A jar the new leader lacks (each
+     * JobManager keeps its own uploads) is uploaded again. Then deletes the upload (the job's classes stay in the
+     * cluster's blob store); returns the job's id.
      */
-    public String run(String jarId, List<String> args, int parallelism, String savepoint) throws IOException {
-        try {
-            return rest.runJar(jarId, ScoringJob.class.getName(), args, parallelism, savepoint);
-        } finally {
-            rest.deleteJar(jarId);
-            uploadedJars.remove(jarId);
+    private String run(Path jar, String jarId, List<String> args, int parallelism, String savepoint)
+            throws IOException, InterruptedException, ScoringJobException {
+        String id = new JobID().toHexString();
+        long deadline = System.nanoTime() + FlinkRest.FAILOVER_TIMEOUT.toNanos();
+        String uploaded = jarId;
+        while (true) {
+            try {
+                rest.runJar(uploaded, ScoringJob.class.getName(), args, parallelism, savepoint, id);
+                break;
+            } catch (FlinkRest.Failure e) {
+                if (observer.exists(id)) {
+                    break; // the try reached a leader before it failed over
+                }
+                boolean jarLost = !rest.jars().contains(uploaded);
+                if (!(e.failover() || jarLost) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                progress.accept("job " + id + " not submitted (" + e.getMessage() + "); again on the leading JobManager");
+                if (jarLost) {
+                    uploaded = upload(jar);
+                }
+                Thread.sleep(500);
+            }
         }
+        try {
+            rest.deleteJar(uploaded);
+        } catch (IOException e) {
+            // left in that JobManager's upload directory: harmless
+        }
+        uploadedJars.remove(uploaded);
+        return id;
     }
 
     /** Until the job and all its tasks run (at most two minutes). */
@@ -106,7 +154,7 @@ public final class ScoringJobClient implements AutoCloseable {
     /** Uploads {@code jar} (null: this installation's), runs it and waits for the job to run; returns its id. */
     public String submit(Path jar, List<String> args, int parallelism, String savepoint)
             throws IOException, InterruptedException, ScoringJobException {
-        String id = run(upload(jar), args, parallelism, savepoint);
+        String id = run(jar, upload(jar), args, parallelism, savepoint);
         awaitRunning(id);
         return id;
     }
@@ -130,10 +178,6 @@ public final class ScoringJobClient implements AutoCloseable {
         return rest.savepoint(id, SAVEPOINT_TIMEOUT);
     }
 
-    /** Stops the job with a savepoint (no drain); returns where. */
-    public String stopWithSavepoint(String id) throws IOException, InterruptedException {
-        return rest.stopWithSavepoint(id, SAVEPOINT_TIMEOUT);
-    }
 
     /** Cancels the job (its last checkpoint stays in the object store). */
     public void cancel(String id) throws IOException {
@@ -156,24 +200,38 @@ public final class ScoringJobClient implements AutoCloseable {
 
     /**
      * Act on {@code plan}: stop with a savepoint, run the new job from it, wait for its tasks; the downtime as a
-     * consumer of the scores topic sees it.
+     * consumer of the scores topic sees it. The new job runs only once the old one is stopped for good
+     * ({@link #stoppedForGood}); a leader that fails over in between loses the stop's answer, not its effect, so
+     * the savepoint goes to a directory of this upgrade's own, where it is found again.
      */
     private String upgrade(UpgradePlan plan, Path jar) throws IOException, InterruptedException, ScoringJobException {
         String jarId = upload(jar); // before the stop: the upload is no downtime
+        String directory = flinkConf().get(CheckpointingOptions.SAVEPOINT_DIRECTORY) + "/upgrade-" + plan.jobId()
+                + "-" + System.currentTimeMillis();
         try (DowntimeMeter downtime = new DowntimeMeter(plan.config().kafka(), plan.config().scoresTopic())) {
             long stopNanos = System.nanoTime();
             progress.accept("stopping job " + plan.jobId() + " with a savepoint...");
-            String savepoint;
+            String savepoint = null;
+            String lost = "";
             try {
-                savepoint = stopWithSavepoint(plan.jobId());
+                savepoint = rest.stopWithSavepoint(plan.jobId(), directory, SAVEPOINT_TIMEOUT);
             } catch (IOException e) {
-                throw new ScoringJobException("stop-with-savepoint of " + plan.jobId() + " failed, nothing changed: "
-                        + e.getMessage());
+                lost = ": " + e.getMessage();
+            }
+            if (!stoppedForGood(plan.jobId())) {
+                throw new ScoringJobException("stop-with-savepoint of " + plan.jobId() + " failed, nothing changed"
+                        + " (the job runs on)" + lost);
+            }
+            if (savepoint == null) {
+                savepoint = savepointIn(directory).orElseThrow(() -> new ScoringJobException("job " + plan.jobId()
+                        + " stopped, and its savepoint is not in " + directory + ". Restore by hand from its latest "
+                        + "checkpoint (" + checkpointDir() + "/" + plan.jobId() + "): bin/cardiospike job submit "
+                        + "--from-savepoint s3://.../chk-N --model " + plan.previousModelDir()));
             }
             progress.accept("savepoint " + savepoint);
             String newId;
             try {
-                newId = run(jarId, plan.args(), plan.parallelism(), savepoint);
+                newId = run(jar, jarId, plan.args(), plan.parallelism(), savepoint);
                 awaitRunning(newId);
                 downtime.newJobRunning();
             } catch (IOException | ScoringJobException e) {
@@ -189,6 +247,48 @@ public final class ScoringJobClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether job {@code id} is stopped for good: its result is in the cluster's job result store (kept there:
+     * {@code job-result-store.delete-on-commit: false}), so no JobManager runs it again. False as soon as the leading
+     * JobManager runs it, or will run it again (a standby that took over recovered it); the result is written right
+     * after the job ends, so the wait is short.
+     */
+    private boolean stoppedForGood(String id) throws IOException, InterruptedException, ScoringJobException {
+        ClusterStorage.connect(cluster, installation);
+        JobResultStore results = FileSystemJobResultStore.fromConfiguration(flinkConf(), Runnable::run);
+        long deadline = System.nanoTime() + FlinkRest.FAILOVER_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (results.hasJobResultEntryAsync(JobID.fromHexString(id)).get()) {
+                    return true;
+                }
+            } catch (ExecutionException e) {
+                throw new IOException("job result store: " + e.getCause().getMessage(), e.getCause());
+            }
+            if (observer.runsOrWillRun(id)) {
+                return false;
+            }
+            Thread.sleep(200);
+        }
+        throw new ScoringJobException("job " + id + " neither runs nor has a result after "
+                + FlinkRest.FAILOVER_TIMEOUT.toSeconds() + " s: see bin/cardiospike job status --job-id " + id);
+    }
+
+    /** The completed savepoint in {@code directory} (one with its {@code _metadata}), if any. */
+    private Optional<String> savepointIn(String directory) throws IOException {
+        FileSystem fs = FileSystem.get(URI.create(directory));
+        org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(directory);
+        if (!fs.exists(dir)) {
+            return Optional.empty();
+        }
+        for (FileStatus s : fs.listStatus(dir)) {
+            if (fs.exists(new org.apache.flink.core.fs.Path(s.getPath(), "_metadata"))) {
+                return Optional.of(s.getPath().toString());
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Deletes the jars uploaded and not run (an upgrade refused or failed after the upload); best effort. */
     @Override
     public void close() {
@@ -200,5 +300,6 @@ public final class ScoringJobClient implements AutoCloseable {
             }
         }
         uploadedJars.clear();
+        leader.close();
     }
 }
