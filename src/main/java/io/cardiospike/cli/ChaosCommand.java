@@ -28,12 +28,14 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code chaos}: faults made to happen on the cluster of {@code cluster start} while synthetic patients stream through
- * a scoring job of the run's own (own topics, consumer group and transactional ids): TaskManagers and the broker
- * SIGKILLed (the supervisor restarts them), the object store frozen. Then every committed output is checked against a
+ * a scoring job of the run's own (own topics, consumer group and transactional ids): TaskManagers, the leading
+ * JobManager and the broker SIGKILLed (the supervisor restarts them; a standby JobManager takes the job over), the
+ * object store frozen. Then every committed output is checked against a
  * batch re-score of exactly what was sent ({@link ReplayAudit}); any loss or duplicate fails the run.
  */
 @Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
-        + "TaskManagers and the broker and freezing the object store; check every output against a batch re-score.",
+        + "TaskManagers, the leading JobManager and the broker and freezing the object store; check every output "
+        + "against a batch re-score.",
         defaultValueProvider = ChaosCommand.Defaults.class)
 final class ChaosCommand implements Callable<Integer> {
     /**
@@ -59,6 +61,10 @@ final class ChaosCommand implements Callable<Integer> {
 
     @Option(names = "--kills", defaultValue = "2", description = "TaskManager SIGKILLs (default ${DEFAULT-VALUE})")
     int kills;
+
+    @Option(names = "--jobmanager-kills", defaultValue = "1",
+            description = "SIGKILLs of the leading JobManager; a standby takes over (default ${DEFAULT-VALUE})")
+    int jobManagerKills;
 
     @Option(names = "--broker-restarts", defaultValue = "1",
             description = "broker SIGKILLs, each restarted by the supervisor (default ${DEFAULT-VALUE})")
@@ -100,8 +106,8 @@ final class ChaosCommand implements Callable<Integer> {
 
         String job = jobs.submit(null, config.toArgs(), config.parallelism(), null);
         System.err.printf(Locale.ROOT, "chaos run %s: job %s, %d patients at %,.0f events/s for %.1f min; faults: %d "
-                + "TaskManager kills, %d broker restarts, storage outage %s%n", run, job, patients, rate, minutes,
-                kills, brokerRestarts, outage.isZero() ? "none" : storageOutage);
+                + "TaskManager kills, %d JobManager kills, %d broker restarts, storage outage %s%n", run, job, patients,
+                rate, minutes, kills, jobManagerKills, brokerRestarts, outage.isZero() ? "none" : storageOutage);
 
         ReplayAudit audit = new ReplayAudit();
         FaultInjector faults = new FaultInjector(cluster, seed);
@@ -135,10 +141,13 @@ final class ChaosCommand implements Callable<Integer> {
             lag.setDaemon(true);
             lag.start();
 
-            // Faults spread evenly over the run, in a fixed order: TaskManagers, broker, storage.
+            // Faults spread evenly over the run, in a fixed order: TaskManagers, JobManagers, broker, storage.
             List<String> plan = new ArrayList<>();
             for (int k = 0; k < kills; k++) {
                 plan.add("taskmanager");
+            }
+            for (int k = 0; k < jobManagerKills; k++) {
+                plan.add("jobmanager");
             }
             for (int b = 0; b < brokerRestarts; b++) {
                 plan.add("broker");
@@ -153,6 +162,7 @@ final class ChaosCommand implements Callable<Integer> {
                 long at = System.currentTimeMillis();
                 String what = switch (plan.get(f)) {
                     case "taskmanager" -> faults.killTaskManager(busyTaskManagers(jobs, job)) + " SIGKILLed";
+                    case "jobmanager" -> faults.killLeadingJobManager() + " (leader) SIGKILLed";
                     case "broker" -> {
                         faults.killBroker();
                         yield "broker SIGKILLed";

@@ -12,10 +12,10 @@ import java.util.Optional;
 import java.util.Random;
 
 /**
- * Makes faults happen on the cluster of {@code cluster start}: SIGKILLs a TaskManager or the broker (the supervisor
- * restarts them, as it would any crashed process) or freezes the object store with SIGSTOP so that it is unreachable
- * (connections hang, as with a network partition) until SIGCONT. Processes are found in the supervisor's
- * {@code status.json}.
+ * Makes faults happen on the cluster of {@code cluster start}: SIGKILLs a TaskManager, the leading JobManager or the
+ * broker (the supervisor restarts them, as it would any crashed process) or freezes the object store with SIGSTOP so
+ * that it is unreachable (connections hang, as with a network partition) until SIGCONT. Processes, and which
+ * JobManager leads, are found in the supervisor's {@code status.json}.
  */
 public final class FaultInjector {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,14 +33,16 @@ public final class FaultInjector {
     public record Supervised(String name, long pid, String state) {}
 
     public List<Supervised> processes() throws IOException {
-        Path file = cluster.dir().resolve(ClusterSupervisor.STATUS_FILE);
         List<Supervised> out = new ArrayList<>();
-        if (Files.isRegularFile(file)) {
-            for (JsonNode p : JSON.readTree(file.toFile()).path("processes")) {
-                out.add(new Supervised(p.path("name").asText(), p.path("pid").asLong(), p.path("state").asText()));
-            }
+        for (JsonNode p : status().path("processes")) {
+            out.add(new Supervised(p.path("name").asText(), p.path("pid").asLong(), p.path("state").asText()));
         }
         return out;
+    }
+
+    private JsonNode status() throws IOException {
+        Path file = cluster.dir().resolve(ClusterSupervisor.STATUS_FILE);
+        return Files.isRegularFile(file) ? JSON.readTree(file.toFile()) : JSON.createObjectNode();
     }
 
     /**
@@ -58,6 +60,32 @@ public final class FaultInjector {
         Supervised victim = running.get(random.nextInt(running.size()));
         kill(victim);
         return victim.name();
+    }
+
+    /**
+     * SIGKILLs the leading JobManager, once one leads (at most {@link #RESTART_TIMEOUT}: a failover before may still
+     * be electing); returns its name. Returns when it is back as a standby, with another one leading.
+     */
+    public String killLeadingJobManager() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + RESTART_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<String> leader = leader();
+            List<Supervised> all = processes();
+            Optional<Supervised> running = leader.flatMap(name -> all.stream()
+                    .filter(p -> p.name().equals(name) && p.state().equals("RUNNING")).findFirst());
+            if (running.isPresent()) {
+                kill(running.get());
+                return running.get().name();
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("no JobManager leads in " + cluster.dir());
+    }
+
+    /** The leading JobManager, as the supervisor last saw it in ZooKeeper. */
+    public Optional<String> leader() throws IOException {
+        JsonNode leader = status().path("leader");
+        return leader.isTextual() ? Optional.of(leader.asText()) : Optional.empty();
     }
 
     /** SIGKILLs the broker. */

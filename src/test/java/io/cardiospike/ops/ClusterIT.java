@@ -73,11 +73,13 @@ class ClusterIT {
     }
 
     /**
-     * {@code chaos} on the same kind of cluster: two TaskManagers SIGKILLed, the broker SIGKILLed and restarted and
-     * the object store frozen while 50 patients stream, and not one beat or alert lost or duplicated.
+     * {@code chaos} on the same kind of cluster: two TaskManagers and the leading JobManager SIGKILLed, the broker
+     * SIGKILLed and restarted and the object store frozen while 40 patients stream, and not one beat or alert lost
+     * or duplicated. Then {@code job upgrade} twice with the leading JobManager SIGKILLed mid-way: each leaves one
+     * job running, never none and never two.
      */
     @Test
-    void chaosKillsTaskManagersAndTheBrokerAndFreezesStorageWithoutLossOrDuplicates() throws Throwable {
+    void chaosKillsTaskManagersTheLeaderAndTheBrokerAndFreezesStorageWithoutLossOrDuplicates() throws Throwable {
         clusterDir = dir.resolve("cluster");
         List<String> start = new ArrayList<>(List.of("cluster", "start", "--taskmanagers", "2"));
         start.addAll(ports());
@@ -85,21 +87,85 @@ class ClusterIT {
             Result started = cs(start.toArray(String[]::new));
             assertThat(started.exit()).as("cluster start: %s", started).isZero();
             Result chaos = cs("chaos", "--minutes", "2", "--rate", "400", "--patients", "40", "--kills", "2",
-                    "--broker-restarts", "1", "--storage-outage", "15s");
+                    "--jobmanager-kills", "1", "--broker-restarts", "1", "--storage-outage", "15s");
             log("chaos:\n" + chaos.out());
             assertThat(chaos.exit()).as("chaos: %s", chaos).isZero();
             assertThat(chaos.out()).contains("result: OK", "missing: 0, duplicated: 0, mismatched: 0",
                     "dead letters: 0");
             assertThat(chaos.out().lines().filter(l -> l.startsWith("recovery: ")))
-                    .hasSize(4).noneMatch(l -> l.endsWith("never"));
+                    .hasSize(5).noneMatch(l -> l.endsWith("never"))
+                    .anyMatch(l -> l.matches("recovery: jobmanager-\\d \\(leader\\) SIGKILLed at .*"));
             Map<String, long[]> status = status();
             assertThat(status.get("kafka")[1]).as("broker restarts").isEqualTo(1);
             assertThat(status.get("taskmanager-1")[1] + status.get("taskmanager-2")[1]).as("TaskManager restarts")
                     .isEqualTo(2);
+            assertThat(status.get("jobmanager-1")[1] + status.get("jobmanager-2")[1]).as("JobManager restarts")
+                    .isEqualTo(1);
+
+            Result submit = cs("job", "submit", "--model", "models", "--parallelism", "2", "--checkpoint-interval", "2s");
+            assertThat(submit.exit()).as("job submit: %s", submit).isZero();
+            // During the savepoint (the stop's answer may be lost: the old job runs on, or the new one runs), and
+            // after it (the old job is stopped: the new one must run, on the new leader).
+            upgradeWithTheLeaderKilledAt("stopping job", "1");
+            upgradeWithTheLeaderKilledAt("savepoint s3://", "2");
             assertThat(cs("cluster", "stop").exit()).isZero();
         } catch (Throwable t) {
             cs("cluster", "stop");
             throw new AssertionError(t.getMessage() + keepLogs(), t);
+        }
+    }
+
+    /**
+     * {@code job upgrade --parallelism P}, and the leading JobManager SIGKILLed as soon as the upgrade prints
+     * {@code at}. Then exactly one scoring job runs: the new one if the upgrade says it runs, else the old one.
+     */
+    private void upgradeWithTheLeaderKilledAt(String at, String parallelism) throws Exception {
+        Matcher running = Pattern.compile("^job ([0-9a-f]{32})$", Pattern.MULTILINE).matcher(cs("job", "status").out());
+        assertThat(running.find()).as("a running job before the upgrade").isTrue();
+        String old = running.group(1);
+        Launched upgrade = launch("job", "upgrade", "--parallelism", parallelism);
+        await("the upgrade printing '" + at + "'", 120_000,
+                () -> read(upgrade.err()).contains(at) || !upgrade.process().isAlive());
+        String killed = new FaultInjector(ClusterConfig.load(clusterDir), 1).killLeadingJobManager();
+        assertThat(upgrade.process().waitFor(5, TimeUnit.MINUTES)).as("upgrade returned").isTrue();
+        Result r = new Result(upgrade.process().exitValue(), read(upgrade.out()), read(upgrade.err()));
+        log("upgrade with " + killed + " killed at '" + at + "': " + r);
+        String expected;
+        if (r.exit() == 0) {
+            expected = jobId(r);
+        } else {
+            assertThat(r.err()).as("a failed upgrade: %s", r).contains("nothing changed");
+            expected = old;
+        }
+        Map<String, String> jobs = new HashMap<>();
+        await("only job " + expected + " running", 120_000, () -> {
+            jobs.clear();
+            jobs.putAll(liveScoringJobs());
+            return jobs.equals(Map.of(expected, "RUNNING"));
+        }, () -> "scoring jobs not ended: " + jobs);
+    }
+
+    /** The scoring jobs, by id, that the leading JobManager has not ended (their states). */
+    private Map<String, String> liveScoringJobs() {
+        try {
+            Map<String, String> live = new HashMap<>();
+            for (FlinkRest.Job j : new FlinkRest(ClusterConfig.load(clusterDir).restUrl(leader())).jobs()) {
+                if (j.name().equals(io.cardiospike.stream.ScoringJob.JOB_NAME)
+                        && !List.of("FINISHED", "CANCELED", "FAILED").contains(j.state())) {
+                    live.put(j.id(), j.state());
+                }
+            }
+            return live;
+        } catch (IOException | AssertionError e) {
+            return Map.of("(no answer: " + e.getMessage() + ")", "");
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
