@@ -286,7 +286,7 @@ final class ClusterCommand {
         ports.put("zookeeper", c.zooKeeperPort());
         for (int j = 1; j <= c.jobManagers(); j++) {
             String jm = ClusterConfig.jobManager(j);
-            ports.put(jm + " rest", c.restPort() + j - 1);
+            ports.put(jm + " rest", c.restPort(j));
             ports.put(jm + " rpc", c.rpcPort(j));
             ports.put("prometheus " + jm, c.jobManagerPrometheusPort(j));
         }

@@ -122,7 +122,12 @@ public record ClusterConfig(
     }
 
     public String restUrl(int jobManager) {
-        return "http://127.0.0.1:" + (restPort + jobManager - 1);
+        return "http://127.0.0.1:" + restPort(jobManager);
+    }
+
+    /** JobManager {@code j}'s REST port. */
+    public int restPort(int jobManager) {
+        return restPort + jobManager - 1;
     }
 
     /** JobManager {@code j}'s RPC port (in high availability, {@code high-availability.jobmanager.port}). */

@@ -92,7 +92,7 @@ public final class ClusterSupervisor {
             jmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve(name + ".log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
                     "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
                     "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "--configDir", conf.toString(),
-                    "-D", "rest.port=" + (cluster.restPort() + j - 1),
+                    "-D", "rest.port=" + cluster.restPort(j),
                     "-D", "high-availability.jobmanager.port=" + cluster.rpcPort(j),
                     "-D", "web.upload.dir=" + Files.createDirectories(cluster.jarsDir(j)),
                     "-D", "metrics.reporter.prom.port=" + cluster.jobManagerPrometheusPort(j)));
