@@ -175,8 +175,8 @@ final class ClusterCommand {
             System.out.println("  s3           " + cluster.s3Endpoint() + "  bucket " + ClusterConfig.BUCKET
                     + " (key in " + home.resolve(ClusterConfig.FILE) + ")");
             System.out.println("  flink        " + cluster.restUrl() + "  (REST API and web UI), " + taskManagers
-                    + " TaskManagers x " + slots + " slots, " + jobManagers + " JobManagers (leader "
-                    + leader(readStatus(home)).orElse("not yet elected") + "; any one's web UI shows the leader's)");
+                    + " TaskManagers x " + slots + " slots, " + jobManagers + (jobManagers == 1 ? " JobManager" : " JobManagers")
+                    + " (leader " + leader(readStatus(home)).orElse("not yet elected") + "; each one's web UI shows the leader's)");
             System.out.println("  zookeeper    " + cluster.zooKeeperQuorum() + "  leader election, HA metadata in "
                     + "s3://" + ClusterConfig.BUCKET + "/ha");
             System.out.println("  prometheus   http://127.0.0.1:" + cluster.jobManagerPrometheusPort(1) + "/metrics (jobmanager), ports "

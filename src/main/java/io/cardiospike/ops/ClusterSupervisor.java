@@ -19,6 +19,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -190,15 +192,22 @@ public final class ClusterSupervisor {
         }
     }
 
-    /** TaskManagers first (their jobs' tasks end), then the JobManager, then broker and object store. */
+    /**
+     * TaskManagers first (their jobs' tasks end), then the JobManagers, the leader last (stopped first, it would hand
+     * its jobs to a standby about to stop), then ZooKeeper, broker and object store. The jobs stay in ZooKeeper and
+     * the object store: the next start runs them again.
+     */
     private void stopAll() {
         stopping = true;
         ready = false;
         log("stopping");
-        List<ManagedProcess> reversed = new ArrayList<>(processes);
-        java.util.Collections.reverse(reversed);
-        reversed.parallelStream().filter(p -> p.name.startsWith("taskmanager-")).forEach(p -> p.stop(20));
-        reversed.stream().filter(p -> !p.name.startsWith("taskmanager-")).forEach(p -> p.stop(20));
+        Optional<String> leading = leading();
+        group("taskmanager-").parallelStream().forEach(p -> p.stop(20));
+        group("jobmanager-").stream().sorted(Comparator.comparing(p -> leading.equals(Optional.of(p.name))))
+                .forEach(p -> p.stop(20));
+        List<ManagedProcess> rest = new ArrayList<>(group("zookeeper", "kafka", "s3"));
+        Collections.reverse(rest);
+        rest.forEach(p -> p.stop(20));
         if (leader != null) {
             leader.close();
         }
