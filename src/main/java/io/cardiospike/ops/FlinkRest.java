@@ -51,6 +51,12 @@ public final class FlinkRest {
         public boolean failover() {
             return status == 0 || status >= 500;
         }
+
+        /** The message says it all (the command line prints an exception as its text). */
+        @Override
+        public String toString() {
+            return getMessage();
+        }
     }
 
     private final Address address;
