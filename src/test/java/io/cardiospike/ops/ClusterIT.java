@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The deployment a user runs, through {@code bin/cardiospike} as a user types it: {@code cluster start} (Kafka,
- * s3proxy, a Flink JobManager and two TaskManagers, each its own process), {@code job submit} of the shaded job jar
+ * s3proxy, ZooKeeper, two Flink JobManagers, one leading, and two TaskManagers, each its own process), {@code job submit} of the shaded job jar
  * with the bundle uploaded to S3, synthetic patients streamed with {@code produce}, {@code job upgrade} mid-stream to
  * a copied bundle at parallelism 3 and then to parallelism 1, and {@code cluster stop}. Every beat must be committed
  * exactly once ({@code read_committed}) and equal the batch scorer; beats scored after the switch carry the new
