@@ -14,14 +14,8 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.http.sse.SseHandler;
 import io.javalin.http.staticfiles.Location;
 import jakarta.servlet.DispatcherType;
-import jakarta.servlet.MultipartConfigElement;
-import jakarta.servlet.ServletException;
-import jakarta.servlet.http.Part;
-import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -31,16 +25,12 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
-import org.eclipse.jetty.http.BadMessageException;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.servlet.FilterHolder;
@@ -172,12 +162,6 @@ public final class ApiServer implements AutoCloseable {
     public static final int MIN_BODY_BYTES_PER_SECOND = 1024;
     /** Threads beyond the request bound: for the 503 answers, /health and Jetty's own selector and acceptor. */
     private static final int SPARE_THREADS = 32;
-    /** Multipart uploads stay in memory (never a temporary file with patient data) up to the body limit. */
-    private static final MultipartConfigElement MULTIPART = new MultipartConfigElement(
-            System.getProperty("java.io.tmpdir"), MAX_BODY_BYTES, MAX_BODY_BYTES, MAX_BODY_BYTES);
-
-    private static final String MALFORMED_MULTIPART = "malformed multipart/form-data body: expected parts with "
-            + "boundaries as in its Content-Type, one named 'file' holding the CSV";
 
     private final Options options;
     private final EnsembleScorer scorer;
@@ -432,7 +416,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void predict(Context ctx) {
-        PredictRequest req = PredictRequest.parse(body(ctx), MAX_BEATS);
+        PredictRequest req = PredictRequest.parse(RequestBodies.bytes(ctx), MAX_BEATS);
         Analysis a = scoring(() -> Analysis.of(scorer, req.sequence()));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("study", req.study());
@@ -446,7 +430,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** Same output as {@code bin/cardiospike score}: the same reader, scorer and writer. */
     private void predictCsv(Context ctx) throws IOException {
-        RrCsv.Table table = csvTable(ctx);
+        RrCsv.Table table = RequestBodies.csv(ctx);
         List<double[]> proba = new ArrayList<>(table.recordings().size());
         for (Recording r : table.recordings()) {
             proba.add(scoring(() -> scorer.scoreRecording(r.rr()).proba()));
@@ -477,7 +461,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** A CSV for the dashboard: every recording in it, scored, in the shape of {@code /api/v1/recordings/{id}}. */
     private void analyze(Context ctx) throws IOException {
-        RrCsv.Table table = csvTable(ctx);
+        RrCsv.Table table = RequestBodies.csv(ctx);
         List<Map<String, Object>> list = new ArrayList<>();
         for (Recording r : table.recordings()) {
             list.add(scoring(() -> Analysis.recordingJson(scorer, r)));
@@ -550,138 +534,6 @@ public final class ApiServer implements AutoCloseable {
             throw new ApiException(404, "live view is off: the server was started without --bootstrap-servers");
         }
         return live;
-    }
-
-    /**
-     * The CSV of a request: a multipart upload's {@code file} part (a file or a plain field), or else the body.
-     */
-    private RrCsv.Table csvTable(Context ctx) throws IOException {
-        byte[] bytes;
-        String name;
-        if (Objects.toString(ctx.contentType(), "").toLowerCase(Locale.ROOT).startsWith("multipart/")) {
-            checkLength(ctx);
-            BodyBudget.Reservation reservation = reservation(ctx);
-            // Jetty parses the whole upload before a part can be read: its share is reserved first
-            long declared = ctx.req().getContentLengthLong();
-            long parsed = declared >= 0 ? declared : MAX_BODY_BYTES;
-            reserve(reservation, parsed);
-            Part file = filePart(ctx);
-            try (InputStream in = file.getInputStream()) {
-                bytes = readCapped(in, reservation, parsed);
-            }
-            name = file.getSubmittedFileName() == null || file.getSubmittedFileName().isBlank() ? "upload"
-                    : file.getSubmittedFileName();
-        } else {
-            bytes = body(ctx);
-            name = "request body";
-        }
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(
-                new java.io.ByteArrayInputStream(bytes), StandardCharsets.UTF_8))) {
-            return RrCsv.read(in, name);
-        } catch (CsvFormatException e) {
-            throw ApiException.badRequest(e.getMessage());
-        }
-    }
-
-    private static Part filePart(Context ctx) {
-        ctx.req().setAttribute("org.eclipse.jetty.multipartConfig", MULTIPART);
-        Part file = null;
-        try {
-            // exactly one part, 'file', as the OpenAPI document says: nothing else is read, so nothing is accepted
-            for (Part part : ctx.req().getParts()) {
-                if (!"file".equals(part.getName()) || file != null) {
-                    throw ApiException.badRequest("multipart upload with a part other than one 'file': send only "
-                            + "the CSV, as the part 'file'");
-                }
-                file = part;
-            }
-        } catch (IllegalStateException e) { // Jetty's size limits (maxRequestSize, maxFileSize)
-            if (String.valueOf(e.getMessage()).contains("exceeds")) {
-                throw ApiException.tooLarge("upload larger than " + MAX_BODY_BYTES + " bytes", MAX_BODY_BYTES);
-            }
-            throw ApiException.badRequest(MALFORMED_MULTIPART);
-        } catch (ApiException e) {
-            throw e;
-        } catch (IOException | ServletException | RuntimeException e) { // the parser's word for a broken upload
-            throw unreadable(e, MALFORMED_MULTIPART);
-        }
-        if (file == null) {
-            throw ApiException.badRequest("multipart upload without a 'file' field");
-        }
-        return file;
-    }
-
-    /** The request body, refused with 413 beyond {@link #MAX_BODY_BYTES} even without a Content-Length. */
-    private static byte[] body(Context ctx) {
-        checkLength(ctx);
-        BodyBudget.Reservation reservation = reservation(ctx);
-        reserve(reservation, Math.max(0, ctx.req().getContentLengthLong())); // refused before a byte is read
-        try {
-            return readCapped(ctx.req().getInputStream(), reservation, 0);
-        } catch (IOException | BadMessageException e) {
-            throw unreadable(e, "could not read the request body");
-        }
-    }
-
-    /** A failed body read as a client error: 408 when the client was too slow (the idle timeout, the data rate). */
-    private static ApiException unreadable(Exception e, String message) {
-        if (e instanceof ApiException api) {
-            return api;
-        }
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            int code = t instanceof BadMessageException bad ? bad.getCode() : 0;
-            if (t instanceof TimeoutException || code == 408) {
-                return new ApiException(408, "request body not received in time: it stalled or arrived slower than "
-                        + MIN_BODY_BYTES_PER_SECOND + " bytes/s");
-            }
-            if (code == 413) {
-                return ApiException.tooLarge("request body exceeds the limit of " + MAX_BODY_BYTES + " bytes",
-                        MAX_BODY_BYTES);
-            }
-        }
-        return ApiException.badRequest(message);
-    }
-
-    private static void checkLength(Context ctx) {
-        if (ctx.req().getContentLengthLong() > MAX_BODY_BYTES) {
-            throw ApiException.tooLarge("request body of " + ctx.req().getContentLengthLong()
-                    + " bytes exceeds the limit of " + MAX_BODY_BYTES + " bytes", MAX_BODY_BYTES);
-        }
-    }
-
-    private static BodyBudget.Reservation reservation(Context ctx) {
-        Object r = ctx.req().getAttribute(BodyBudget.ATTRIBUTE);
-        if (!(r instanceof BodyBudget.Reservation reservation)) {
-            throw new IllegalStateException("request did not pass the RequestGuard");
-        }
-        return reservation;
-    }
-
-    private static void reserve(BodyBudget.Reservation reservation, long bytes) {
-        if (!reservation.growTo(bytes)) {
-            throw ApiException.busy("server busy: request bodies in memory are at their limit; retry after "
-                    + RequestGuard.RETRY_AFTER_SECONDS + " s", RequestGuard.RETRY_AFTER_SECONDS);
-        }
-    }
-
-    /**
-     * Reads at most {@link #MAX_BODY_BYTES}, checked while reading (413 beyond), with room in the body budget for
-     * each chunk before it is kept: {@code before} bytes of this request are already reserved elsewhere.
-     */
-    private static byte[] readCapped(InputStream in, BodyBudget.Reservation reservation, long before)
-            throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[64 * 1024];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            if (out.size() + n > MAX_BODY_BYTES) {
-                throw ApiException.tooLarge("request body exceeds the limit of " + MAX_BODY_BYTES + " bytes",
-                        MAX_BODY_BYTES);
-            }
-            reserve(reservation, before + out.size() + n);
-            out.write(buf, 0, n);
-        }
-        return out.toByteArray();
     }
 
     /** The matched route template ({@code /api/v1/recordings/{id}}), so that logs never carry the ids in paths. */
