@@ -26,6 +26,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Semaphore;
@@ -43,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * the recordings of a CSV file and following the streaming job's Kafka topics for the live view.
  *
  * <pre>{@code
- * try (ApiServer server = ApiServer.start(ApiServer.Options.defaults().port(0).bootstrapServers(kafka))) {
+ * try (ApiServer server = ApiServer.start(ApiServer.Options.builder().port(0).bootstrapServers(kafka).build())) {
  *     System.out.println("dashboard: " + server.url());
  * }
  * }</pre>
@@ -57,7 +58,7 @@ public final class ApiServer implements AutoCloseable {
     public static final int MAX_BEATS = 100_000;
 
     /**
-     * Server settings.
+     * Server settings, made by {@link #builder()}, which checks each as it is set.
      *
      * @param host                  interface to bind; loopback by default because responses carry patient data
      * @param port                  TCP port, 0 for any free one
@@ -65,6 +66,8 @@ public final class ApiServer implements AutoCloseable {
      *                              EnsembleScorer)})
      * @param dataFile              optional CSV (id,time,x) whose recordings the dashboard lists
      * @param kafka                 optional Kafka (brokers and client properties); enables the live view
+     * @param beatsPerPatient       beats the live view keeps per patient
+     * @param maxPatients           patients the live view keeps
      * @param authTokenFile         optional file of bearer tokens (read once at start); without it no authentication
      * @param maxConcurrentRequests requests in progress at once (event streams included); beyond, 503 at once
      * @param idleTimeout           a connection silent this long is closed; a body stalled this long gets 408
@@ -73,85 +76,113 @@ public final class ApiServer implements AutoCloseable {
     public record Options(String host, int port, Path modelDir, Path dataFile, KafkaConnection kafka,
                           String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients,
                           Path authTokenFile, int maxConcurrentRequests, Duration idleTimeout, long bodyMemoryBytes) {
-        public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 256;
-        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
-        public static final long DEFAULT_BODY_MEMORY_BYTES = 64L * 1024 * 1024;
 
-        public Options {
-            if (maxConcurrentRequests < 1) {
-                throw new IllegalArgumentException("maxConcurrentRequests must be at least 1");
+        /** The defaults, each replaced by its setter. */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Mutable; {@link #build} may be called again after more setters (a second server on another port). */
+        public static final class Builder {
+            private String host = "127.0.0.1";
+            private int port = 8080;
+            private Path modelDir = Path.of("models");
+            private Path dataFile;
+            private KafkaConnection kafka;
+            private String scoresTopic = "rr-scores";
+            private String alertsTopic = "rr-alerts";
+            private int beatsPerPatient = 2_000;
+            private int maxPatients = 500;
+            private Path authTokenFile;
+            private int maxConcurrentRequests = 256;
+            private Duration idleTimeout = Duration.ofSeconds(30);
+            private long bodyMemoryBytes = 64L * 1024 * 1024;
+
+            private Builder() {}
+
+            public Builder host(String v) {
+                host = Objects.requireNonNull(v, "host");
+                return this;
             }
-            if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-                throw new IllegalArgumentException("idleTimeout must be positive");
+
+            public Builder port(int v) {
+                if (v < 0 || v > 65_535) {
+                    throw new IllegalArgumentException("port must be 0 to 65535, got " + v);
+                }
+                port = v;
+                return this;
             }
-            if (bodyMemoryBytes < MAX_BODY_BYTES) { // else a body within the limit could never be read
-                throw new IllegalArgumentException("bodyMemoryBytes must be at least the body limit, "
-                        + MAX_BODY_BYTES + " bytes");
+
+            public Builder modelDir(Path v) {
+                modelDir = Objects.requireNonNull(v, "modelDir");
+                return this;
             }
-        }
 
-        public static Options defaults() {
-            return new Options("127.0.0.1", 8080, Path.of("models"), null, null, "rr-scores", "rr-alerts", 2_000,
-                    500, null, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_BODY_MEMORY_BYTES);
-        }
+            /** Optional: null for none. */
+            public Builder dataFile(Path v) {
+                dataFile = v;
+                return this;
+            }
 
-        public Options host(String v) {
-            return new Options(v, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            /** Optional: null for no authentication. */
+            public Builder authTokenFile(Path v) {
+                authTokenFile = v;
+                return this;
+            }
 
-        public Options port(int v) {
-            return new Options(host, v, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            /** Optional: null for no live view. */
+            public Builder kafka(KafkaConnection v) {
+                kafka = v;
+                return this;
+            }
 
-        public Options modelDir(Path v) {
-            return new Options(host, port, v, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            /** Plain brokers, no client properties; null or blank: no live view. */
+            public Builder bootstrapServers(String v) {
+                return kafka(v == null || v.isBlank() ? null : KafkaConnection.plain(v));
+            }
 
-        public Options dataFile(Path v) {
-            return new Options(host, port, modelDir, v, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder topics(String scores, String alerts) {
+                scoresTopic = scores;
+                alertsTopic = alerts;
+                return this;
+            }
 
-        public Options bootstrapServers(String v) {
-            return kafka(v == null || v.isBlank() ? null : KafkaConnection.plain(v));
-        }
+            /** What the live view keeps: beats per patient, patients. */
+            public Builder buffers(int beats, int patients) {
+                beatsPerPatient = beats;
+                maxPatients = patients;
+                return this;
+            }
 
-        public Options kafka(KafkaConnection v) {
-            return new Options(host, port, modelDir, dataFile, v, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder maxConcurrentRequests(int v) {
+                if (v < 1) {
+                    throw new IllegalArgumentException("maxConcurrentRequests must be at least 1");
+                }
+                maxConcurrentRequests = v;
+                return this;
+            }
 
-        public Options topics(String scores, String alerts) {
-            return new Options(host, port, modelDir, dataFile, kafka, scores, alerts, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder idleTimeout(Duration v) {
+                if (v.isNegative() || v.isZero()) {
+                    throw new IllegalArgumentException("idleTimeout must be positive");
+                }
+                idleTimeout = v;
+                return this;
+            }
 
-        public Options buffers(int beats, int patients) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beats,
-                    patients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder bodyMemoryBytes(long v) {
+                if (v < MAX_BODY_BYTES) { // else a body within the limit could never be read
+                    throw new IllegalArgumentException("bodyMemoryBytes must be at least the body limit, "
+                            + MAX_BODY_BYTES + " bytes");
+                }
+                bodyMemoryBytes = v;
+                return this;
+            }
 
-        public Options authTokenFile(Path v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, v, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
-
-        public Options maxConcurrentRequests(int v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, v, idleTimeout, bodyMemoryBytes);
-        }
-
-        public Options idleTimeout(Duration v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, v, bodyMemoryBytes);
-        }
-
-        public Options bodyMemoryBytes(long v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, v);
+            public Options build() {
+                return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                        maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
+            }
         }
     }
 

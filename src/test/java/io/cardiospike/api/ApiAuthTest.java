@@ -53,8 +53,8 @@ class ApiAuthTest {
 
         tokenFile = Files.writeString(dir.resolve("tokens"), "# gateways of ward 3\n" + WARD + "\n\n# batch jobs\n"
                 + SERVICE + "\n");
-        server = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(tokenFile)
-                .dataFile(TestData.writeCsv(dir.resolve("data.csv"), 2, 3)));
+        server = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(tokenFile)
+                .dataFile(TestData.writeCsv(dir.resolve("data.csv"), 2, 3)).build());
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -146,7 +146,7 @@ class ApiAuthTest {
     void theTokenFileIsReadOnceAtStart() throws Exception {
         String later = "added-after-start-0123456789";
         Path file = Files.writeString(dir.resolve("rotating"), WARD + "\n");
-        try (ApiServer once = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(file))) {
+        try (ApiServer once = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(file).build())) {
             Files.writeString(file, later + "\n");
             String url = "http://127.0.0.1:" + once.port() + "/api/v1/model";
             assertThat(HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + WARD)

@@ -41,8 +41,8 @@ class ApiFuzzIT {
         Path tokens = Files.writeString(dir.resolve("tokens"), "# fuzzing\n" + token + "\n");
         Files.createDirectories(REPORTS);
         Path output = REPORTS.resolve("output.txt");
-        try (ApiServer server = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(tokens)
-                .dataFile(TestData.writeCsv(dir.resolve("data.csv"), 2, 7)))) {
+        try (ApiServer server = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(tokens)
+                .dataFile(TestData.writeCsv(dir.resolve("data.csv"), 2, 7)).build())) {
             List<String> command = new ArrayList<>(List.of(schemathesis(), "run",
                     "http://127.0.0.1:" + server.port() + "/openapi.json",
                     "--checks", "all",

@@ -1,6 +1,7 @@
 package io.cardiospike.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,7 +45,7 @@ class ApiServerTest {
     @BeforeAll
     static void start() throws Exception {
         dataCsv = TestData.writeCsv(dir.resolve("data.csv"), 4, 11);
-        server = ApiServer.start(ApiServer.Options.defaults().port(0).dataFile(dataCsv));
+        server = ApiServer.start(ApiServer.Options.builder().port(0).dataFile(dataCsv).build());
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -323,6 +324,30 @@ class ApiServerTest {
                 "sequence", rec.get("rr")))).body());
         assertThat(rec.get("proba")).isEqualTo(predicted.get("anomaly_proba"));
         assertThat(rec.get("episodes")).isEqualTo(predicted.get("episodes"));
+    }
+
+    @Test
+    void optionsStartFromTheDefaultsAndRefuseAWrongValueWhereItIsSet() {
+        ApiServer.Options.Builder builder = ApiServer.Options.builder().dataFile(dataCsv);
+        ApiServer.Options defaults = builder.build();
+        assertThat(defaults.host()).isEqualTo("127.0.0.1");
+        assertThat(defaults.port()).isEqualTo(8080);
+        assertThat(defaults.kafka()).isNull();
+        assertThat(defaults.authTokenFile()).isNull();
+        assertThat(defaults.maxConcurrentRequests()).isEqualTo(256);
+        // built again after one more setter (as the demo does for a free port): only that setting differs
+        assertThat(builder.port(0).build()).isEqualTo(new ApiServer.Options(defaults.host(), 0, defaults.modelDir(),
+                dataCsv, null, defaults.scoresTopic(), defaults.alertsTopic(), defaults.beatsPerPatient(),
+                defaults.maxPatients(), null, defaults.maxConcurrentRequests(), defaults.idleTimeout(),
+                defaults.bodyMemoryBytes()));
+        assertThat(ApiServer.Options.builder().bootstrapServers(" ").build().kafka()).isNull();
+        assertThatThrownBy(() -> ApiServer.Options.builder().port(65_536)).hasMessageContaining("port");
+        assertThatThrownBy(() -> ApiServer.Options.builder().maxConcurrentRequests(0))
+                .hasMessageContaining("maxConcurrentRequests");
+        assertThatThrownBy(() -> ApiServer.Options.builder().idleTimeout(java.time.Duration.ZERO))
+                .hasMessageContaining("idleTimeout");
+        assertThatThrownBy(() -> ApiServer.Options.builder().bodyMemoryBytes(ApiServer.MAX_BODY_BYTES - 1))
+                .hasMessageContaining("bodyMemoryBytes");
     }
 
     static void assertError(HttpResponse<String> res, int status, String message) throws Exception {
