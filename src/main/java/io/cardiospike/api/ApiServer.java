@@ -366,9 +366,13 @@ public final class ApiServer implements AutoCloseable {
         route(javalin, HandlerType.GET, "/api/v1/live/patients", ctx -> ctx.contentType("application/json")
                 .result(live().patientsJson()));
         route(javalin, HandlerType.GET, "/api/v1/live/patients/{id}", this::livePatient);
-        route(javalin, HandlerType.GET, RequestGuard.EVENTS_PATH, new SseHandler(this::liveEvents));
-        route(javalin, HandlerType.GET, "/openapi.json", ctx -> ctx.contentType("application/json")
-                .result(resource("/api/openapi.json")));
+        SseHandler events = new SseHandler(this::liveEvents);
+        route(javalin, HandlerType.GET, RequestGuard.EVENTS_PATH, ctx -> {
+            live(); // off: a 404 like the other live endpoints, before the stream would begin
+            events.handle(ctx);
+        });
+        byte[] openApi = OpenApiDocument.of(tokens != null);
+        route(javalin, HandlerType.GET, "/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
         route(javalin, HandlerType.GET, "/docs", ctx -> ctx.html(new String(resource("/web/docs.html"),
                 StandardCharsets.UTF_8)));
 
@@ -527,16 +531,13 @@ public final class ApiServer implements AutoCloseable {
         ctx.contentType("application/json").result(json);
     }
 
-    /** Streams the patient list, alerts and (with {@code ?patient=}) one patient's snapshot and new beats. */
+    /**
+     * Streams the patient list, alerts and (with {@code ?patient=}) one patient's snapshot and new beats. Only with
+     * the live view on: its route answers 404 before the stream begins.
+     */
     private void liveEvents(io.javalin.http.sse.SseClient client) {
-        LiveFeed feed = live;
-        if (feed == null) {
-            client.sendEvent("error", "{\"error\":\"live view is off: the server was started without "
-                    + "--bootstrap-servers\"}");
-            return;
-        }
         String patient = client.ctx().queryParam("patient");
-        LiveFeed.Subscriber sub = feed.subscribe(patient == null || patient.isBlank() ? null : patient);
+        LiveFeed.Subscriber sub = live.subscribe(patient == null || patient.isBlank() ? null : patient);
         // This async request thread is the subscriber's writer, so a slow page never blocks the Kafka consumer.
         try {
             long lastSent = System.nanoTime();
@@ -556,7 +557,7 @@ public final class ApiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            feed.unsubscribe(sub);
+            live.unsubscribe(sub);
         }
     }
 
@@ -576,7 +577,7 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static byte[] resource(String name) {
+    static byte[] resource(String name) {
         try (InputStream in = ApiServer.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException("missing resource " + name);

@@ -138,8 +138,15 @@ class ApiAuthTest {
         }
         JsonNode doc = JSON.readTree(get("/openapi.json", null).body());
         assertThat(doc.at("/components/securitySchemes/bearerAuth/scheme").asText()).isEqualTo("bearer");
-        assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("401")).isTrue();
+        assertThat(doc.at("/security/0").has("bearerAuth")).as("every operation needs the token").isTrue();
         assertThat(doc.at("/paths/~1health/get/security")).isEmpty();
+        assertThat(doc.at("/paths/~1openapi.json/get/security")).isEmpty();
+        doc.get("paths").forEach(path -> path.forEach(operation -> {
+            boolean open = operation.has("security"); // the open ones: an empty requirement of their own
+            assertThat(operation.get("responses").has("401")).as(operation.get("operationId").asText())
+                    .isEqualTo(!open);
+        }));
+        assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("401")).isTrue();
     }
 
     @Test

@@ -238,6 +238,15 @@ class ApiServerTest {
         }
         assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("422")).isTrue();
         assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("413")).isTrue();
+        // no --auth-token-file: the document asks for no token and promises no 401, as the server does
+        assertThat(doc.has("security")).isFalse();
+        assertThat(doc.at("/components").has("securitySchemes")).isFalse();
+        assertThat(doc.at("/components/responses").has("Unauthorized")).isFalse();
+        doc.get("paths").forEach(path -> path.forEach(operation -> {
+            assertThat(operation.has("security")).as(operation.get("operationId").asText()).isFalse();
+            assertThat(operation.get("responses").has("401")).as(operation.get("operationId").asText()).isFalse();
+        }));
+        assertThat(openapi.body()).doesNotContain("bearerAuth").doesNotContain("#/components/responses/Unauthorized");
 
         HttpResponse<String> docs = get("/docs");
         assertThat(docs.statusCode()).isEqualTo(200);
@@ -291,11 +300,11 @@ class ApiServerTest {
         assertThat(field.statusCode()).as(field.body()).isEqualTo(200);
         assertThat(field.body()).startsWith("id,time,y,proba\np1,0,");
 
-        // the event stream is text/event-stream whatever the client's Accept (here none)
-        HttpResponse<String> events = get("/api/v1/live/events");
-        assertThat(events.statusCode()).isEqualTo(200);
-        assertThat(events.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
-        assertThat(events.body()).contains("event: error").contains("live view is off");
+        // the event stream without the live view is a 404 like its sibling live endpoints, as documented
+        assertError(get("/api/v1/live/events"), 404, "live view is off");
+        JsonNode eventsAnswers = JSON.readTree(get("/openapi.json").body())
+                .at("/paths/~1api~1v1~1live~1events/get/responses");
+        assertThat(eventsAnswers.at("/404/$ref").asText()).isEqualTo("#/components/responses/LiveOff");
 
         // study length in characters as JSON Schema counts them (code points), not UTF-16 units
         String heart = new String(Character.toChars(0x1FAC0));

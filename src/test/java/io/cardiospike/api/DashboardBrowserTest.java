@@ -334,11 +334,12 @@ class DashboardBrowserTest {
             assertThat(c.get("ts")).hasSize(100);
             assertThat(c.get("ts").get(99).asLong()).isEqualTo(t0 + 159 * 800L);
 
-            // the event stream of one patient opens with the patient list and that patient's buffer
+            // the event stream of one patient opens with the patient list and that patient's buffer; it is
+            // text/event-stream whatever the client's Accept (here none)
             HttpResponse<java.util.stream.Stream<String>> sse = http.send(HttpRequest.newBuilder(
-                    URI.create(url + "/api/v1/live/events?patient=c")).header("Accept", "text/event-stream").build(),
-                    BodyHandlers.ofLines());
+                    URI.create(url + "/api/v1/live/events?patient=c")).build(), BodyHandlers.ofLines());
             assertThat(sse.statusCode()).isEqualTo(200);
+            assertThat(sse.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
             List<String> lines = sse.body().filter(l -> l.startsWith("event:") || l.startsWith("data:")).limit(4)
                     .toList();
             assertThat(lines.get(0)).isEqualTo("event: patients");
