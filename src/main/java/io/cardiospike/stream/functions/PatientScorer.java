@@ -3,6 +3,7 @@ package io.cardiospike.stream.functions;
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.EpisodeTracker;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.stream.wire.StreamJson;
@@ -63,8 +64,9 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>A beat is anomalous when its probability reaches the bundle's threshold, as in the batch scorer.
  *
- * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode an "open" alert
- * with its first anomalous beat and a "closed" one when it ends) and {@link #REJECTED_BEATS}.
+ * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode, as
+ * {@link EpisodeTracker} defines it for the API too, an "open" alert with its first anomalous beat and a "closed" one
+ * when it ends) and {@link #REJECTED_BEATS}.
  */
 public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
@@ -380,43 +382,31 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
         int next = 0;
         String patientId = null;
-        Episode episode = null;
+        EpisodeTracker<Episode> tracker = null;
         boolean changed = false;
         for (Pending p : pending) {
             if (!p.patientId.equals(patientId)) {
                 if (changed) {
-                    saveEpisode(episode);
+                    saveEpisode(tracker.open());
                 }
                 patientId = p.patientId;
                 setCurrentKey(patientId);
-                episode = episodes.value();
+                // an open alert at onset, so that the consumer need not wait for the end; a closed one at the end
+                tracker = new EpisodeTracker<>(episodes.value(), Episode::new, e -> emitAlert(AnomalyAlert.OPEN, e),
+                        e -> emitAlert(AnomalyAlert.CLOSED, e));
                 changed = false;
             }
             if (p.window == null) { // the segment ended
-                changed |= closeEpisode(episode);
-                episode = null;
+                changed |= tracker.end();
                 continue;
             }
             double pr = proba[next++];
             boolean anomaly = scorer.isAnomalous(pr); // the same rule as the batch scorer's decide
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
-            if (anomaly) {
-                boolean opens = episode == null;
-                if (opens) {
-                    episode = new Episode();
-                }
-                episode.add(p.ts, pr);
-                if (opens) {
-                    emitAlert(AnomalyAlert.OPEN, episode); // at onset: the consumer need not wait for the end
-                }
-                changed = true;
-            } else {
-                changed |= closeEpisode(episode);
-                episode = null;
-            }
+            changed |= tracker.beat(p.ts, pr, anomaly);
         }
         if (changed) {
-            saveEpisode(episode);
+            saveEpisode(tracker.open());
         }
         beatsScored.inc(windows.size());
         pending.clear();
@@ -429,15 +419,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         } else {
             episodes.update(episode);
         }
-    }
-
-    /** Emits the closing alert of an open episode; true if there was one. */
-    private boolean closeEpisode(Episode e) {
-        if (e == null) {
-            return false;
-        }
-        emitAlert(AnomalyAlert.CLOSED, e);
-        return true;
     }
 
     private void emitAlert(String status, Episode e) {
