@@ -4,7 +4,6 @@ import io.cardiospike.stream.records.DeadLetter.Reason;
 import io.cardiospike.stream.wire.StreamJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cardiospike.model.BundleCopies;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
@@ -29,7 +28,6 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The keyed scorer alone, driven by Flink's operator test harness: ordering on each patient's own clock, wrong
