@@ -3,6 +3,7 @@ package io.cardiospike.stream;
 import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.stream.wire.KafkaJson;
 import io.cardiospike.model.ModelManifest;
+import io.cardiospike.stream.functions.InputClock;
 import io.cardiospike.stream.functions.PatientScorer;
 import io.cardiospike.stream.functions.RejectRouter;
 import io.cardiospike.stream.wire.RrEventDeserializer;
@@ -13,7 +14,6 @@ import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.time.Duration;
 import java.util.Properties;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.ParameterTool;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -38,6 +38,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.slf4j.LoggerFactory;
 
 /**
  * The streaming job's pipeline: {@code rr-events} -> validate -> key by patient -> {@link PatientScorer} ->
@@ -53,22 +54,22 @@ public final class ScoringPipeline {
 
     private final StreamConfig config;
     private final Source<RrInput, ?, ?> source;
+    private final InputClock clock;
     private final Sink<ScoredBeat> scoresSink;
     private final Sink<AnomalyAlert> alertsSink;
     private final Sink<DeadLetter> deadLetterSink;
     private final Sink<AnomalyAlert> fhirAlertsSink;
 
-    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
-                           Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink) {
-        this(config, source, scoresSink, alertsSink, deadLetterSink, null);
-    }
-
-    /** {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none. */
-    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
-                           Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
+    /**
+     * {@code clock} writes the ticks that {@code source} reads back ({@link InputClock});
+     * {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none.
+     */
+    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, InputClock clock,
+                           Sink<ScoredBeat> scoresSink, Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
                            Sink<AnomalyAlert> fhirAlertsSink) {
         this.config = config;
         this.source = source;
+        this.clock = clock;
         this.scoresSink = scoresSink;
         this.alertsSink = alertsSink;
         this.deadLetterSink = deadLetterSink;
@@ -77,7 +78,7 @@ public final class ScoringPipeline {
 
     /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
     public static ScoringPipeline kafka(StreamConfig config) {
-        return new ScoringPipeline(config, kafkaSource(config),
+        return new ScoringPipeline(config, kafkaSource(config), new InputClock(config.kafka(), config.inputTopic()),
                 kafkaSink(config, KafkaJson.scores(config.scoresTopic()), "scores"),
                 kafkaSink(config, KafkaJson.alerts(config.alertsTopic()), "alerts"),
                 kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"),
@@ -87,10 +88,12 @@ public final class ScoringPipeline {
 
     /** Adds the pipeline to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
-        // No watermarks: each patient's beats are ordered on that patient's own clock (PatientScorer), so that one
-        // device's wrong clock cannot make other patients' beats late, as a partition's watermark would.
-        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, WatermarkStrategy.noWatermarks(), "rr-events")
+        // Watermarks are the input clock (InputClock: the broker's time of the newest tick read), never a device's:
+        // each patient's beats are ordered on that patient's own clock (PatientScorer), so that one device's wrong
+        // clock cannot make other patients' beats late.
+        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, InputClock.watermarks(), "rr-events")
                 .uid("rr-events-source")
+                .transform("input-clock", TypeInformation.of(RrInput.class), clock).uid("input-clock")
                 .process(new RejectRouter()).name("validate").uid("validate");
         SingleOutputStreamOperator<ScoredBeat> scores = beats
                 .keyBy(b -> b.patientId)
@@ -197,6 +200,13 @@ public final class ScoringPipeline {
         StreamConfig config = StreamConfig.fromArgs(args);
         ModelManifest manifest = ModelManifest.load(BundleStore.localCopy(config.modelDir()));
         config.kafka().check(Duration.ofSeconds(30)); // wrong credentials: one clear failure, not a restart loop
+        String stamps = config.kafka().topicConfig(config.inputTopic(), "message.timestamp.type", Duration.ofSeconds(30));
+        if (!"LogAppendTime".equals(stamps)) {
+            LoggerFactory.getLogger(ScoringPipeline.class).warn("topic {} has message.timestamp.type={}: a patient's "
+                    + "pause is then judged on the producers' clocks, and a producer clock behind the job's by more "
+                    + "than --idle-flush ends segments early; set it to LogAppendTime (docs/streaming.md)",
+                    config.inputTopic(), stamps);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
         if (env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
             throw new IllegalArgumentException("no checkpoint directory: pass --checkpoint-dir or set "
