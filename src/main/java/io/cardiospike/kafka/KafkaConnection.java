@@ -106,6 +106,20 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
         }
     }
 
+    /** How many partitions {@code topic} has. */
+    public int partitions(String topic, Duration timeout) throws IOException {
+        try (Admin admin = Admin.create(clientConfig(Map.of(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis())))) {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .get(topic).partitions().size();
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("cannot describe topic " + topic + " at " + bootstrapServers + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
     /** One setting of a topic as the broker applies it (its own or the broker's default). */
     public String topicConfig(String topic, String key, Duration timeout) throws IOException {
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);

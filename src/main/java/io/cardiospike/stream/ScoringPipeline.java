@@ -12,6 +12,7 @@ import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -55,21 +56,23 @@ public final class ScoringPipeline {
     private final StreamConfig config;
     private final Source<RrInput, ?, ?> source;
     private final InputClock clock;
+    private final int sourceParallelism;
     private final Sink<ScoredBeat> scoresSink;
     private final Sink<AnomalyAlert> alertsSink;
     private final Sink<DeadLetter> deadLetterSink;
     private final Sink<AnomalyAlert> fhirAlertsSink;
 
     /**
-     * {@code clock} writes the ticks that {@code source} reads back ({@link InputClock});
-     * {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none.
+     * {@code clock} writes the ticks that {@code source} reads back ({@link InputClock}); the source runs
+     * {@code sourceParallelism} subtasks; {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none.
      */
-    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, InputClock clock,
+    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, int sourceParallelism, InputClock clock,
                            Sink<ScoredBeat> scoresSink, Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
                            Sink<AnomalyAlert> fhirAlertsSink) {
         this.config = config;
         this.source = source;
         this.clock = clock;
+        this.sourceParallelism = sourceParallelism;
         this.scoresSink = scoresSink;
         this.alertsSink = alertsSink;
         this.deadLetterSink = deadLetterSink;
@@ -77,8 +80,11 @@ public final class ScoringPipeline {
     }
 
     /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
-    public static ScoringPipeline kafka(StreamConfig config) {
-        return new ScoringPipeline(config, kafkaSource(config), new InputClock(config.kafka(), config.inputTopic()),
+    public static ScoringPipeline kafka(StreamConfig config) throws IOException {
+        // A source subtask without a partition would hold the watermark (the input clock) back for ever.
+        int partitions = config.kafka().partitions(config.inputTopic(), Duration.ofSeconds(30));
+        return new ScoringPipeline(config, kafkaSource(config), Math.min(config.parallelism(), partitions),
+                new InputClock(config.kafka(), config.inputTopic()),
                 kafkaSink(config, KafkaJson.scores(config.scoresTopic()), "scores"),
                 kafkaSink(config, KafkaJson.alerts(config.alertsTopic()), "alerts"),
                 kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"),
@@ -92,9 +98,10 @@ public final class ScoringPipeline {
         // each patient's beats are ordered on that patient's own clock (PatientScorer), so that one device's wrong
         // clock cannot make other patients' beats late.
         SingleOutputStreamOperator<Beat> beats = env.fromSource(source, InputClock.watermarks(), "rr-events")
-                .uid("rr-events-source")
-                .transform("input-clock", TypeInformation.of(RrInput.class), clock).uid("input-clock")
-                .process(new RejectRouter()).name("validate").uid("validate");
+                .setParallelism(sourceParallelism).uid("rr-events-source")
+                .transform("input-clock", TypeInformation.of(RrInput.class), clock).setParallelism(sourceParallelism)
+                .uid("input-clock")
+                .process(new RejectRouter()).setParallelism(sourceParallelism).name("validate").uid("validate");
         SingleOutputStreamOperator<ScoredBeat> scores = beats
                 .keyBy(b -> b.patientId)
                 .transform("score-patients", TypeInformation.of(ScoredBeat.class),
