@@ -1,6 +1,7 @@
 package io.cardiospike.api;
 
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.EpisodeTracker;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.rr.Recording;
 import java.util.ArrayList;
@@ -11,8 +12,21 @@ import java.util.Map;
 /** One recording scored by the ensemble, with the per-beat flags and episodes that the API and the page show. */
 record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes) {
 
-    /** Consecutive flagged beats; {@code start} and {@code end} are inclusive beat indices. */
-    record Episode(int start, int end, double maxProba) {
+    /** An {@link EpisodeTracker} episode of a recording: {@code start} and {@code end} are inclusive beat indices. */
+    static final class Episode implements EpisodeTracker.Episode {
+        private int start = -1;
+        private int end;
+        private double maxProba;
+
+        @Override
+        public void add(long index, double proba) {
+            if (start < 0) {
+                start = (int) index;
+            }
+            end = (int) index;
+            maxProba = Math.max(maxProba, proba);
+        }
+
         Map<String, Object> json() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("start", start);
@@ -28,25 +42,12 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
         int[] anomaly = scorer.decide(proba); // the same decisions as the CLI's y column
         int[] artifact = new int[n];
         List<Episode> episodes = new ArrayList<>();
-        int start = -1;
-        double max = 0;
+        EpisodeTracker<Episode> tracker = new EpisodeTracker<>(null, Episode::new, opened -> {}, episodes::add);
         for (int i = 0; i < n; i++) {
             artifact[i] = Artifacts.isArtifact(rr[i]) ? 1 : 0;
-            if (anomaly[i] == 1) {
-                if (start < 0) {
-                    start = i;
-                    max = proba[i];
-                } else {
-                    max = Math.max(max, proba[i]);
-                }
-            } else if (start >= 0) {
-                episodes.add(new Episode(start, i - 1, max));
-                start = -1;
-            }
+            tracker.beat(i, proba[i], anomaly[i] == 1);
         }
-        if (start >= 0) {
-            episodes.add(new Episode(start, n - 1, max));
-        }
+        tracker.end(); // the end of the recording closes the last episode
         return new Analysis(proba, anomaly, artifact, episodes);
     }
 

@@ -14,14 +14,8 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.http.sse.SseHandler;
 import io.javalin.http.staticfiles.Location;
 import jakarta.servlet.DispatcherType;
-import jakarta.servlet.MultipartConfigElement;
-import jakarta.servlet.ServletException;
-import jakarta.servlet.http.Part;
-import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -31,16 +25,13 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
-import org.eclipse.jetty.http.BadMessageException;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.servlet.FilterHolder;
@@ -53,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * the recordings of a CSV file and following the streaming job's Kafka topics for the live view.
  *
  * <pre>{@code
- * try (ApiServer server = ApiServer.start(ApiServer.Options.defaults().port(0).bootstrapServers(kafka))) {
+ * try (ApiServer server = ApiServer.start(ApiServer.Options.builder().port(0).bootstrapServers(kafka).build())) {
  *     System.out.println("dashboard: " + server.url());
  * }
  * }</pre>
@@ -67,7 +58,7 @@ public final class ApiServer implements AutoCloseable {
     public static final int MAX_BEATS = 100_000;
 
     /**
-     * Server settings.
+     * Server settings, made by {@link #builder()}, which checks each as it is set.
      *
      * @param host                  interface to bind; loopback by default because responses carry patient data
      * @param port                  TCP port, 0 for any free one
@@ -75,6 +66,8 @@ public final class ApiServer implements AutoCloseable {
      *                              EnsembleScorer)})
      * @param dataFile              optional CSV (id,time,x) whose recordings the dashboard lists
      * @param kafka                 optional Kafka (brokers and client properties); enables the live view
+     * @param beatsPerPatient       beats the live view keeps per patient
+     * @param maxPatients           patients the live view keeps
      * @param authTokenFile         optional file of bearer tokens (read once at start); without it no authentication
      * @param maxConcurrentRequests requests in progress at once (event streams included); beyond, 503 at once
      * @param idleTimeout           a connection silent this long is closed; a body stalled this long gets 408
@@ -83,85 +76,113 @@ public final class ApiServer implements AutoCloseable {
     public record Options(String host, int port, Path modelDir, Path dataFile, KafkaConnection kafka,
                           String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients,
                           Path authTokenFile, int maxConcurrentRequests, Duration idleTimeout, long bodyMemoryBytes) {
-        public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 256;
-        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
-        public static final long DEFAULT_BODY_MEMORY_BYTES = 64L * 1024 * 1024;
 
-        public Options {
-            if (maxConcurrentRequests < 1) {
-                throw new IllegalArgumentException("maxConcurrentRequests must be at least 1");
+        /** The defaults, each replaced by its setter. */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Mutable; {@link #build} may be called again after more setters (a second server on another port). */
+        public static final class Builder {
+            private String host = "127.0.0.1";
+            private int port = 8080;
+            private Path modelDir = Path.of("models");
+            private Path dataFile;
+            private KafkaConnection kafka;
+            private String scoresTopic = "rr-scores";
+            private String alertsTopic = "rr-alerts";
+            private int beatsPerPatient = 2_000;
+            private int maxPatients = 500;
+            private Path authTokenFile;
+            private int maxConcurrentRequests = 256;
+            private Duration idleTimeout = Duration.ofSeconds(30);
+            private long bodyMemoryBytes = 64L * 1024 * 1024;
+
+            private Builder() {}
+
+            public Builder host(String v) {
+                host = Objects.requireNonNull(v, "host");
+                return this;
             }
-            if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-                throw new IllegalArgumentException("idleTimeout must be positive");
+
+            public Builder port(int v) {
+                if (v < 0 || v > 65_535) {
+                    throw new IllegalArgumentException("port must be 0 to 65535, got " + v);
+                }
+                port = v;
+                return this;
             }
-            if (bodyMemoryBytes < MAX_BODY_BYTES) { // else a body within the limit could never be read
-                throw new IllegalArgumentException("bodyMemoryBytes must be at least the body limit, "
-                        + MAX_BODY_BYTES + " bytes");
+
+            public Builder modelDir(Path v) {
+                modelDir = Objects.requireNonNull(v, "modelDir");
+                return this;
             }
-        }
 
-        public static Options defaults() {
-            return new Options("127.0.0.1", 8080, Path.of("models"), null, null, "rr-scores", "rr-alerts", 2_000,
-                    500, null, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_BODY_MEMORY_BYTES);
-        }
+            /** Optional: null for none. */
+            public Builder dataFile(Path v) {
+                dataFile = v;
+                return this;
+            }
 
-        public Options host(String v) {
-            return new Options(v, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            /** Optional: null for no authentication. */
+            public Builder authTokenFile(Path v) {
+                authTokenFile = v;
+                return this;
+            }
 
-        public Options port(int v) {
-            return new Options(host, v, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            /** Optional: null for no live view. */
+            public Builder kafka(KafkaConnection v) {
+                kafka = v;
+                return this;
+            }
 
-        public Options modelDir(Path v) {
-            return new Options(host, port, v, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            /** Plain brokers, no client properties; null or blank: no live view. */
+            public Builder bootstrapServers(String v) {
+                return kafka(v == null || v.isBlank() ? null : KafkaConnection.plain(v));
+            }
 
-        public Options dataFile(Path v) {
-            return new Options(host, port, modelDir, v, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder topics(String scores, String alerts) {
+                scoresTopic = scores;
+                alertsTopic = alerts;
+                return this;
+            }
 
-        public Options bootstrapServers(String v) {
-            return kafka(v == null || v.isBlank() ? null : KafkaConnection.plain(v));
-        }
+            /** What the live view keeps: beats per patient, patients. */
+            public Builder buffers(int beats, int patients) {
+                beatsPerPatient = beats;
+                maxPatients = patients;
+                return this;
+            }
 
-        public Options kafka(KafkaConnection v) {
-            return new Options(host, port, modelDir, dataFile, v, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder maxConcurrentRequests(int v) {
+                if (v < 1) {
+                    throw new IllegalArgumentException("maxConcurrentRequests must be at least 1");
+                }
+                maxConcurrentRequests = v;
+                return this;
+            }
 
-        public Options topics(String scores, String alerts) {
-            return new Options(host, port, modelDir, dataFile, kafka, scores, alerts, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder idleTimeout(Duration v) {
+                if (v.isNegative() || v.isZero()) {
+                    throw new IllegalArgumentException("idleTimeout must be positive");
+                }
+                idleTimeout = v;
+                return this;
+            }
 
-        public Options buffers(int beats, int patients) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beats,
-                    patients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
+            public Builder bodyMemoryBytes(long v) {
+                if (v < MAX_BODY_BYTES) { // else a body within the limit could never be read
+                    throw new IllegalArgumentException("bodyMemoryBytes must be at least the body limit, "
+                            + MAX_BODY_BYTES + " bytes");
+                }
+                bodyMemoryBytes = v;
+                return this;
+            }
 
-        public Options authTokenFile(Path v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, v, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
-        }
-
-        public Options maxConcurrentRequests(int v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, v, idleTimeout, bodyMemoryBytes);
-        }
-
-        public Options idleTimeout(Duration v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, v, bodyMemoryBytes);
-        }
-
-        public Options bodyMemoryBytes(long v) {
-            return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
-                    maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, v);
+            public Options build() {
+                return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                        maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
+            }
         }
     }
 
@@ -172,12 +193,6 @@ public final class ApiServer implements AutoCloseable {
     public static final int MIN_BODY_BYTES_PER_SECOND = 1024;
     /** Threads beyond the request bound: for the 503 answers, /health and Jetty's own selector and acceptor. */
     private static final int SPARE_THREADS = 32;
-    /** Multipart uploads stay in memory (never a temporary file with patient data) up to the body limit. */
-    private static final MultipartConfigElement MULTIPART = new MultipartConfigElement(
-            System.getProperty("java.io.tmpdir"), MAX_BODY_BYTES, MAX_BODY_BYTES, MAX_BODY_BYTES);
-
-    private static final String MALFORMED_MULTIPART = "malformed multipart/form-data body: expected parts with "
-            + "boundaries as in its Content-Type, one named 'file' holding the CSV";
 
     private final Options options;
     private final EnsembleScorer scorer;
@@ -351,9 +366,13 @@ public final class ApiServer implements AutoCloseable {
         route(javalin, HandlerType.GET, "/api/v1/live/patients", ctx -> ctx.contentType("application/json")
                 .result(live().patientsJson()));
         route(javalin, HandlerType.GET, "/api/v1/live/patients/{id}", this::livePatient);
-        route(javalin, HandlerType.GET, RequestGuard.EVENTS_PATH, new SseHandler(this::liveEvents));
-        route(javalin, HandlerType.GET, "/openapi.json", ctx -> ctx.contentType("application/json")
-                .result(resource("/api/openapi.json")));
+        SseHandler events = new SseHandler(this::liveEvents);
+        route(javalin, HandlerType.GET, RequestGuard.EVENTS_PATH, ctx -> {
+            live(); // off: a 404 like the other live endpoints, before the stream would begin
+            events.handle(ctx);
+        });
+        byte[] openApi = OpenApiDocument.of(tokens != null);
+        route(javalin, HandlerType.GET, "/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
         route(javalin, HandlerType.GET, "/docs", ctx -> ctx.html(new String(resource("/web/docs.html"),
                 StandardCharsets.UTF_8)));
 
@@ -432,7 +451,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void predict(Context ctx) {
-        PredictRequest req = PredictRequest.parse(body(ctx), MAX_BEATS);
+        PredictRequest req = PredictRequest.parse(RequestBodies.bytes(ctx), MAX_BEATS);
         Analysis a = scoring(() -> Analysis.of(scorer, req.sequence()));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("study", req.study());
@@ -446,7 +465,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** Same output as {@code bin/cardiospike score}: the same reader, scorer and writer. */
     private void predictCsv(Context ctx) throws IOException {
-        RrCsv.Table table = csvTable(ctx);
+        RrCsv.Table table = RequestBodies.csv(ctx);
         List<double[]> proba = new ArrayList<>(table.recordings().size());
         for (Recording r : table.recordings()) {
             proba.add(scoring(() -> scorer.scoreRecording(r.rr()).proba()));
@@ -477,7 +496,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** A CSV for the dashboard: every recording in it, scored, in the shape of {@code /api/v1/recordings/{id}}. */
     private void analyze(Context ctx) throws IOException {
-        RrCsv.Table table = csvTable(ctx);
+        RrCsv.Table table = RequestBodies.csv(ctx);
         List<Map<String, Object>> list = new ArrayList<>();
         for (Recording r : table.recordings()) {
             list.add(scoring(() -> Analysis.recordingJson(scorer, r)));
@@ -512,16 +531,13 @@ public final class ApiServer implements AutoCloseable {
         ctx.contentType("application/json").result(json);
     }
 
-    /** Streams the patient list, alerts and (with {@code ?patient=}) one patient's snapshot and new beats. */
+    /**
+     * Streams the patient list, alerts and (with {@code ?patient=}) one patient's snapshot and new beats. Only with
+     * the live view on: its route answers 404 before the stream begins.
+     */
     private void liveEvents(io.javalin.http.sse.SseClient client) {
-        LiveFeed feed = live;
-        if (feed == null) {
-            client.sendEvent("error", "{\"error\":\"live view is off: the server was started without "
-                    + "--bootstrap-servers\"}");
-            return;
-        }
         String patient = client.ctx().queryParam("patient");
-        LiveFeed.Subscriber sub = feed.subscribe(patient == null || patient.isBlank() ? null : patient);
+        LiveFeed.Subscriber sub = live.subscribe(patient == null || patient.isBlank() ? null : patient);
         // This async request thread is the subscriber's writer, so a slow page never blocks the Kafka consumer.
         try {
             long lastSent = System.nanoTime();
@@ -541,7 +557,7 @@ public final class ApiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            feed.unsubscribe(sub);
+            live.unsubscribe(sub);
         }
     }
 
@@ -550,138 +566,6 @@ public final class ApiServer implements AutoCloseable {
             throw new ApiException(404, "live view is off: the server was started without --bootstrap-servers");
         }
         return live;
-    }
-
-    /**
-     * The CSV of a request: a multipart upload's {@code file} part (a file or a plain field), or else the body.
-     */
-    private RrCsv.Table csvTable(Context ctx) throws IOException {
-        byte[] bytes;
-        String name;
-        if (Objects.toString(ctx.contentType(), "").toLowerCase(Locale.ROOT).startsWith("multipart/")) {
-            checkLength(ctx);
-            BodyBudget.Reservation reservation = reservation(ctx);
-            // Jetty parses the whole upload before a part can be read: its share is reserved first
-            long declared = ctx.req().getContentLengthLong();
-            long parsed = declared >= 0 ? declared : MAX_BODY_BYTES;
-            reserve(reservation, parsed);
-            Part file = filePart(ctx);
-            try (InputStream in = file.getInputStream()) {
-                bytes = readCapped(in, reservation, parsed);
-            }
-            name = file.getSubmittedFileName() == null || file.getSubmittedFileName().isBlank() ? "upload"
-                    : file.getSubmittedFileName();
-        } else {
-            bytes = body(ctx);
-            name = "request body";
-        }
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(
-                new java.io.ByteArrayInputStream(bytes), StandardCharsets.UTF_8))) {
-            return RrCsv.read(in, name);
-        } catch (CsvFormatException e) {
-            throw ApiException.badRequest(e.getMessage());
-        }
-    }
-
-    private static Part filePart(Context ctx) {
-        ctx.req().setAttribute("org.eclipse.jetty.multipartConfig", MULTIPART);
-        Part file = null;
-        try {
-            // exactly one part, 'file', as the OpenAPI document says: nothing else is read, so nothing is accepted
-            for (Part part : ctx.req().getParts()) {
-                if (!"file".equals(part.getName()) || file != null) {
-                    throw ApiException.badRequest("multipart upload with a part other than one 'file': send only "
-                            + "the CSV, as the part 'file'");
-                }
-                file = part;
-            }
-        } catch (IllegalStateException e) { // Jetty's size limits (maxRequestSize, maxFileSize)
-            if (String.valueOf(e.getMessage()).contains("exceeds")) {
-                throw ApiException.tooLarge("upload larger than " + MAX_BODY_BYTES + " bytes", MAX_BODY_BYTES);
-            }
-            throw ApiException.badRequest(MALFORMED_MULTIPART);
-        } catch (ApiException e) {
-            throw e;
-        } catch (IOException | ServletException | RuntimeException e) { // the parser's word for a broken upload
-            throw unreadable(e, MALFORMED_MULTIPART);
-        }
-        if (file == null) {
-            throw ApiException.badRequest("multipart upload without a 'file' field");
-        }
-        return file;
-    }
-
-    /** The request body, refused with 413 beyond {@link #MAX_BODY_BYTES} even without a Content-Length. */
-    private static byte[] body(Context ctx) {
-        checkLength(ctx);
-        BodyBudget.Reservation reservation = reservation(ctx);
-        reserve(reservation, Math.max(0, ctx.req().getContentLengthLong())); // refused before a byte is read
-        try {
-            return readCapped(ctx.req().getInputStream(), reservation, 0);
-        } catch (IOException | BadMessageException e) {
-            throw unreadable(e, "could not read the request body");
-        }
-    }
-
-    /** A failed body read as a client error: 408 when the client was too slow (the idle timeout, the data rate). */
-    private static ApiException unreadable(Exception e, String message) {
-        if (e instanceof ApiException api) {
-            return api;
-        }
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            int code = t instanceof BadMessageException bad ? bad.getCode() : 0;
-            if (t instanceof TimeoutException || code == 408) {
-                return new ApiException(408, "request body not received in time: it stalled or arrived slower than "
-                        + MIN_BODY_BYTES_PER_SECOND + " bytes/s");
-            }
-            if (code == 413) {
-                return ApiException.tooLarge("request body exceeds the limit of " + MAX_BODY_BYTES + " bytes",
-                        MAX_BODY_BYTES);
-            }
-        }
-        return ApiException.badRequest(message);
-    }
-
-    private static void checkLength(Context ctx) {
-        if (ctx.req().getContentLengthLong() > MAX_BODY_BYTES) {
-            throw ApiException.tooLarge("request body of " + ctx.req().getContentLengthLong()
-                    + " bytes exceeds the limit of " + MAX_BODY_BYTES + " bytes", MAX_BODY_BYTES);
-        }
-    }
-
-    private static BodyBudget.Reservation reservation(Context ctx) {
-        Object r = ctx.req().getAttribute(BodyBudget.ATTRIBUTE);
-        if (!(r instanceof BodyBudget.Reservation reservation)) {
-            throw new IllegalStateException("request did not pass the RequestGuard");
-        }
-        return reservation;
-    }
-
-    private static void reserve(BodyBudget.Reservation reservation, long bytes) {
-        if (!reservation.growTo(bytes)) {
-            throw ApiException.busy("server busy: request bodies in memory are at their limit; retry after "
-                    + RequestGuard.RETRY_AFTER_SECONDS + " s", RequestGuard.RETRY_AFTER_SECONDS);
-        }
-    }
-
-    /**
-     * Reads at most {@link #MAX_BODY_BYTES}, checked while reading (413 beyond), with room in the body budget for
-     * each chunk before it is kept: {@code before} bytes of this request are already reserved elsewhere.
-     */
-    private static byte[] readCapped(InputStream in, BodyBudget.Reservation reservation, long before)
-            throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[64 * 1024];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            if (out.size() + n > MAX_BODY_BYTES) {
-                throw ApiException.tooLarge("request body exceeds the limit of " + MAX_BODY_BYTES + " bytes",
-                        MAX_BODY_BYTES);
-            }
-            reserve(reservation, before + out.size() + n);
-            out.write(buf, 0, n);
-        }
-        return out.toByteArray();
     }
 
     /** The matched route template ({@code /api/v1/recordings/{id}}), so that logs never carry the ids in paths. */
@@ -693,7 +577,7 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static byte[] resource(String name) {
+    static byte[] resource(String name) {
         try (InputStream in = ApiServer.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException("missing resource " + name);

@@ -1,6 +1,5 @@
 package io.cardiospike.cli;
 
-import java.util.Map;
 import io.cardiospike.stream.JobTuningOptions;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.ops.ClusterBundle;
@@ -30,23 +29,14 @@ import picocli.CommandLine.Option;
  * {@code chaos}: faults made to happen on the cluster of {@code cluster start} while synthetic patients stream through
  * a scoring job of the run's own (own topics, consumer group and transactional ids): TaskManagers, the leading
  * JobManager and the broker SIGKILLed (the supervisor restarts them; a standby JobManager takes the job over), the
- * object store frozen. Then every committed output is checked against a
- * batch re-score of exactly what was sent ({@link ReplayAudit}); any loss or duplicate fails the run.
+ * object store frozen. Then every committed output is checked against a batch re-score of exactly what was sent
+ * ({@link ReplayAudit}); any loss or duplicate fails the run. The job runs with the job's own defaults, its idle flush
+ * among them: no fault may look like a patient's pause.
  */
 @Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
         + "TaskManagers, the leading JobManager and the broker and freezing the object store; check every output "
-        + "against a batch re-score.",
-        defaultValueProvider = ChaosCommand.Defaults.class)
+        + "against a batch re-score.")
 final class ChaosCommand implements Callable<Integer> {
-    /**
-     * Checkpoints often, so each fault has much uncommitted output to lose; an idle flush longer than any outage a run
-     * makes, so that no fault looks like a patient's pause (which ends a segment).
-     */
-    static final class Defaults extends JobDefaults {
-        Defaults() {
-            super(Map.of("--checkpoint-interval", "2s", "--idle-flush", "90s"));
-        }
-    }
 
     @Mixin ClusterCommand.Dir dir;
 

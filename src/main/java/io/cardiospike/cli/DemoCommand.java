@@ -259,13 +259,13 @@ final class DemoCommand implements Callable<Integer> {
 
     /** The dashboard on the same broker, listing the replayed recordings too; a taken port falls back to a free one. */
     private ApiServer startDashboard(KafkaConnection kafka, StreamConfig config) throws Exception {
-        ApiServer.Options options = ApiServer.Options.defaults().modelDir(model.path()).dataFile(replay)
+        ApiServer.Options.Builder options = ApiServer.Options.builder().modelDir(model.path()).dataFile(replay)
                 .kafka(kafka).topics(config.scoresTopic(), config.alertsTopic());
         try {
-            return ApiServer.start(options.port(port));
+            return ApiServer.start(options.port(port).build());
         } catch (io.javalin.util.JavalinBindException e) {
             log("port " + port + " is taken; the dashboard uses a free port");
-            return ApiServer.start(options.port(0));
+            return ApiServer.start(options.port(0).build());
         }
     }
 

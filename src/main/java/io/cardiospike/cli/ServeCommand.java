@@ -59,10 +59,11 @@ final class ServeCommand implements Callable<Integer> {
         if (bodyMemoryMib * 1024L * 1024 < ApiServer.MAX_BODY_BYTES) {
             throw new UserException("--body-memory must be at least 5 (MiB): one body may be 5 MiB");
         }
-        ApiServer.Options options = ApiServer.Options.defaults().host(host).port(port).modelDir(model.path()).dataFile(data)
+        ApiServer.Options options = ApiServer.Options.builder().host(host).port(port).modelDir(model.path()).dataFile(data)
                 .kafka(kafkaOptions.given() ? kafkaOptions.connect() : null)
                 .authTokenFile(authTokenFile).maxConcurrentRequests(maxConcurrentRequests)
-                .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds)).bodyMemoryBytes(bodyMemoryMib * 1024L * 1024);
+                .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds)).bodyMemoryBytes(bodyMemoryMib * 1024L * 1024)
+                .build();
         ApiServer server;
         try {
             server = ApiServer.start(options);

@@ -6,6 +6,9 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -100,6 +103,36 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reaching Kafka at " + bootstrapServers);
+        }
+    }
+
+    /** How many partitions {@code topic} has. */
+    public int partitions(String topic, Duration timeout) throws IOException {
+        try (Admin admin = Admin.create(clientConfig(Map.of(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis())))) {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .get(topic).partitions().size();
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("cannot describe topic " + topic + " at " + bootstrapServers + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    /** One setting of a topic as the broker applies it (its own or the broker's default). */
+    public String topicConfig(String topic, String key, Duration timeout) throws IOException {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try (Admin admin = Admin.create(clientConfig(Map.of(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis())))) {
+            ConfigEntry entry = admin.describeConfigs(List.of(resource)).all()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(resource).get(key);
+            return entry == null ? null : entry.value();
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("cannot read " + key + " of topic " + topic + " at " + bootstrapServers + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
         }
     }
 

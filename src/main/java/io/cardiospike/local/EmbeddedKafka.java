@@ -105,6 +105,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("share.coordinator.state.topic.replication.factor", "1");
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("auto.create.topics.enable", "false");
+        // The broker stamps every record: the job's input clock (InputClock) is the broker's time, not a producer's.
+        p.put("log.message.timestamp.type", "LogAppendTime");
         p.put("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
         KafkaConfig config = KafkaConfig.fromProps(p, false);
 

@@ -6,6 +6,7 @@ import io.cardiospike.stream.StreamConfig;
 import org.apache.log4j.Level;
 import org.apache.log4j.Logger;
 import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
+import org.apache.flink.runtime.checkpoint.CheckpointFailureManager;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutionException;
@@ -56,12 +57,13 @@ public final class LocalJob {
 
     /**
      * Cancels the job and waits up to {@code timeout} for it to end; false if it had ended already or did not end in
-     * time. A checkpoint in flight is aborted by design then, and the coordinator's WARN with a stack trace for it
-     * would read like a fault at every normal stop, so that one logger is quiet from here on (a local job's process
-     * ends with its job).
+     * time. A checkpoint in flight is aborted by design then, and the WARN with a stack trace that the checkpoint
+     * coordinator or its failure manager logs for it would read like a fault at every normal stop, so those two
+     * loggers are quiet from here on (a local job's process ends with its job).
      */
     public static boolean stop(JobClient job, Duration timeout) {
         Logger.getLogger(CheckpointCoordinator.class).setLevel(Level.ERROR);
+        Logger.getLogger(CheckpointFailureManager.class).setLevel(Level.ERROR);
         try {
             job.cancel().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return true;

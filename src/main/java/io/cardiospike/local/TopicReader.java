@@ -1,5 +1,6 @@
 package io.cardiospike.local;
 
+import io.cardiospike.stream.wire.ClockTicks;
 import io.cardiospike.stream.wire.StreamJson;
 import io.cardiospike.kafka.KafkaConnection;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -48,6 +49,9 @@ public final class TopicReader implements AutoCloseable {
             try {
                 while (!closed) {
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                        if (ClockTicks.isTick(r)) {
+                            continue; // the job's input clock in rr-events, not data
+                        }
                         onRecord.accept(new Record(r.topic(), r.key(), json(r.value()), System.nanoTime(), r.value()));
                     }
                 }

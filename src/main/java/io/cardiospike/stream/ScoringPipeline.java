@@ -3,6 +3,7 @@ package io.cardiospike.stream;
 import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.stream.wire.KafkaJson;
 import io.cardiospike.model.ModelManifest;
+import io.cardiospike.stream.functions.InputClock;
 import io.cardiospike.stream.functions.PatientScorer;
 import io.cardiospike.stream.functions.RejectRouter;
 import io.cardiospike.stream.wire.RrEventDeserializer;
@@ -11,9 +12,9 @@ import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Properties;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.ParameterTool;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -38,6 +39,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.slf4j.LoggerFactory;
 
 /**
  * The streaming job's pipeline: {@code rr-events} -> validate -> key by patient -> {@link PatientScorer} ->
@@ -53,22 +55,24 @@ public final class ScoringPipeline {
 
     private final StreamConfig config;
     private final Source<RrInput, ?, ?> source;
+    private final InputClock clock;
+    private final int sourceParallelism;
     private final Sink<ScoredBeat> scoresSink;
     private final Sink<AnomalyAlert> alertsSink;
     private final Sink<DeadLetter> deadLetterSink;
     private final Sink<AnomalyAlert> fhirAlertsSink;
 
-    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
-                           Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink) {
-        this(config, source, scoresSink, alertsSink, deadLetterSink, null);
-    }
-
-    /** {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none. */
-    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, Sink<ScoredBeat> scoresSink,
-                           Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
+    /**
+     * {@code clock} writes the ticks that {@code source} reads back ({@link InputClock}); the source runs
+     * {@code sourceParallelism} subtasks; {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none.
+     */
+    public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, int sourceParallelism, InputClock clock,
+                           Sink<ScoredBeat> scoresSink, Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
                            Sink<AnomalyAlert> fhirAlertsSink) {
         this.config = config;
         this.source = source;
+        this.clock = clock;
+        this.sourceParallelism = sourceParallelism;
         this.scoresSink = scoresSink;
         this.alertsSink = alertsSink;
         this.deadLetterSink = deadLetterSink;
@@ -76,8 +80,11 @@ public final class ScoringPipeline {
     }
 
     /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
-    public static ScoringPipeline kafka(StreamConfig config) {
-        return new ScoringPipeline(config, kafkaSource(config),
+    public static ScoringPipeline kafka(StreamConfig config) throws IOException {
+        // A source subtask without a partition would hold the watermark (the input clock) back for ever.
+        int partitions = config.kafka().partitions(config.inputTopic(), Duration.ofSeconds(30));
+        return new ScoringPipeline(config, kafkaSource(config), Math.min(config.parallelism(), partitions),
+                new InputClock(config.kafka(), config.inputTopic()),
                 kafkaSink(config, KafkaJson.scores(config.scoresTopic()), "scores"),
                 kafkaSink(config, KafkaJson.alerts(config.alertsTopic()), "alerts"),
                 kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"),
@@ -87,11 +94,14 @@ public final class ScoringPipeline {
 
     /** Adds the pipeline to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
-        // No watermarks: each patient's beats are ordered on that patient's own clock (PatientScorer), so that one
-        // device's wrong clock cannot make other patients' beats late, as a partition's watermark would.
-        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, WatermarkStrategy.noWatermarks(), "rr-events")
-                .uid("rr-events-source")
-                .process(new RejectRouter()).name("validate").uid("validate");
+        // Watermarks are the input clock (InputClock: the broker's time of the newest tick read), never a device's:
+        // each patient's beats are ordered on that patient's own clock (PatientScorer), so that one device's wrong
+        // clock cannot make other patients' beats late.
+        SingleOutputStreamOperator<Beat> beats = env.fromSource(source, InputClock.watermarks(), "rr-events")
+                .setParallelism(sourceParallelism).uid("rr-events-source")
+                .transform("input-clock", TypeInformation.of(RrInput.class), clock).setParallelism(sourceParallelism)
+                .uid("input-clock")
+                .process(new RejectRouter()).setParallelism(sourceParallelism).name("validate").uid("validate");
         SingleOutputStreamOperator<ScoredBeat> scores = beats
                 .keyBy(b -> b.patientId)
                 .transform("score-patients", TypeInformation.of(ScoredBeat.class),
@@ -197,6 +207,13 @@ public final class ScoringPipeline {
         StreamConfig config = StreamConfig.fromArgs(args);
         ModelManifest manifest = ModelManifest.load(BundleStore.localCopy(config.modelDir()));
         config.kafka().check(Duration.ofSeconds(30)); // wrong credentials: one clear failure, not a restart loop
+        String stamps = config.kafka().topicConfig(config.inputTopic(), "message.timestamp.type", Duration.ofSeconds(30));
+        if (!"LogAppendTime".equals(stamps)) {
+            LoggerFactory.getLogger(ScoringPipeline.class).warn("topic {} has message.timestamp.type={}: a patient's "
+                    + "pause is then judged on the producers' clocks, and a producer clock behind the job's by more "
+                    + "than --idle-flush ends segments early; set it to LogAppendTime (docs/streaming.md)",
+                    config.inputTopic(), stamps);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
         if (env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
             throw new IllegalArgumentException("no checkpoint directory: pass --checkpoint-dir or set "

@@ -53,8 +53,8 @@ class ApiAuthTest {
 
         tokenFile = Files.writeString(dir.resolve("tokens"), "# gateways of ward 3\n" + WARD + "\n\n# batch jobs\n"
                 + SERVICE + "\n");
-        server = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(tokenFile)
-                .dataFile(TestData.writeCsv(dir.resolve("data.csv"), 2, 3)));
+        server = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(tokenFile)
+                .dataFile(TestData.writeCsv(dir.resolve("data.csv"), 2, 3)).build());
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -138,15 +138,22 @@ class ApiAuthTest {
         }
         JsonNode doc = JSON.readTree(get("/openapi.json", null).body());
         assertThat(doc.at("/components/securitySchemes/bearerAuth/scheme").asText()).isEqualTo("bearer");
-        assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("401")).isTrue();
+        assertThat(doc.at("/security/0").has("bearerAuth")).as("every operation needs the token").isTrue();
         assertThat(doc.at("/paths/~1health/get/security")).isEmpty();
+        assertThat(doc.at("/paths/~1openapi.json/get/security")).isEmpty();
+        doc.get("paths").forEach(path -> path.forEach(operation -> {
+            boolean open = operation.has("security"); // the open ones: an empty requirement of their own
+            assertThat(operation.get("responses").has("401")).as(operation.get("operationId").asText())
+                    .isEqualTo(!open);
+        }));
+        assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("401")).isTrue();
     }
 
     @Test
     void theTokenFileIsReadOnceAtStart() throws Exception {
         String later = "added-after-start-0123456789";
         Path file = Files.writeString(dir.resolve("rotating"), WARD + "\n");
-        try (ApiServer once = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(file))) {
+        try (ApiServer once = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(file).build())) {
             Files.writeString(file, later + "\n");
             String url = "http://127.0.0.1:" + once.port() + "/api/v1/model";
             assertThat(HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + WARD)

@@ -44,8 +44,8 @@ class ApiLimitsTest {
         }
     }
 
-    static ApiServer start(ApiServer.Options options) throws Exception {
-        return ApiServer.start(options.port(0), scorer);
+    static ApiServer start(ApiServer.Options.Builder options) throws Exception {
+        return ApiServer.start(options.port(0).build(), scorer);
     }
 
     static HttpResponse<String> predict(ApiServer server, String body) throws Exception {
@@ -78,7 +78,7 @@ class ApiLimitsTest {
     @Test
     void beyondTheBoundRequestsGet503WithRetryAfterAtOnceAndTheServerRecovers() throws Exception {
         int bound = 3;
-        try (ApiServer server = start(ApiServer.Options.defaults().maxConcurrentRequests(bound))) {
+        try (ApiServer server = start(ApiServer.Options.builder().maxConcurrentRequests(bound))) {
             List<RawRequest> holders = new ArrayList<>();
             try {
                 for (int i = 0; i < bound; i++) { // slow uploads of 5 MiB bodies: in progress for minutes
@@ -108,7 +108,7 @@ class ApiLimitsTest {
 
     @Test
     void aClientThatSendsHeadersAndStallsIsCutOffWhileOthersAreServed() throws Exception {
-        try (ApiServer server = start(ApiServer.Options.defaults().idleTimeout(Duration.ofSeconds(2)));
+        try (ApiServer server = start(ApiServer.Options.builder().idleTimeout(Duration.ofSeconds(2)));
              RawRequest stalled = RawRequest.post(server.port(), "/api/v1/predict", 1000, null, "")) {
             // Jetty holds a request whose body has not begun as a connection, without a thread, until the timeout
             HttpResponse<String> other = predict(server, PREDICT);
@@ -123,7 +123,7 @@ class ApiLimitsTest {
     @Test
     void aClientThatTricklesItsBodyIsCutOff() throws Exception {
         // a long idle timeout: only the minimum data rate can end this request
-        try (ApiServer server = start(ApiServer.Options.defaults().idleTimeout(Duration.ofSeconds(600)));
+        try (ApiServer server = start(ApiServer.Options.builder().idleTimeout(Duration.ofSeconds(600)));
              RawRequest trickle = RawRequest.post(server.port(), "/api/v1/predict", 100_000, null, "")) {
             Thread sender = new Thread(() -> {
                 try {
@@ -149,7 +149,7 @@ class ApiLimitsTest {
         int large = 4 * 1024 * 1024;
         // a valid predict body padded with whitespace to 4 MiB: large, yet cheap to score
         String padded = PREDICT.substring(0, PREDICT.length() - 1) + " ".repeat(large - PREDICT.length()) + "}";
-        try (ApiServer server = start(ApiServer.Options.defaults().bodyMemoryBytes(budget))) {
+        try (ApiServer server = start(ApiServer.Options.builder().bodyMemoryBytes(budget))) {
             try (RawRequest holder = RawRequest.post(server.port(), "/api/v1/predict", large, null, "").trickle()) {
                 // its declared length is reserved before its body is read
                 awaitLoad(server, "body_bytes_held", n -> n == large - BodyBudget.FREE_BYTES);

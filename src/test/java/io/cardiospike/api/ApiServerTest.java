@@ -1,6 +1,7 @@
 package io.cardiospike.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,7 +45,7 @@ class ApiServerTest {
     @BeforeAll
     static void start() throws Exception {
         dataCsv = TestData.writeCsv(dir.resolve("data.csv"), 4, 11);
-        server = ApiServer.start(ApiServer.Options.defaults().port(0).dataFile(dataCsv));
+        server = ApiServer.start(ApiServer.Options.builder().port(0).dataFile(dataCsv).build());
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -237,6 +238,15 @@ class ApiServerTest {
         }
         assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("422")).isTrue();
         assertThat(doc.at("/paths/~1api~1v1~1predict/post/responses").has("413")).isTrue();
+        // no --auth-token-file: the document asks for no token and promises no 401, as the server does
+        assertThat(doc.has("security")).isFalse();
+        assertThat(doc.at("/components").has("securitySchemes")).isFalse();
+        assertThat(doc.at("/components/responses").has("Unauthorized")).isFalse();
+        doc.get("paths").forEach(path -> path.forEach(operation -> {
+            assertThat(operation.has("security")).as(operation.get("operationId").asText()).isFalse();
+            assertThat(operation.get("responses").has("401")).as(operation.get("operationId").asText()).isFalse();
+        }));
+        assertThat(openapi.body()).doesNotContain("bearerAuth").doesNotContain("#/components/responses/Unauthorized");
 
         HttpResponse<String> docs = get("/docs");
         assertThat(docs.statusCode()).isEqualTo(200);
@@ -290,11 +300,11 @@ class ApiServerTest {
         assertThat(field.statusCode()).as(field.body()).isEqualTo(200);
         assertThat(field.body()).startsWith("id,time,y,proba\np1,0,");
 
-        // the event stream is text/event-stream whatever the client's Accept (here none)
-        HttpResponse<String> events = get("/api/v1/live/events");
-        assertThat(events.statusCode()).isEqualTo(200);
-        assertThat(events.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
-        assertThat(events.body()).contains("event: error").contains("live view is off");
+        // the event stream without the live view is a 404 like its sibling live endpoints, as documented
+        assertError(get("/api/v1/live/events"), 404, "live view is off");
+        JsonNode eventsAnswers = JSON.readTree(get("/openapi.json").body())
+                .at("/paths/~1api~1v1~1live~1events/get/responses");
+        assertThat(eventsAnswers.at("/404/$ref").asText()).isEqualTo("#/components/responses/LiveOff");
 
         // study length in characters as JSON Schema counts them (code points), not UTF-16 units
         String heart = new String(Character.toChars(0x1FAC0));
@@ -323,6 +333,30 @@ class ApiServerTest {
                 "sequence", rec.get("rr")))).body());
         assertThat(rec.get("proba")).isEqualTo(predicted.get("anomaly_proba"));
         assertThat(rec.get("episodes")).isEqualTo(predicted.get("episodes"));
+    }
+
+    @Test
+    void optionsStartFromTheDefaultsAndRefuseAWrongValueWhereItIsSet() {
+        ApiServer.Options.Builder builder = ApiServer.Options.builder().dataFile(dataCsv);
+        ApiServer.Options defaults = builder.build();
+        assertThat(defaults.host()).isEqualTo("127.0.0.1");
+        assertThat(defaults.port()).isEqualTo(8080);
+        assertThat(defaults.kafka()).isNull();
+        assertThat(defaults.authTokenFile()).isNull();
+        assertThat(defaults.maxConcurrentRequests()).isEqualTo(256);
+        // built again after one more setter (as the demo does for a free port): only that setting differs
+        assertThat(builder.port(0).build()).isEqualTo(new ApiServer.Options(defaults.host(), 0, defaults.modelDir(),
+                dataCsv, null, defaults.scoresTopic(), defaults.alertsTopic(), defaults.beatsPerPatient(),
+                defaults.maxPatients(), null, defaults.maxConcurrentRequests(), defaults.idleTimeout(),
+                defaults.bodyMemoryBytes()));
+        assertThat(ApiServer.Options.builder().bootstrapServers(" ").build().kafka()).isNull();
+        assertThatThrownBy(() -> ApiServer.Options.builder().port(65_536)).hasMessageContaining("port");
+        assertThatThrownBy(() -> ApiServer.Options.builder().maxConcurrentRequests(0))
+                .hasMessageContaining("maxConcurrentRequests");
+        assertThatThrownBy(() -> ApiServer.Options.builder().idleTimeout(java.time.Duration.ZERO))
+                .hasMessageContaining("idleTimeout");
+        assertThatThrownBy(() -> ApiServer.Options.builder().bodyMemoryBytes(ApiServer.MAX_BODY_BYTES - 1))
+                .hasMessageContaining("bodyMemoryBytes");
     }
 
     static void assertError(HttpResponse<String> res, int status, String message) throws Exception {

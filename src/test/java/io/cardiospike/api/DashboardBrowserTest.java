@@ -61,8 +61,8 @@ class DashboardBrowserTest {
         kafka = EmbeddedKafka.start(dir.resolve("kafka"));
         kafka.createTopics(2, "rr-scores", "rr-alerts");
         Path data = TestData.writeCsv(dir.resolve("ward.csv"), 3, 5);
-        server = ApiServer.start(ApiServer.Options.defaults().port(0).dataFile(data)
-                .bootstrapServers(kafka.bootstrapServers()));
+        server = ApiServer.start(ApiServer.Options.builder().port(0).dataFile(data)
+                .bootstrapServers(kafka.bootstrapServers()).build());
         base = "http://127.0.0.1:" + server.port();
 
         ChromeDriverService service = new ChromeDriverService.Builder()
@@ -267,9 +267,9 @@ class DashboardBrowserTest {
     void withATokenFileThePageAsksForTheTokenAndThenShowsEverything() throws Exception {
         String token = "dashboard-token-0123456789";
         Path tokens = Files.writeString(dir.resolve("tokens"), token + "\n");
-        try (ApiServer secured = ApiServer.start(ApiServer.Options.defaults().port(0).authTokenFile(tokens)
+        try (ApiServer secured = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(tokens)
                 .dataFile(TestData.writeCsv(dir.resolve("secured.csv"), 2, 9))
-                .bootstrapServers(kafka.bootstrapServers()))) {
+                .bootstrapServers(kafka.bootstrapServers()).build())) {
             driver.get("http://127.0.0.1:" + secured.port() + "/"); // another origin: a session storage of its own
             waitUpTo(30).until(d -> Boolean.FALSE.equals(js("return document.getElementById('token-panel').hidden")));
             assertThat(js("return document.querySelectorAll('#data-group option').length")).isEqualTo(0L);
@@ -294,8 +294,9 @@ class DashboardBrowserTest {
     @Test
     void liveBuffersAreBoundedAndEventsStartWithASnapshot() throws Exception {
         kafka.createTopics(1, "bounded-scores", "bounded-alerts");
-        try (ApiServer small = ApiServer.start(ApiServer.Options.defaults().port(0)
-                .bootstrapServers(kafka.bootstrapServers()).topics("bounded-scores", "bounded-alerts").buffers(100, 2));
+        try (ApiServer small = ApiServer.start(ApiServer.Options.builder().port(0)
+                .bootstrapServers(kafka.bootstrapServers()).topics("bounded-scores", "bounded-alerts").buffers(100, 2)
+                .build());
              KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
                      "bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), new StringSerializer())) {
             String url = "http://127.0.0.1:" + small.port();
@@ -333,11 +334,12 @@ class DashboardBrowserTest {
             assertThat(c.get("ts")).hasSize(100);
             assertThat(c.get("ts").get(99).asLong()).isEqualTo(t0 + 159 * 800L);
 
-            // the event stream of one patient opens with the patient list and that patient's buffer
+            // the event stream of one patient opens with the patient list and that patient's buffer; it is
+            // text/event-stream whatever the client's Accept (here none)
             HttpResponse<java.util.stream.Stream<String>> sse = http.send(HttpRequest.newBuilder(
-                    URI.create(url + "/api/v1/live/events?patient=c")).header("Accept", "text/event-stream").build(),
-                    BodyHandlers.ofLines());
+                    URI.create(url + "/api/v1/live/events?patient=c")).build(), BodyHandlers.ofLines());
             assertThat(sse.statusCode()).isEqualTo(200);
+            assertThat(sse.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
             List<String> lines = sse.body().filter(l -> l.startsWith("event:") || l.startsWith("data:")).limit(4)
                     .toList();
             assertThat(lines.get(0)).isEqualTo("event: patients");

@@ -7,11 +7,8 @@ import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.RrCsv;
 import io.cardiospike.rr.SyntheticRr;
 import io.cardiospike.local.TopicReader;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,7 +31,7 @@ class ProduceThroughBrokerRestartIT {
 
     @Test
     void produceRidesOutABrokerKilledMidReplayAndDeliversEveryBeatOnce() throws Exception {
-        int port = freePort(), controllerPort = freePort();
+        BrokerProcess brokers = new BrokerProcess(dir, "rr-events");
         List<Recording> recordings = SyntheticRr.recordings(6, 300, 300, 20261202L);
         int beats = recordings.stream().mapToInt(Recording::size).sum();
         StringBuilder csv = new StringBuilder("id,time,x\n");
@@ -45,9 +42,9 @@ class ProduceThroughBrokerRestartIT {
             }
         }
         Path input = Files.writeString(dir.resolve("in.csv"), csv);
-        String bootstrap = "127.0.0.1:" + port;
+        String bootstrap = brokers.bootstrapServers();
 
-        Process broker = startBroker(port, controllerPort);
+        Process broker = brokers.start();
         ExecutorService produce = Executors.newSingleThreadExecutor();
         try {
             // About 240 s of recording at speed 24: the replay runs ~10 s, the broker dies 3 s into it.
@@ -57,7 +54,7 @@ class ProduceThroughBrokerRestartIT {
             broker.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
             Thread.sleep(3_000);
             assertThat(exit.isDone()).as("produce still waiting for the broker").isFalse();
-            broker = startBroker(port, controllerPort);
+            broker = brokers.start();
             assertThat(exit.get(3, TimeUnit.MINUTES)).as("produce exit code").isZero();
 
             Set<String> distinct = ConcurrentHashMap.newKeySet();
@@ -77,29 +74,6 @@ class ProduceThroughBrokerRestartIT {
         } finally {
             produce.shutdownNow();
             broker.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        }
-    }
-
-    /** The cluster's broker process on fixed ports, its data in this test's directory; returns once it serves. */
-    private Process startBroker(int port, int controllerPort) throws Exception {
-        Installation installation = Installation.current();
-        List<String> cmd = new ArrayList<>(List.of(installation.java().toString(), "-Xmx512m", "-cp",
-                installation.appClasspath(), KafkaBroker.class.getName(), dir.resolve("kafka").toString(),
-                Integer.toString(port), Integer.toString(controllerPort), "2", "rr-events"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("kafka.log").toFile())).start();
-        long deadline = System.currentTimeMillis() + 90_000;
-        while (!KafkaBroker.topicsExist("127.0.0.1:" + port, "rr-events")) {
-            assertThat(p.isAlive()).as("broker running (see %s)", dir.resolve("kafka.log")).isTrue();
-            assertThat(System.currentTimeMillis()).as("broker ready within 90 s").isLessThan(deadline);
-            Thread.sleep(250);
-        }
-        return p;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

@@ -218,6 +218,8 @@ class ProductionFilesTest {
         Matcher partitions = Pattern.compile("--partitions (\\d+)").matcher(script);
         assertThat(list.find() && partitions.find()).as("topics script: " + script).isTrue();
         assertThat(list.group(1).trim().split("\\s+")).containsExactly(ClusterConfig.TOPICS);
+        assertThat(script).as("stamped by the broker, as the job's input clock needs")
+                .contains("--config message.timestamp.type=LogAppendTime");
         assertThat(Integer.parseInt(partitions.group(1))).as("partitions, as `cluster start`")
                 .isEqualTo(ClusterConfig.DEFAULT_PARTITIONS);
         StreamConfig job = StreamConfig.fromArgs(composeJobArgs());

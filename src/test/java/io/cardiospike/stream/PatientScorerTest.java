@@ -4,7 +4,6 @@ import io.cardiospike.stream.records.DeadLetter.Reason;
 import io.cardiospike.stream.wire.StreamJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cardiospike.model.BundleCopies;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
@@ -18,7 +17,9 @@ import io.cardiospike.stream.records.ScoredBeat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -29,7 +30,6 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The keyed scorer alone, driven by Flink's operator test harness: ordering on each patient's own clock, wrong
@@ -41,6 +41,8 @@ class PatientScorerTest {
     static final long IDLE_MS = 60_000, RETENTION_MS = 120_000, LATENESS_MS = 3_000;
 
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>> harnesses = new ArrayList<>();
+    /** Per harness, the newest time a beat was fed at (the broker's time of the newest record). */
+    private final Map<Object, Long> newestFed = new HashMap<>();
 
     @AfterEach
     void closeHarnesses() throws Exception {
@@ -87,19 +89,33 @@ class PatientScorerTest {
         return out;
     }
 
-    /** Feeds beats like the job does (no watermarks), then lets the scoring delay pass so cut windows are scored. */
-    private static void feed(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, List<Beat> beats)
+    /**
+     * Feeds beats as the broker took them (here: at the beats' own times), without moving the input clock, then lets
+     * the scoring delay pass so cut windows are scored.
+     */
+    private void feed(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, List<Beat> beats)
             throws Exception {
         for (Beat b : beats) {
             h.processElement(b, b.ts);
+            newestFed.merge(h, b.ts, Math::max);
         }
         h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
     }
 
-    /** Lets the idle-flush gap pass (every patient's segment ends) and the scoring delay after it. */
-    private static void flushAll(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) throws Exception {
-        h.setProcessingTime(h.getProcessingTime() + IDLE_MS);
+    /** The input clock (the watermark) moves to {@code t}, and the scoring delay passes. */
+    private static void inputClock(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, long t)
+            throws Exception {
+        h.processWatermark(t);
         h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
+    }
+
+    /**
+     * The idle-flush gap passes, on the wall clock and then on the input clock beyond the newest beat fed: every
+     * patient's segment ends.
+     */
+    private void flushAll(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) throws Exception {
+        h.setProcessingTime(h.getProcessingTime() + IDLE_MS);
+        inputClock(h, newestFed.getOrDefault(h, BASE) + IDLE_MS);
     }
 
     private static List<DeadLetter> rejected(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) {
@@ -153,12 +169,13 @@ class PatientScorerTest {
         assertThat(afterFlush.segLen).isZero();
         assertThat(afterFlush.pendingCount).isZero();
         assertThat(afterFlush.lastReleasedTs).isEqualTo(BASE + (long) r.time()[r.size() - 1]);
-        assertThat(h.numEventTimeTimers()).isZero();
-        assertThat(h.numProcessingTimeTimers()).as("only the cleanup timer").isEqualTo(1);
-
-        h.setProcessingTime(RETENTION_MS + 1_000); // silent for the retention period: state and timers gone
-        assertThat(state(h, "p1")).isNull();
         assertThat(h.numProcessingTimeTimers()).isZero();
+        assertThat(h.numEventTimeTimers()).as("only the cleanup check, on the input clock").isEqualTo(1);
+
+        long last = BASE + (long) r.time()[r.size() - 1];
+        inputClock(h, last + RETENTION_MS + 1_000); // silent for the retention period: state and timers gone
+        assertThat(state(h, "p1")).isNull();
+        assertThat(h.numEventTimeTimers()).isZero();
     }
 
     @Test
@@ -233,7 +250,8 @@ class PatientScorerTest {
         assertThat(s.pendingCount).isEqualTo(waiting);
         assertThat(s.segSeen).isEqualTo(40 - waiting);
         assertThat(s.clock()).isEqualTo(newest);
-        assertThat(h.numEventTimeTimers()).as("no event-time timers: no watermarks").isZero();
+        assertThat(h.numEventTimeTimers()).as("one idle check, on the input clock").isEqualTo(1);
+        assertThat(h.numProcessingTimeTimers()).isZero();
         int lookahead = TestBundle.scorer().spec().lookaheadBeats();
         assertThat(h.extractOutputValues()).hasSize((int) (40 - waiting) - lookahead);
     }
@@ -258,11 +276,13 @@ class PatientScorerTest {
         EnsembleScorer scorer = TestBundle.scorer();
         double[] expected = concat(scorer.scoreRecording(first.rr()).proba(), scorer.scoreRecording(second.rr()).proba());
 
-        var h = harness(null); // a pause in processing time: the patient is flushed before the next beat comes
+        var h = harness(null); // a pause on the input clock: the patient is flushed before the next beat comes
         feed(h, beats("p1", first, BASE));
-        h.setProcessingTime(IDLE_MS + 1);
+        inputClock(h, BASE + (long) first.time()[first.size() - 1] + IDLE_MS + 1);
+        assertThat(probas(h.extractOutputValues(), "p1")).as("the first segment, flushed")
+                .containsExactly(scorer.scoreRecording(first.rr()).proba());
         feed(h, beats("p1", second, secondStart));
-        h.setProcessingTime(3 * IDLE_MS);
+        flushAll(h);
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(expected);
 
         var replayed = harness(null); // the same pause replayed fast: seen in event time, same result
@@ -366,6 +386,26 @@ class PatientScorerTest {
         assertThat(oddScored).isEqualTo(100 + 50 + burst.size());
     }
 
+    /** A broker outage, a restart or lag: the input clock stands still, however long, and no patient pauses. */
+    @Test
+    void silenceWhileTheInputClockStandsStillIsNoPause() throws Exception {
+        Recording r = recording(120, 17);
+        List<Beat> beats = beats("p1", r, BASE);
+        var h = harness(null);
+        feed(h, beats.subList(0, 60));
+        inputClock(h, beats.get(59).ts); // the input flowed up to the outage
+        h.setProcessingTime(h.getProcessingTime() + 50 * IDLE_MS); // fifty idle gaps on the wall clock
+        assertThat(state(h, "p1").segSeen).as("segment still open").isGreaterThan(0);
+        // the outage ends: the beats sent meanwhile come, taken by the broker only now
+        for (Beat b : beats.subList(60, beats.size())) {
+            h.processElement(b, beats.get(59).ts + 50 * IDLE_MS);
+        }
+        h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
+        inputClock(h, beats.get(59).ts + 51 * IDLE_MS + 1);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr())
+                .proba());
+    }
+
     @Test
     void aRestoreLongAfterTheSnapshotIsNoPause() throws Exception {
         Recording r = recording(100, 61);
@@ -376,10 +416,10 @@ class PatientScorerTest {
         List<ScoredBeat> before = new ArrayList<>(h.extractOutputValues());
 
         var restored = harness(TestBundle.DIR, snapshot, 10 * IDLE_MS); // the job was down for ten idle gaps
-        restored.setProcessingTime(10 * IDLE_MS + 10); // the restored idle timers fire now
+        restored.setProcessingTime(10 * IDLE_MS + 10); // the wall clock moved on; the input clock starts again
         assertThat(state(restored, "p1").segSeen).as("segment still open").isGreaterThan(0);
         feed(restored, beats.subList(50, beats.size()));
-        restored.setProcessingTime(12 * IDLE_MS);
+        flushAll(restored);
         List<ScoredBeat> all = new ArrayList<>(before);
         all.addAll(restored.extractOutputValues());
         assertThat(probas(all, "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr()).proba());
@@ -401,7 +441,9 @@ class PatientScorerTest {
 
         feed(h, beats.subList(fed, beats.size()));
         flushAll(h);
-        assertThat(h.numEventTimeTimers()).as("the old version's event-time timer is gone").isZero();
+        assertThat(state(h, "p1").eventTimerAt).as("the old version's event-time timer is gone")
+                .isEqualTo(PatientState.NO_TIMER);
+        assertThat(h.numEventTimeTimers()).as("only the cleanup check, on the input clock").isEqualTo(1);
         double[] batch = TestBundle.scorer().scoreRecording(r.rr()).proba();
         assertThat(probas(h.extractOutputValues(), "p1"))
                 .containsExactly(Arrays.copyOfRange(batch, scoredBefore, batch.length));
@@ -464,6 +506,7 @@ class PatientScorerTest {
         for (int p = 0; p < patients; p++) {
             for (Beat beat : beats("p" + p, recordings.get(p), BASE + p)) {
                 h.processElement(beat, beat.ts);
+                newestFed.merge(h, beat.ts, Math::max);
             }
         }
         assertThat(h.extractOutputValues()).as("a full batch is scored at once").isNotEmpty();

@@ -3,6 +3,7 @@ package io.cardiospike.stream.functions;
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.EpisodeTracker;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.stream.wire.StreamJson;
@@ -57,14 +58,17 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>A pause longer than the idle-flush gap ends the patient's segment: its remaining beats are scored with the
  * segment's final length, exactly like the batch scorer treats the end of a recording, and the next beat starts a new
- * segment. A pause is seen in event time (two consecutive beats further apart than the gap, beyond what the second
- * beat's RR explains) or in processing time (no beat from the patient for the gap, counted from the task's start so
- * that a restore is no pause). After a retention period without beats the patient's state is removed.
+ * segment. A pause is seen in the patient's time (two consecutive beats further apart than the gap, beyond what the
+ * second beat's RR explains) or on the input clock ({@link InputClock}: no beat from the patient while the job read
+ * the gap's worth of input). The input clock is the watermark, in the broker's time: a broker outage, a restart, a
+ * restore or lag stops it, so no fault is a pause; a record's timestamp is when the broker took it. After a retention
+ * period on the input clock without beats the patient's state is removed.
  *
  * <p>A beat is anomalous when its probability reaches the bundle's threshold, as in the batch scorer.
  *
- * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode an "open" alert
- * with its first anomalous beat and a "closed" one when it ends) and {@link #REJECTED_BEATS}.
+ * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode, as
+ * {@link EpisodeTracker} defines it for the API too, an "open" alert with its first anomalous beat and a "closed" one
+ * when it ends) and {@link #REJECTED_BEATS}.
  */
 public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
@@ -97,8 +101,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient Counter rejectedBeats;
     private transient Histogram scoringLatencyMicros;
     private transient Histogram windowsPerCall;
-    /** Processing time this task started: a patient's silence counts from here (a restore is no pause). */
-    private transient long openedAtMs;
 
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
@@ -135,7 +137,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         rejectedBeats = metrics.counter("rejectedBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
         windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
-        openedAtMs = getProcessingTimeService().getCurrentProcessingTime();
     }
 
     @Override
@@ -165,16 +166,17 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             duplicates.inc(); // dropped by design: a resent beat must not be scored twice
             return;
         }
-        long now = timers.currentProcessingTime();
         if (accept(s, beat)) {
-            s.lastArrivalMs = now;
-            if (s.idleTimerAt == PatientState.NO_TIMER || s.idleTimerAt > now + idleFlushMs) {
-                // No idle check pending, or only the later state-cleanup one: check for a pause one gap from now.
-                armIdleTimer(s, now + idleFlushMs);
+            // When the broker took it, on the input clock; never earlier than the patient's last (producers' clocks).
+            s.lastArrivalMs = Math.max(s.lastArrivalMs, record.getTimestamp());
+            long check = s.lastArrivalMs + idleFlushMs;
+            if (s.idleTimerAt == PatientState.NO_TIMER || s.idleTimerAt > check) {
+                // No idle check pending, or only the later state-cleanup one: check for a pause one gap from here.
+                armIdleTimer(s, check);
             }
         }
         state.update(s);
-        scheduleScoring(now); // last: scoring switches the current key
+        scheduleScoring(timers.currentProcessingTime()); // last: scoring switches the current key
     }
 
     /**
@@ -222,34 +224,31 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 new String(StreamJson.event(patientId, ts, rrMs), StandardCharsets.UTF_8), null)));
     }
 
-    /** Only timers left by a version that ordered beats by watermarks: they fire at most at the end of input. */
+    /** The input clock passed a patient's idle check ({@link PatientState#idleTimerAt}). */
     @Override
     public void onEventTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
         PatientState s = state.value();
-        if (s != null && s.eventTimerAt == timer.getTimestamp()) {
+        if (s == null) {
+            return; // cleaned up already
+        }
+        if (s.eventTimerAt == timer.getTimestamp()) { // left by a version that ordered beats by watermarks
             s.eventTimerAt = PatientState.NO_TIMER;
             state.update(s);
         }
-    }
-
-    @Override
-    public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
-        PatientState s = state.value();
-        if (s == null || timer.getTimestamp() != s.idleTimerAt) {
-            return; // cleaned up already, or superseded
+        if (timer.getTimestamp() != s.idleTimerAt) {
+            return; // superseded
         }
         long now = timer.getTimestamp();
         s.idleTimerAt = PatientState.NO_TIMER;
         if (s.hasBeats()) {
-            long quietSince = Math.max(s.lastArrivalMs, openedAtMs);
-            if (now - quietSince >= idleFlushMs) {
-                flushSegment(s); // the patient went quiet: the end of a recording, or a pause
+            if (now - s.lastArrivalMs >= idleFlushMs) {
+                flushSegment(s); // the patient went quiet while the input flowed: the end of a recording, or a pause
                 armIdleTimer(s, Math.max(now + 1, s.lastArrivalMs + stateRetentionMs));
             } else {
-                armIdleTimer(s, quietSince + idleFlushMs);
+                armIdleTimer(s, s.lastArrivalMs + idleFlushMs);
             }
             state.update(s);
-            scheduleScoring(now);
+            scheduleScoring(timers.currentProcessingTime());
         } else if (now - s.lastArrivalMs >= stateRetentionMs) {
             if (s.eventTimerAt != PatientState.NO_TIMER) {
                 timers.deleteEventTimeTimer(NS, s.eventTimerAt);
@@ -258,6 +257,20 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             episodes.clear();
         } else {
             armIdleTimer(s, s.lastArrivalMs + stateRetentionMs);
+            state.update(s);
+        }
+    }
+
+    /**
+     * Only idle checks left by a version that counted pauses in processing time: moved onto the input clock.
+     * (Scoring batches use processing-time callbacks of their own, not these timers.)
+     */
+    @Override
+    public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+        PatientState s = state.value();
+        if (s != null && timer.getTimestamp() == s.idleTimerAt) {
+            s.idleTimerAt = PatientState.NO_TIMER;
+            armIdleTimer(s, s.lastArrivalMs + (s.hasBeats() ? idleFlushMs : stateRetentionMs));
             state.update(s);
         }
     }
@@ -288,11 +301,12 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
     }
 
+    /** The patient's one idle check, on the input clock (an event-time timer). */
     private void armIdleTimer(PatientState s, long at) {
         if (s.idleTimerAt != PatientState.NO_TIMER) {
-            timers.deleteProcessingTimeTimer(NS, s.idleTimerAt);
+            timers.deleteEventTimeTimer(NS, s.idleTimerAt);
         }
-        timers.registerProcessingTimeTimer(NS, at);
+        timers.registerEventTimeTimer(NS, at);
         s.idleTimerAt = at;
     }
 
@@ -380,43 +394,31 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
         int next = 0;
         String patientId = null;
-        Episode episode = null;
+        EpisodeTracker<Episode> tracker = null;
         boolean changed = false;
         for (Pending p : pending) {
             if (!p.patientId.equals(patientId)) {
                 if (changed) {
-                    saveEpisode(episode);
+                    saveEpisode(tracker.open());
                 }
                 patientId = p.patientId;
                 setCurrentKey(patientId);
-                episode = episodes.value();
+                // an open alert at onset, so that the consumer need not wait for the end; a closed one at the end
+                tracker = new EpisodeTracker<>(episodes.value(), Episode::new, e -> emitAlert(AnomalyAlert.OPEN, e),
+                        e -> emitAlert(AnomalyAlert.CLOSED, e));
                 changed = false;
             }
             if (p.window == null) { // the segment ended
-                changed |= closeEpisode(episode);
-                episode = null;
+                changed |= tracker.end();
                 continue;
             }
             double pr = proba[next++];
             boolean anomaly = scorer.isAnomalous(pr); // the same rule as the batch scorer's decide
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
-            if (anomaly) {
-                boolean opens = episode == null;
-                if (opens) {
-                    episode = new Episode();
-                }
-                episode.add(p.ts, pr);
-                if (opens) {
-                    emitAlert(AnomalyAlert.OPEN, episode); // at onset: the consumer need not wait for the end
-                }
-                changed = true;
-            } else {
-                changed |= closeEpisode(episode);
-                episode = null;
-            }
+            changed |= tracker.beat(p.ts, pr, anomaly);
         }
         if (changed) {
-            saveEpisode(episode);
+            saveEpisode(tracker.open());
         }
         beatsScored.inc(windows.size());
         pending.clear();
@@ -429,15 +431,6 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         } else {
             episodes.update(episode);
         }
-    }
-
-    /** Emits the closing alert of an open episode; true if there was one. */
-    private boolean closeEpisode(Episode e) {
-        if (e == null) {
-            return false;
-        }
-        emitAlert(AnomalyAlert.CLOSED, e);
-        return true;
     }
 
     private void emitAlert(String status, Episode e) {

@@ -1,10 +1,13 @@
 package io.cardiospike.stream.records;
 
+import io.cardiospike.model.EpisodeTracker;
+
 /**
- * A patient's open anomaly episode (consecutive anomalous beats of one segment), kept apart from {@link PatientState}
- * because it changes only when scores arrive, not with every beat. Flink POJO.
+ * A patient's open anomaly episode ({@link EpisodeTracker}: consecutive anomalous beats of one segment), kept apart
+ * from {@link PatientState} because it changes only when scores arrive, not with every beat. Flink POJO: its fields
+ * are its form in state and savepoints.
  */
-public class Episode {
+public class Episode implements EpisodeTracker.Episode {
     public int beats;
     public long startTs;
     public long endTs;
@@ -13,7 +16,7 @@ public class Episode {
 
     public Episode() {}
 
-    /** Adds an anomalous beat. */
+    @Override
     public void add(long ts, double proba) {
         if (beats == 0) {
             startTs = ts;

@@ -32,8 +32,12 @@ public class PatientState {
 
     /** Time of the newest beat released in order; anything at or before it is a duplicate or too late. */
     public long lastReleasedTs = Long.MIN_VALUE;
-    /** Processing time of the last accepted beat, for the idle flush. */
+    /**
+     * When the broker took the last accepted beat (its record's timestamp, on the input clock), for the idle flush
+     * and the retention; processing time in state written before the input clock.
+     */
     public long lastArrivalMs;
+    /** The patient's idle check: an event-time timer on the input clock (a processing-time one in older state). */
     public long idleTimerAt = NO_TIMER;
     /** An event-time timer left by a version that ordered beats by watermarks; deleted on the patient's next beat. */
     public long eventTimerAt = NO_TIMER;

@@ -17,8 +17,16 @@ public class RrInput {
     public String rawValue;
     /** topic-partition@offset of the Kafka record, for rejects. */
     public String origin;
+    /** A clock tick of the job's own ({@code wire.ClockTicks}), not input: it only moves the input clock. */
+    public boolean clockTick;
 
     public RrInput() {}
+
+    public static RrInput clockTick() {
+        RrInput r = new RrInput();
+        r.clockTick = true;
+        return r;
+    }
 
     public static RrInput beat(String patientId, long ts, double rrMs) {
         RrInput r = new RrInput();
