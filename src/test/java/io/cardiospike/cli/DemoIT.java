@@ -29,9 +29,7 @@ class DemoIT {
         Path input = dir.resolve("replay.csv"), batch = dir.resolve("batch.csv"), stream = dir.resolve("stream.csv");
         StringWriter err = new StringWriter();
         PrintWriter errOut = new PrintWriter(err, true);
-        assertThat(Main.run(errOut, "generate", "--output", input.toString(), "--patients", "6", "--min-beats", "40",
-                "--max-beats", "400", "--seed", "5")).isZero();
-        assertThat(Main.run(errOut, "score", "--input", input.toString(), "--output", batch.toString())).isZero();
+        generateAndScore(errOut, input, batch, "6", "40", "400", "5");
         assertThat(Main.run(errOut, "demo", "--replay", input.toString(), "--speed", "max", "--exit-when-done",
                 "--scores-csv", stream.toString(), "--no-dashboard", "--idle-flush", "3s")).as(err.toString()).isZero();
         assertThat(Files.readAllLines(stream)).isEqualTo(Files.readAllLines(batch)).hasSizeGreaterThan(200);
@@ -45,11 +43,7 @@ class DemoIT {
     @Test
     void exitWhenDoneWaitsForEveryReplayedBeatWhileAnotherProducerWrites(@TempDir Path dir) throws Exception {
         Path input = dir.resolve("replay.csv"), batch = dir.resolve("batch.csv"), stream = dir.resolve("stream.csv");
-        StringWriter err = new StringWriter();
-        PrintWriter errOut = new PrintWriter(err, true);
-        assertThat(Main.run(errOut, "generate", "--output", input.toString(), "--patients", "8", "--min-beats", "300",
-                "--max-beats", "900", "--seed", "11")).isZero();
-        assertThat(Main.run(errOut, "score", "--input", input.toString(), "--output", batch.toString())).isZero();
+        generateAndScore(new PrintWriter(new StringWriter(), true), input, batch, "8", "300", "900", "11");
 
         int port = EmbeddedKafka.freePort();
         ProcessBuilder pb = new ProcessBuilder(LauncherIT.LAUNCHER.toString(), "demo", "--replay", input.toString(),
@@ -71,6 +65,14 @@ class DemoIT {
         assertThat(Files.readAllLines(stream)).as("every replayed beat committed, as the batch scorer scores it")
                 .isEqualTo(Files.readAllLines(batch));
         assertThat(log).as("a normal stop is quiet").doesNotContain("\tat ", "Exception", " WARN ");
+    }
+
+    /** Synthetic recordings the project generates itself, and the batch scorer's CSV of them. */
+    private static void generateAndScore(PrintWriter err, Path input, Path batch, String patients, String minBeats,
+                                         String maxBeats, String seed) {
+        assertThat(Main.run(err, "generate", "--output", input.toString(), "--patients", patients, "--min-beats",
+                minBeats, "--max-beats", maxBeats, "--seed", seed)).isZero();
+        assertThat(Main.run(err, "score", "--input", input.toString(), "--output", batch.toString())).isZero();
     }
 
     private static void awaitTopic(KafkaConnection kafka, String topic, Process demo) throws Exception {
