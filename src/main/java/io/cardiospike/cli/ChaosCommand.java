@@ -6,6 +6,7 @@ import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.ClusterConfig;
 import io.cardiospike.ops.FaultInjector;
 import io.cardiospike.ops.Installation;
+import io.cardiospike.ops.RecoveryProbe;
 import io.cardiospike.ops.ScoringJobClient;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.local.EmbeddedKafka;
@@ -17,8 +18,12 @@ import io.cardiospike.local.TopicReader;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.util.TimeUtils;
@@ -36,19 +41,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
         + "TaskManagers, the leading JobManager and the broker and freezing the object store; check every output "
-        + "against a batch re-score.", defaultValueProvider = ChaosCommand.Defaults.class)
+        + "against a batch re-score.")
 final class ChaosCommand implements Callable<Integer> {
-    /**
-     * 2 s checkpoints and a 90 s idle flush, as before the input clock: with the job's 10 s one, producers' beats held
-     * through a broker outage can reach the broker after the restarted job's first clock ticks and read as a pause
-     * (issue 31, open).
-     */
-    static final class Defaults extends JobDefaults {
-        Defaults() {
-            super(Map.of("--checkpoint-interval", "2s", "--idle-flush", "90s"));
-        }
-    }
-
     @Mixin ClusterCommand.Dir dir;
 
     @Option(names = "--minutes", defaultValue = "5", description = "how long to stream (default ${DEFAULT-VALUE})")
@@ -83,8 +77,12 @@ final class ChaosCommand implements Callable<Integer> {
     long seed;
 
     static final Duration QUIET_TIMEOUT = Duration.ofMinutes(5);
+    /** How long the last fault's recovery is observed at most. */
+    static final Duration RECOVERY_TIMEOUT = Duration.ofMinutes(3);
 
-    record Fault(String what, long atMs) {}
+    /** A fault made, its kind ({@code taskmanager}, {@code jobmanager}, {@code broker}, {@code storage}), and where
+     * its recovery's time went (known once the job ran again and checkpointed, or the next fault came). */
+    record Fault(String kind, String what, long atMs, Future<RecoveryProbe.Recovery> recovery) {}
 
     @Override
     public Integer call() throws Exception {
@@ -157,6 +155,12 @@ final class ChaosCommand implements Callable<Integer> {
                 plan.add("storage");
             }
             long runMs = (long) (minutes * 60_000);
+            RecoveryProbe probe = jobs.recoveryProbe();
+            ExecutorService probes = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "chaos-recovery-probe");
+                t.setDaemon(true);
+                return t;
+            });
             for (int f = 0; f < plan.size(); f++) {
                 long due = startMs + runMs * (f + 1) / (plan.size() + 1);
                 Thread.sleep(Math.max(0, due - System.currentTimeMillis()));
@@ -173,7 +177,11 @@ final class ChaosCommand implements Callable<Integer> {
                         yield "object store unreachable for " + storageOutage;
                     }
                 };
-                injected.add(new Fault(what, at));
+                // observed until the next fault, so that no two recoveries mix
+                long next = f + 1 < plan.size() ? startMs + runMs * (f + 2) / (plan.size() + 1)
+                        : System.currentTimeMillis() + RECOVERY_TIMEOUT.toMillis();
+                Duration observe = Duration.ofMillis(Math.max(1000, next - System.currentTimeMillis()));
+                injected.add(new Fault(plan.get(f), what, at, probes.submit(() -> probe.await(job, at, observe))));
                 System.err.printf(Locale.ROOT, "+%5.1f s  %s (back after %.1f s)%n", (at - startMs) / 1e3, what,
                         (System.currentTimeMillis() - at) / 1e3);
             }
@@ -191,11 +199,21 @@ final class ChaosCommand implements Callable<Integer> {
                     report.alertsExpected(), report.alertsMissing(), report.alertsDuplicated(),
                     report.alertsUnexpected());
             System.out.printf(Locale.ROOT, "dead letters: %d%n", report.deadLetters());
+            Map<String, List<long[]>> byKind = new LinkedHashMap<>(); // kind -> {running again, first commit}
             for (Fault f : injected) {
                 long back = audit.firstScoreOfBeatSentAfter(f.atMs());
                 System.out.printf(Locale.ROOT, "recovery: %s at +%.1f s: %s%n", f.what(), (f.atMs() - startMs) / 1e3,
                         back < 0 ? "never" : String.format(Locale.ROOT, "%.1f s", (back - f.atMs()) / 1e3));
+                RecoveryProbe.Recovery r = f.recovery().get();
+                System.out.println("  phases: " + (r == null ? "the job was not seen running again before the next "
+                        + "fault" : r.phases(back)));
+                byKind.computeIfAbsent(f.kind(), k -> new ArrayList<>()).add(new long[] {
+                        r == null ? -1 : r.runningAgainMs(), back < 0 ? -1 : back - f.atMs()});
             }
+            probes.shutdownNow();
+            byKind.forEach((kind, times) -> System.out.printf(Locale.ROOT,
+                    "recovery p50: %s (%d): running again %s, first committed output %s%n", kind, times.size(),
+                    p50(times, 0), p50(times, 1)));
             System.out.printf(Locale.ROOT, "max lag: %d events (%.1f s at %,.0f events/s)%n", maxLag.get(),
                     maxLag.get() / rate, rate);
             System.out.println("result: " + (report.clean() ? "OK" : "FAILED"));
@@ -203,6 +221,13 @@ final class ChaosCommand implements Callable<Integer> {
         } finally {
             jobs.cancel(job);
         }
+    }
+
+    /** The median of column {@code c} over the faults that have it, in seconds. */
+    private static String p50(List<long[]> times, int c) {
+        long[] known = times.stream().mapToLong(t -> t[c]).filter(t -> t >= 0).sorted().toArray();
+        return known.length == 0 ? "-" : String.format(Locale.ROOT, "%.1f s",
+                (known[(known.length - 1) / 2] + known[known.length / 2]) / 2e3);
     }
 
     /** The TaskManagers running the job's tasks; none known while it restarts. */

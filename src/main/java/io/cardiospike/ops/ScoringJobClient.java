@@ -69,6 +69,11 @@ public final class ScoringJobClient implements AutoCloseable {
         return rest.baseUrl();
     }
 
+    /** Where recoveries' time goes, seen on the leading JobManager. */
+    public RecoveryProbe recoveryProbe() {
+        return new RecoveryProbe(rest);
+    }
+
     /** Where the cluster's jobs write checkpoints ({@code state.checkpoints.dir} of its configuration). */
     public String checkpointDir() {
         return flinkConf().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);

@@ -10,6 +10,7 @@ import io.cardiospike.rr.SyntheticRr;
 import io.cardiospike.stream.functions.PatientScorer;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.Beat;
+import io.cardiospike.stream.wire.ClockTicks;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
@@ -43,6 +44,8 @@ class PatientScorerTest {
     private final List<KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>> harnesses = new ArrayList<>();
     /** Per harness, the newest time a beat was fed at (the broker's time of the newest record). */
     private final Map<Object, Long> newestFed = new HashMap<>();
+    /** Where each harness's input clock stands. */
+    private final Map<Object, Long> clockAt = new HashMap<>();
 
     @AfterEach
     void closeHarnesses() throws Exception {
@@ -102,10 +105,29 @@ class PatientScorerTest {
         h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
     }
 
-    /** The input clock (the watermark) moves to {@code t}, and the scoring delay passes. */
-    private static void inputClock(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, long t)
+    /**
+     * The input flows up to {@code t}: the input clock (the watermark) moves there tick by tick, from where it was
+     * (the first time: at once), and the scoring delay passes.
+     */
+    private void inputClock(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, long t)
+            throws Exception {
+        Long at = clockAt.get(h);
+        for (long tick = at == null ? t : Math.min(at + ClockTicks.INTERVAL_MS, t); ; tick = Math.min(tick
+                + ClockTicks.INTERVAL_MS, t)) {
+            h.processWatermark(tick);
+            if (tick == t) {
+                break;
+            }
+        }
+        clockAt.put(h, t);
+        h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
+    }
+
+    /** The input stalls (an outage, a restart) until {@code t}: the input clock jumps there with its first tick. */
+    private void outageUntil(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, long t)
             throws Exception {
         h.processWatermark(t);
+        clockAt.put(h, t);
         h.setProcessingTime(h.getProcessingTime() + PatientScorer.SCORING_DELAY_MS);
     }
 
@@ -404,6 +426,74 @@ class PatientScorerTest {
         inputClock(h, beats.get(59).ts + 51 * IDLE_MS + 1);
         assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr())
                 .proba());
+    }
+
+    /**
+     * When the broker comes back, the job's first tick can reach it before the beats producers held through the
+     * outage: the clock jumps, and the held beats come a few seconds of flowing input later. No pause.
+     */
+    @Test
+    void beatsHeldThroughAnOutageThatComeAfterTheFirstTickAreNoPause() throws Exception {
+        Recording r = recording(120, 19);
+        List<Beat> beats = beats("p1", r, BASE);
+        var h = harness(null);
+        feed(h, beats.subList(0, 60));
+        long outageStart = beats.get(59).ts;
+        inputClock(h, outageStart);
+        outageUntil(h, outageStart + 50 * IDLE_MS); // the first tick after the outage, past the idle check
+        inputClock(h, outageStart + 50 * IDLE_MS + 5_000); // the input flows again
+        assertThat(state(h, "p1").segSeen).as("segment still open").isGreaterThan(0);
+        for (Beat b : beats.subList(60, beats.size())) {
+            h.processElement(b, outageStart + 50 * IDLE_MS + 5_000);
+        }
+        newestFed.put(h, outageStart + 50 * IDLE_MS + 5_000);
+        flushAll(h);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr())
+                .proba());
+    }
+
+    /** A patient quiet after an outage pauses once the input has flowed for the idle-flush gap, stall not counted. */
+    @Test
+    void aPauseAfterAnOutageEndsTheSegmentOnceTheInputFlowedTheGap() throws Exception {
+        Recording r = recording(60, 23);
+        List<Beat> beats = beats("p1", r, BASE);
+        var h = harness(null);
+        feed(h, beats);
+        long last = beats.get(59).ts;
+        inputClock(h, last);
+        outageUntil(h, last + 50 * IDLE_MS);
+        inputClock(h, last + 50 * IDLE_MS + IDLE_MS / 2);
+        assertThat(h.extractOutputValues()).as("half the gap flowed: no pause yet").hasSizeLessThan(60);
+        inputClock(h, last + 50 * IDLE_MS + IDLE_MS);
+        assertThat(probas(h.extractOutputValues(), "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr())
+                .proba());
+    }
+
+    /** The stalls are state: one seen before a checkpoint still is not silence after a restore from it. */
+    @Test
+    void aStallBeforeASnapshotIsNoPauseAfterTheRestore() throws Exception {
+        Recording r = recording(120, 29);
+        List<Beat> beats = beats("p1", r, BASE);
+        var h = harness(null);
+        feed(h, beats.subList(0, 60));
+        long outageStart = beats.get(59).ts;
+        inputClock(h, outageStart);
+        outageUntil(h, outageStart + IDLE_MS / 2); // a stall shorter than the gap: the idle check not due yet
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+        List<ScoredBeat> before = new ArrayList<>(h.extractOutputValues());
+
+        var restored = harness(TestBundle.DIR, snapshot, h.getProcessingTime());
+        clockAt.put(restored, outageStart + IDLE_MS / 2);
+        inputClock(restored, outageStart + IDLE_MS + 10_000); // past the idle check; flowed 41 s of the 60
+        long back = outageStart + IDLE_MS + 10_000;
+        for (Beat b : beats.subList(60, beats.size())) {
+            restored.processElement(b, back);
+        }
+        newestFed.put(restored, back);
+        flushAll(restored);
+        List<ScoredBeat> all = new ArrayList<>(before);
+        all.addAll(restored.extractOutputValues());
+        assertThat(probas(all, "p1")).containsExactly(TestBundle.scorer().scoreRecording(r.rr()).proba());
     }
 
     @Test

@@ -124,6 +124,8 @@ public class InputClock extends AbstractStreamOperator<RrInput> implements OneIn
         public void onEvent(RrInput event, long timestamp, WatermarkOutput output) {
             if (event.clockTick) {
                 newestTick = Math.max(newestTick, Math.min(timestamp, System.currentTimeMillis()));
+                // at once, tick by tick: a backlog read in a burst must not look like a stall (InputFlow)
+                onPeriodicEmit(output);
             }
         }
 

@@ -17,12 +17,18 @@ import io.cardiospike.stream.records.ScoredBeat;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -30,6 +36,7 @@ import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
@@ -61,8 +68,9 @@ import org.apache.flink.util.OutputTag;
  * segment. A pause is seen in the patient's time (two consecutive beats further apart than the gap, beyond what the
  * second beat's RR explains) or on the input clock ({@link InputClock}: no beat from the patient while the job read
  * the gap's worth of input). The input clock is the watermark, in the broker's time: a broker outage, a restart, a
- * restore or lag stops it, so no fault is a pause; a record's timestamp is when the broker took it. After a retention
- * period on the input clock without beats the patient's state is removed.
+ * restore or lag stops it, so no fault is a pause; a record's timestamp is when the broker took it. Silence is counted
+ * only while the input flowed ({@link InputFlow}): when the clock jumps after an outage, the beats held through it may
+ * still be on their way. After a retention period of flowing input without beats the patient's state is removed.
  *
  * <p>A beat is anomalous when its probability reaches the bundle's threshold, as in the batch scorer.
  *
@@ -74,6 +82,11 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
     public static final OutputTag<AnomalyAlert> ALERTS = new OutputTag<>("alerts") {};
     public static final OutputTag<DeadLetter> REJECTED_BEATS = new OutputTag<>("rejected-beats") {};
+    /**
+     * Gauges of when this subtask's keyed state was ready (restored) and when its model was loaded, epoch ms: a
+     * recovery's phases ({@code chaos}).
+     */
+    public static final String STATE_READY_AT = "stateReadyAtMs", MODEL_READY_AT = "modelReadyAtMs";
     /** How long a cut window may wait for others to be scored with: the latency one batch adds. */
     public static final long SCORING_DELAY_MS = 50;
     /** Windows scored at once at most, so that the pending windows do not grow with the number of patients. */
@@ -91,6 +104,10 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient ValueState<PatientState> state;
     private transient ValueState<Episode> episodes;
     private transient InternalTimerService<VoidNamespace> timers;
+    /** The input clock's stalls, so that a patient's silence counts only while the input flowed. */
+    private transient InputFlow flow;
+    private transient ListState<long[]> flowState;
+    private transient long stateReadyAtMs;
     /** Windows cut but not scored yet, across patients, in cut order; segment ends between them. */
     private transient List<Pending> pending;
     private transient int pendingWindows;
@@ -137,6 +154,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         rejectedBeats = metrics.counter("rejectedBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
         windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
+        long stateReadyAt = stateReadyAtMs, modelReadyAt = System.currentTimeMillis();
+        metrics.gauge(STATE_READY_AT, (Gauge<Long>) () -> stateReadyAt);
+        metrics.gauge(MODEL_READY_AT, (Gauge<Long>) () -> modelReadyAt);
     }
 
     @Override
@@ -240,25 +260,51 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
         long now = timer.getTimestamp();
         s.idleTimerAt = PatientState.NO_TIMER;
+        long silent = flow.flowed(s.lastArrivalMs, now); // the input's stalls are not the patient's silence
         if (s.hasBeats()) {
-            if (now - s.lastArrivalMs >= idleFlushMs) {
+            if (silent >= idleFlushMs) {
                 flushSegment(s); // the patient went quiet while the input flowed: the end of a recording, or a pause
-                armIdleTimer(s, Math.max(now + 1, s.lastArrivalMs + stateRetentionMs));
+                armIdleTimer(s, now + Math.max(1, stateRetentionMs - silent));
             } else {
-                armIdleTimer(s, s.lastArrivalMs + idleFlushMs);
+                armIdleTimer(s, now + idleFlushMs - silent);
             }
             state.update(s);
             scheduleScoring(timers.currentProcessingTime());
-        } else if (now - s.lastArrivalMs >= stateRetentionMs) {
+        } else if (silent >= stateRetentionMs) {
             if (s.eventTimerAt != PatientState.NO_TIMER) {
                 timers.deleteEventTimeTimer(NS, s.eventTimerAt);
             }
             state.clear(); // silent for the retention period: forget the patient
             episodes.clear();
         } else {
-            armIdleTimer(s, s.lastArrivalMs + stateRetentionMs);
+            armIdleTimer(s, now + stateRetentionMs - silent);
             state.update(s);
         }
+    }
+
+    /** The input clock moved: a stall in it is recorded before the timers it passes fire. */
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        flow.advance(mark.getTimestamp());
+        super.processWatermark(mark);
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        flowState = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("input-flow", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
+        flow = new InputFlow(2 * (stateRetentionMs + idleFlushMs));
+        if (context.isRestored()) {
+            flow.restore(flowState.get());
+        }
+        stateReadyAtMs = System.currentTimeMillis(); // the keyed state is restored before this method
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        flowState.update(flow.snapshot());
     }
 
     /**
