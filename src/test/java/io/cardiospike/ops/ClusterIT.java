@@ -95,6 +95,12 @@ class ClusterIT {
             assertThat(chaos.out().lines().filter(l -> l.startsWith("recovery: ")))
                     .hasSize(5).noneMatch(l -> l.endsWith("never"))
                     .anyMatch(l -> l.matches("recovery: jobmanager-\\d \\(leader\\) SIGKILLed at .*"));
+            // each recovery explained, from Flink's own timestamps (one that outlasts the 20 s to the next fault is
+            // said to: at least one here does not)
+            assertThat(chaos.out().lines().filter(l -> l.startsWith("  phases: "))).hasSize(5)
+                    .anyMatch(l -> l.matches("  phases: detection [0-9.]+ s, restart delay .*, = running again .*"));
+            assertThat(chaos.out()).containsPattern("recovery p50: taskmanager \\(2\\): running again ([0-9.]+ s|-), "
+                    + "first committed output [0-9.]+ s");
             Map<String, long[]> status = status();
             assertThat(status.get("kafka")[1]).as("broker restarts").isEqualTo(1);
             assertThat(status.get("taskmanager-1")[1] + status.get("taskmanager-2")[1]).as("TaskManager restarts")
