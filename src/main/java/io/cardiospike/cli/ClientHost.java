@@ -24,6 +24,9 @@ import picocli.CommandLine;
  * again under {@code ip netns exec cs-client} (same java, options and arguments) and exits with its exit code.
  */
 final class ClientHost {
+    /** The commands that may talk to the local cluster; any other starts as it always did, without a parse here. */
+    static final java.util.Set<String> CLIENT_COMMANDS = java.util.Set.of("job", "chaos", "produce", "consume");
+
     private ClientHost() {}
 
     /**
@@ -31,6 +34,9 @@ final class ClientHost {
      * already; empty otherwise (and for anything that does not parse: the command reports that itself).
      */
     static Optional<List<String>> command(String[] args) {
+        if (args.length == 0 || !CLIENT_COMMANDS.contains(args[0])) {
+            return Optional.empty(); // score's start-up stays as fast as it was
+        }
         Optional<ClusterConfig> cluster = clusterOf(args);
         if (cluster.isEmpty() || !cluster.get().onHosts() || HostNetwork.CLUSTER.runningOn(HostNetwork.CLIENT)) {
             return Optional.empty();
