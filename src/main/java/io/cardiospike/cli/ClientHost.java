@@ -4,8 +4,6 @@ import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.ops.ClusterConfig;
 import io.cardiospike.ops.HostNetwork;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,8 +18,9 @@ import picocli.CommandLine;
  * namespace has none: it would send their packets out of the machine. {@code cluster start|stop|status} stay where
  * they are called (they manage the namespaces and read files only).
  *
- * <p>Mechanism: {@link Main#main} asks {@link #command} first; where it answers, the JVM runs its own command line
- * again under {@code ip netns exec cs-client} (same java, options and arguments) and exits with its exit code.
+ * <p>Mechanism: {@link Main#main} asks {@link #command} first; where it answers, the JVM runs its command again
+ * under {@code ip netns exec cs-client} (same java, JVM options, class path and arguments) and exits with its exit
+ * code.
  */
 final class ClientHost {
     /** The commands that may talk to the local cluster; any other starts as it always did, without a parse here. */
@@ -41,15 +40,13 @@ final class ClientHost {
         if (cluster.isEmpty() || !cluster.get().onHosts() || HostNetwork.CLUSTER.runningOn(HostNetwork.CLIENT)) {
             return Optional.empty();
         }
-        try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc/self/cmdline"));
-            List<String> self = Arrays.asList(new String(raw, StandardCharsets.UTF_8).split("\0"));
-            List<String> cmd = new ArrayList<>(HostNetwork.CLUSTER.exec(HostNetwork.CLIENT));
-            cmd.addAll(self);
-            return Optional.of(cmd);
-        } catch (IOException e) {
-            return Optional.empty();
-        }
+        // this JVM again: its java, options and class path, then Main with the same arguments
+        List<String> cmd = new ArrayList<>(HostNetwork.CLUSTER.exec(HostNetwork.CLIENT));
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(Arrays.asList(args));
+        return Optional.of(cmd);
     }
 
     /** Runs {@code command} with this process's input and output; returns its exit code. */
