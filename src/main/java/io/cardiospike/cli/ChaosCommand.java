@@ -36,8 +36,8 @@ import picocli.CommandLine.Option;
  * among them: no fault may look like a patient's pause.
  */
 @Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
-        + "TaskManagers, the leading JobManager and the broker and freezing the object store; check every output "
-        + "against a batch re-score.", defaultValueProvider = ChaosCommand.Defaults.class)
+        + "TaskManagers, the leading JobManager and the broker and freezing the object store (on a cluster started "
+        + "with --hosts, cutting links too); check every output against a batch re-score.", defaultValueProvider = ChaosCommand.Defaults.class)
 final class ChaosCommand implements Callable<Integer> {
     /**
      * 2 s checkpoints and a 90 s idle flush, as before the input clock: with the job's 10 s one, producers' beats held
