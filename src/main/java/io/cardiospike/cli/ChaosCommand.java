@@ -35,13 +35,14 @@ import picocli.CommandLine.Option;
  * {@code chaos}: faults made to happen on the cluster of {@code cluster start} while synthetic patients stream through
  * a scoring job of the run's own (own topics, consumer group and transactional ids): TaskManagers, the leading
  * JobManager and the broker SIGKILLed (the supervisor restarts them; a standby JobManager takes the job over), the
- * object store frozen. Then every committed output is checked against a batch re-score of exactly what was sent
+ * object store frozen, and (on a cluster started with {@code --hosts}) a part's link cut for a while: a TaskManager's,
+ * the broker's, or the leading JobManager's, which must lose the lead to another. Then every committed output is checked against a batch re-score of exactly what was sent
  * ({@link ReplayAudit}); any loss or duplicate fails the run. The job runs with the job's own defaults, its idle flush
  * among them: no fault may look like a patient's pause.
  */
 @Command(name = "chaos", description = "Stream synthetic patients through a job on the local cluster while killing "
-        + "TaskManagers, the leading JobManager and the broker and freezing the object store; check every output "
-        + "against a batch re-score.")
+        + "TaskManagers, the leading JobManager and the broker and freezing the object store (on a cluster started "
+        + "with --hosts, cutting links too); check every output against a batch re-score.")
 final class ChaosCommand implements Callable<Integer> {
     @Mixin ClusterCommand.Dir dir;
 
@@ -69,6 +70,16 @@ final class ChaosCommand implements Callable<Integer> {
             description = "how long the object store is unreachable, once (default ${DEFAULT-VALUE}: never)")
     String storageOutage;
 
+    @Option(names = "--partitions", defaultValue = "0",
+            description = "network partitions, on a cluster started with --hosts: each cuts one part's link for "
+                    + "--partition-length and restores it, in turn the leading JobManager's (it must lose the lead to "
+                    + "another; with 2 or more JobManagers), a TaskManager's, the broker's (default ${DEFAULT-VALUE})")
+    int partitions;
+
+    @Option(names = "--partition-length", defaultValue = "20s",
+            description = "how long each partition lasts (default ${DEFAULT-VALUE})")
+    String partitionLength;
+
     @Mixin ModelOption model;
 
     @Mixin JobTuningOptions tuning;
@@ -87,12 +98,18 @@ final class ChaosCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Duration outage = TimeUtils.parseDuration(storageOutage);
-        try (ScoringJobClient jobs = new ScoringJobClient(dir.load(), Installation.current(), System.err::println)) {
-            return chaos(jobs, outage);
+        Duration cut = TimeUtils.parseDuration(partitionLength);
+        ClusterConfig cluster = dir.load();
+        if (partitions > 0 && !cluster.onHosts()) {
+            throw new UserException("--partitions needs a cluster whose parts are on hosts of their own: "
+                    + "bin/cardiospike cluster start --hosts");
+        }
+        try (ScoringJobClient jobs = new ScoringJobClient(cluster, Installation.current(), System.err::println)) {
+            return chaos(jobs, outage, cut);
         }
     }
 
-    private int chaos(ScoringJobClient jobs, Duration outage) throws Exception {
+    private int chaos(ScoringJobClient jobs, Duration outage, Duration cut) throws Exception {
         ClusterConfig cluster = jobs.cluster();
         String run = "chaos-" + System.currentTimeMillis();
         ClusterBundle bundle = jobs.bundle(model.value());
@@ -105,8 +122,9 @@ final class ChaosCommand implements Callable<Integer> {
 
         String job = jobs.submit(null, config.toArgs(), config.parallelism(), null);
         System.err.printf(Locale.ROOT, "chaos run %s: job %s, %d patients at %,.0f events/s for %.1f min; faults: %d "
-                + "TaskManager kills, %d JobManager kills, %d broker restarts, storage outage %s%n", run, job, patients,
-                rate, minutes, kills, jobManagerKills, brokerRestarts, outage.isZero() ? "none" : storageOutage);
+                + "TaskManager kills, %d JobManager kills, %d broker restarts, storage outage %s%s%n", run, job, patients,
+                rate, minutes, kills, jobManagerKills, brokerRestarts, outage.isZero() ? "none" : storageOutage,
+                partitions > 0 ? ", " + partitions + " partitions of " + partitionLength : "");
 
         ReplayAudit audit = new ReplayAudit();
         FaultInjector faults = new FaultInjector(cluster, seed);
@@ -154,6 +172,14 @@ final class ChaosCommand implements Callable<Integer> {
             if (!outage.isZero()) {
                 plan.add("storage");
             }
+            // Partitions among the other faults, evenly; victims in turn.
+            List<String> victims = cluster.jobManagers() > 1 ? List.of("jobmanager", "taskmanager", "broker")
+                    : List.of("taskmanager", "broker");
+            int others = plan.size();
+            for (int k = 0; k < partitions; k++) {
+                plan.add(others * (k + 1) / (partitions + 1) + k, "partition-" + victims.get(k % victims.size()));
+            }
+            boolean partitionsOk = true;
             long runMs = (long) (minutes * 60_000);
             RecoveryProbe probe = jobs.recoveryProbe();
             ExecutorService probes = Executors.newCachedThreadPool(r -> {
@@ -171,6 +197,15 @@ final class ChaosCommand implements Callable<Integer> {
                     case "broker" -> {
                         faults.killBroker();
                         yield "broker SIGKILLed";
+                    }
+                    case "partition-jobmanager", "partition-taskmanager", "partition-broker" -> {
+                        FaultInjector.Cut c = switch (plan.get(f)) {
+                            case "partition-jobmanager" -> faults.partitionLeadingJobManager(cut);
+                            case "partition-taskmanager" -> faults.partitionTaskManager(busyTaskManagers(jobs, job), cut);
+                            default -> faults.partitionBroker(cut);
+                        };
+                        partitionsOk &= c.ok();
+                        yield c.what();
                     }
                     default -> {
                         faults.storageOutage(outage);
@@ -216,8 +251,12 @@ final class ChaosCommand implements Callable<Integer> {
                     p50(times, 0), p50(times, 1)));
             System.out.printf(Locale.ROOT, "max lag: %d events (%.1f s at %,.0f events/s)%n", maxLag.get(),
                     maxLag.get() / rate, rate);
-            System.out.println("result: " + (report.clean() ? "OK" : "FAILED"));
-            return report.clean() ? 0 : 1;
+            if (!partitionsOk) {
+                System.out.println("partitions: a JobManager cut off kept or took back the lead (see the recovery lines)");
+            }
+            boolean ok = report.clean() && partitionsOk;
+            System.out.println("result: " + (ok ? "OK" : "FAILED"));
+            return ok ? 0 : 1;
         } finally {
             jobs.cancel(job);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardiospike.ops.ClusterConfig;
 import io.cardiospike.ops.ClusterSupervisor;
+import io.cardiospike.ops.HostNetwork;
 import io.cardiospike.ops.Installation;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -93,6 +94,12 @@ final class ClusterCommand {
         @Option(names = "--fresh", description = "delete the previous cluster's data (topics, checkpoints, bundles) first")
         boolean fresh;
 
+        @Option(names = "--hosts", description = "each part on a host of its own: a Linux network namespace "
+                + "(cs-zookeeper, cs-kafka, cs-s3, cs-jobmanager-J, cs-taskmanager-I) with its own address on "
+                + "10.231.0.0/24 and no default route, all on one bridge; the client commands (job, produce, consume, "
+                + "chaos) then run in cs-client by themselves. Needs root and iproute2's ip (docs/operations.md)")
+        boolean hosts;
+
         @Override
         public Integer call() throws Exception {
             Installation installation = Installation.current();
@@ -106,10 +113,11 @@ final class ClusterCommand {
             if (jobManagers < 1 || taskManagers < 1 || slots < 1 || partitions < 1) {
                 throw new UserException("--jobmanagers, --taskmanagers, --slots and --partitions must be at least 1");
             }
+            Map<String, String> hostAddresses = hosts ? HostNetwork.CLUSTER.hosts(jobManagers, taskManagers) : Map.of();
             ClusterConfig cluster = ClusterConfig.create(home, kafkaPort, s3Port, zooKeeperPort, restPort, rpcPort,
-                    prometheusPort, jobManagers, taskManagers, slots, partitions, taskManagerMemory);
+                    prometheusPort, jobManagers, taskManagers, slots, partitions, taskManagerMemory, hostAddresses);
             for (Map.Entry<String, Integer> port : ports(cluster).entrySet()) {
-                if (!portFree(port.getValue())) {
+                if (!hosts && !portFree(port.getValue())) { // on hosts each part has an address of its own
                     throw new UserException("port " + port.getValue() + " (" + port.getKey() + ") is in use; free it or "
                             + "choose another with the option of that name (see bin/cardiospike cluster start --help)");
                 }
@@ -126,10 +134,21 @@ final class ClusterCommand {
             cluster.writeFlinkConf(installation); // the supervisor's log configuration is in there too
 
             long t0 = System.nanoTime();
+            if (hosts) {
+                try {
+                    HostNetwork.CLUSTER.create(hostAddresses);
+                } catch (IOException e) {
+                    throw new UserException("--hosts: the network namespaces could not be made (root and iproute2's ip "
+                            + "needed): " + e.getMessage());
+                }
+            }
             Path log = cluster.logsDir().resolve("supervisor.log");
             List<String> cmd = new ArrayList<>();
             if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
                 cmd.add("/usr/bin/setsid"); // its own session: a Ctrl-C in this terminal later does not reach it
+            }
+            if (hosts) {
+                cmd.addAll(HostNetwork.CLUSTER.exec(HostNetwork.CLIENT)); // it reaches every part, as clients do
             }
             cmd.addAll(List.of(installation.java().toString(), "-Xmx256m",
                     "-Dlog4j.configuration=" + cluster.confDir().resolve("log4j.properties").toUri(),
@@ -179,11 +198,19 @@ final class ClusterCommand {
                     + " (leader " + leader(readStatus(home)).orElse("not yet elected") + "; each one's web UI shows the leader's)");
             System.out.println("  zookeeper    " + cluster.zooKeeperQuorum() + "  leader election, HA metadata in "
                     + "s3://" + ClusterConfig.BUCKET + "/ha");
-            System.out.println("  prometheus   http://127.0.0.1:" + cluster.jobManagerPrometheusPort(1) + "/metrics (jobmanager), ports "
+            System.out.println("  prometheus   http://" + cluster.host(ClusterConfig.jobManager(1)) + ":"
+                    + cluster.jobManagerPrometheusPort(1) + "/metrics (jobmanager), ports "
                     + cluster.taskManagerPrometheusPort(1) + "-" + cluster.taskManagerPrometheusPort(taskManagers)
                     + " (taskmanagers)" + (jobManagers > 1 ? ", " + cluster.jobManagerPrometheusPort(2) + "-"
                     + cluster.jobManagerPrometheusPort(jobManagers) + " (jobmanagers 2-" + jobManagers + ")" : ""));
             System.out.println("  logs         " + cluster.logsDir());
+            if (hosts) {
+                System.out.println("  hosts        " + String.join(", ", hostAddresses.entrySet().stream()
+                        .map(h -> h.getKey() + " " + h.getValue()).toList()));
+                System.out.println("               network namespaces " + HostNetwork.CLUSTER.namespace("*")
+                        + ", bridge in " + HostNetwork.CLUSTER.bridgeNamespace() + "; job, produce, consume and chaos "
+                        + "run in " + HostNetwork.CLUSTER.namespace(HostNetwork.CLIENT));
+            }
             System.out.println("next: bin/cardiospike job submit --model models");
             return 0;
         }
@@ -220,6 +247,10 @@ final class ClusterCommand {
                 }
             }
             Files.deleteIfExists(home.resolve(ClusterSupervisor.PID_FILE));
+            if (cluster.onHosts()) {
+                deleteHosts(killed);
+                return 0;
+            }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             List<String> busy;
             do {
@@ -239,6 +270,23 @@ final class ClusterCommand {
             System.out.println("cluster stopped" + (killed > 0 ? " (" + killed + " orphaned processes killed)" : "")
                     + "; its ports are free. Data stays in " + home + " (start --fresh to delete it)");
             return 0;
+        }
+
+        /** Once no process runs on them (30 s at most), the hosts' namespaces are deleted. */
+        private void deleteHosts(int killed) throws Exception {
+            HostNetwork network = HostNetwork.CLUSTER;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (network.inUse() && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            try {
+                network.delete();
+            } catch (IOException e) {
+                throw new UserException("cluster stopped, but its hosts stay: " + e.getMessage());
+            }
+            System.out.println("cluster stopped" + (killed > 0 ? " (" + killed + " orphaned processes killed)" : "")
+                    + "; its hosts (network namespaces " + network.namespace("*") + ") are deleted. Data stays in "
+                    + dir.dir.toAbsolutePath().normalize() + " (start --fresh to delete it)");
         }
     }
 

@@ -38,7 +38,7 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        KafkaConnection kafka = kafkaOptions.connect();
+        KafkaConnection kafka = ClientHost.localCluster(kafkaOptions).connect();
         Duration idle = maxIdle == null ? null : TimeUtils.parseDuration(maxIdle);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         AtomicLong lastNanos = new AtomicLong(System.nanoTime()), records = new AtomicLong();

@@ -25,7 +25,9 @@ import picocli.CommandLine.Command;
         })
 public final class Main {
     public static void main(String[] args) {
-        System.exit(run(args));
+        // a command for a cluster on hosts of its own runs on its client's host (ClientHost)
+        java.util.Optional<java.util.List<String>> onClientHost = ClientHost.command(args);
+        System.exit(onClientHost.isPresent() ? ClientHost.run(onClientHost.get()) : run(args));
     }
 
     /** Runs a command line and returns its exit code (tests call this instead of {@link #main}). */

@@ -37,7 +37,7 @@ final class ProduceCommand implements Callable<Integer> {
         System.err.printf(Locale.ROOT, "producing %,d beats of %d patients from %s to %s at speed %s...%n",
                 events.size(), table.recordings().size(), input, topic, speed);
         long t0 = System.nanoTime();
-        try (ReplayProducer producer = new ReplayProducer(kafkaOptions.connect(), topic, pace, 0)) {
+        try (ReplayProducer producer = new ReplayProducer(ClientHost.localCluster(kafkaOptions).connect(), topic, pace, 0)) {
             Thread progress = new Thread(() -> {
                 try {
                     while (!Thread.currentThread().isInterrupted()) {

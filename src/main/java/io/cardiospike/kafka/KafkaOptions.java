@@ -15,8 +15,12 @@ public final class KafkaOptions {
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]",
             description = "Kafka brokers. Without it: the local cluster's " + LOCAL_CLUSTER + " (produce, consume, "
-                    + "the job), an embedded broker (demo, bench stream), no live view (serve)")
+                    + "the job; its own address when started with --hosts), an embedded broker (demo, bench stream), "
+                    + "no live view (serve)")
     String bootstrapServers;
+
+    /** The brokers used without {@code --bootstrap-servers}: the local cluster's. */
+    private String localCluster = LOCAL_CLUSTER;
 
     @Option(names = "--kafka-config", paramLabel = "FILE",
             description = "Java properties passed to every Kafka client, as Kafka's tools' --command-config: "
@@ -37,7 +41,12 @@ public final class KafkaOptions {
     }
 
     public String bootstrapServers() {
-        return given() ? bootstrapServers : LOCAL_CLUSTER;
+        return given() ? bootstrapServers : localCluster;
+    }
+
+    /** Where the local cluster's broker is, if not at {@link #LOCAL_CLUSTER} (a cluster on hosts of its own). */
+    public void localCluster(String bootstrapServers) {
+        localCluster = bootstrapServers;
     }
 
     /** The {@code --kafka-config} file, or null. */

@@ -58,7 +58,12 @@ public final class EmbeddedKafka implements AutoCloseable {
      * formatted only once), as a broker's disk would.
      */
     public static EmbeddedKafka start(Path dataDir, int brokerPort, int controllerPort) throws Exception {
-        return start(dataDir, brokerPort, controllerPort, null);
+        return start(dataDir, LOOPBACK, brokerPort, controllerPort, null);
+    }
+
+    /** As {@link #start(Path, int, int)}, on {@code host}'s address (a host of {@code cluster start --hosts}). */
+    public static EmbeddedKafka start(Path dataDir, String host, int brokerPort, int controllerPort) throws Exception {
+        return start(dataDir, host, brokerPort, controllerPort, null);
     }
 
     /**
@@ -67,20 +72,22 @@ public final class EmbeddedKafka implements AutoCloseable {
      * class's admin client use a second, PLAINTEXT listener.
      */
     public static EmbeddedKafka startWithScram(Path dataDir, ScramUser user) throws Exception {
-        return start(dataDir, freePort(), freePort(), user);
+        return start(dataDir, LOOPBACK, freePort(), freePort(), user);
     }
 
-    private static EmbeddedKafka start(Path dataDir, int brokerPort, int controllerPort, ScramUser scram)
+    private static final String LOOPBACK = "127.0.0.1";
+
+    private static EmbeddedKafka start(Path dataDir, String host, int brokerPort, int controllerPort, ScramUser scram)
             throws Exception {
         Path logDir = Files.createDirectories(dataDir.resolve("kraft-logs"));
         int internalPort = scram == null ? brokerPort : freePort();
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        p.put("controller.quorum.voters", "1@" + host + ":" + controllerPort);
         if (scram == null) {
-            p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+            p.put("listeners", "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + controllerPort);
+            p.put("advertised.listeners", "PLAINTEXT://" + host + ":" + brokerPort);
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         } else {
             p.put("listeners", "PLAINTEXT://127.0.0.1:" + internalPort + ",CLIENT://127.0.0.1:" + brokerPort
@@ -129,7 +136,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
         server.startup();
-        EmbeddedKafka kafka = new EmbeddedKafka(server, "127.0.0.1:" + brokerPort, "127.0.0.1:" + internalPort);
+        EmbeddedKafka kafka = new EmbeddedKafka(server, host + ":" + brokerPort, host + ":" + internalPort);
         kafka.awaitReady();
         return kafka;
     }

@@ -19,7 +19,9 @@ import org.apache.flink.configuration.GlobalConfiguration;
  * The local cluster's layout, written once by {@code cluster start} to {@code DIR/cluster.json} (owner-only: it holds
  * the object store's key) and read by every later command ({@code status}, {@code stop}, {@code job ...}): ports, the
  * number of JobManagers and TaskManagers, the object store's credentials, and where data and logs live. JobManager
- * {@code j} (1..N) listens on the REST and RPC ports plus {@code j - 1}.
+ * {@code j} (1..N) listens on the REST and RPC ports plus {@code j - 1}. {@code hosts}: with {@code cluster start
+ * --hosts}, each part's own address (part name to address, the client's under {@value HostNetwork#CLIENT}, see
+ * {@link HostNetwork}); empty when every part runs on 127.0.0.1.
  */
 public record ClusterConfig(
         Path dir,
@@ -36,7 +38,14 @@ public record ClusterConfig(
         int partitions,
         String taskManagerMemory,
         String s3AccessKey,
-        String s3SecretKey) {
+        String s3SecretKey,
+        Map<String, String> hosts) {
+
+    public static final String LOOPBACK = "127.0.0.1";
+
+    public ClusterConfig {
+        hosts = hosts == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(hosts));
+    }
 
     public static final String BUCKET = "cardiospike";
     public static final String FILE = "cluster.json";
@@ -51,16 +60,16 @@ public record ClusterConfig(
      * production.
      */
     public static final Map<String, String> LOCAL_OVERRIDES = Map.ofEntries(
-            Map.entry("jobmanager.rpc.address", "one machine: loopback"),
+            Map.entry("jobmanager.rpc.address", "one machine: loopback (--hosts: each JobManager's own address)"),
             Map.entry("jobmanager.rpc.port", "--rpc-port"),
             Map.entry("high-availability.jobmanager.port", "--rpc-port, one port a JobManager"),
             Map.entry("high-availability.zookeeper.quorum", "the local ZooKeeper"),
-            Map.entry("jobmanager.bind-host", "one machine: loopback"),
-            Map.entry("rest.address", "one machine: loopback"),
-            Map.entry("rest.bind-address", "one machine: loopback"),
+            Map.entry("jobmanager.bind-host", "one machine: loopback (--hosts: each JobManager's own address)"),
+            Map.entry("rest.address", "one machine: loopback (--hosts: each JobManager's own address)"),
+            Map.entry("rest.bind-address", "one machine: loopback (--hosts: each JobManager's own address)"),
             Map.entry("rest.port", "--rest-port, one port a JobManager"),
-            Map.entry("taskmanager.host", "one machine: loopback"),
-            Map.entry("taskmanager.bind-host", "one machine: loopback"),
+            Map.entry("taskmanager.host", "one machine: loopback (--hosts: each TaskManager's own address)"),
+            Map.entry("taskmanager.bind-host", "one machine: loopback (--hosts: each TaskManager's own address)"),
             Map.entry("taskmanager.numberOfTaskSlots", "--slots"),
             Map.entry("jobmanager.memory.process.size", "several JVMs share one machine"),
             Map.entry("taskmanager.memory.process.size", "--taskmanager-memory"),
@@ -72,15 +81,37 @@ public record ClusterConfig(
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** A new layout with a freshly generated object-store key. */
+    /** A new layout with a freshly generated object-store key; {@code hosts}: as the record's (empty: loopback). */
     public static ClusterConfig create(Path dir, int kafkaPort, int s3Port, int zooKeeperPort, int restPort,
                                        int rpcPort, int prometheusPort, int jobManagers, int taskManagers, int slots,
-                                       int partitions, String taskManagerMemory) {
+                                       int partitions, String taskManagerMemory, Map<String, String> hosts) {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
         return new ClusterConfig(dir.toAbsolutePath().normalize(), kafkaPort, kafkaPort + 1, s3Port, zooKeeperPort,
                 restPort, rpcPort, prometheusPort, jobManagers, taskManagers, slots, partitions, taskManagerMemory,
-                "cardiospike", HexFormat.of().formatHex(secret));
+                "cardiospike", HexFormat.of().formatHex(secret), hosts);
+    }
+
+    /** The layout of the cluster in the default directory (that {@code --cluster-dir} defaults to), if one is there. */
+    public static Optional<ClusterConfig> loadDefault() {
+        String env = System.getenv("CARDIOSPIKE_CLUSTER_DIR");
+        Path dir = env != null && !env.isEmpty() ? Path.of(env)
+                : Path.of(System.getProperty("user.home"), ".cache", "cardiospike", "cluster");
+        try {
+            return Files.isRegularFile(dir.resolve(FILE)) ? Optional.of(load(dir)) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether each part runs on a host of its own ({@code cluster start --hosts}). */
+    public boolean onHosts() {
+        return !hosts.isEmpty();
+    }
+
+    /** The address of a part ({@code kafka}, {@code jobmanager-2}, {@code client}...): 127.0.0.1 unless on hosts. */
+    public String host(String part) {
+        return hosts.getOrDefault(part, LOOPBACK);
     }
 
     public static ClusterConfig load(Path dir) throws IOException {
@@ -100,15 +131,15 @@ public record ClusterConfig(
     }
 
     public String kafkaBootstrap() {
-        return "127.0.0.1:" + kafkaPort;
+        return host("kafka") + ":" + kafkaPort;
     }
 
     public String s3Endpoint() {
-        return "http://127.0.0.1:" + s3Port;
+        return "http://" + host("s3") + ":" + s3Port;
     }
 
     public String zooKeeperQuorum() {
-        return "127.0.0.1:" + zooKeeperPort;
+        return host("zookeeper") + ":" + zooKeeperPort;
     }
 
     /** The process name of JobManager {@code j} (1..N). */
@@ -122,7 +153,7 @@ public record ClusterConfig(
     }
 
     public String restUrl(int jobManager) {
-        return "http://127.0.0.1:" + restPort(jobManager);
+        return "http://" + host(jobManager(jobManager)) + ":" + restPort(jobManager);
     }
 
     /** JobManager {@code j}'s REST port. */
@@ -196,16 +227,19 @@ public record ClusterConfig(
         Configuration prod = GlobalConfiguration.loadConfiguration(installation.productionFlinkConf().toString());
         Map<String, String> c = new LinkedHashMap<>(prod.toMap());
         Path tmp = Files.createDirectories(dir.resolve("tmp"));
-        c.put("jobmanager.rpc.address", "127.0.0.1");
+        // the JobManagers' and TaskManagers' own addresses: the supervisor passes each its own (-D); these are the
+        // first ones'
+        String jobManager = host(jobManager(1)), taskManager = host("taskmanager-1");
+        c.put("jobmanager.rpc.address", jobManager);
         c.put("jobmanager.rpc.port", Integer.toString(rpcPort));
         c.put("high-availability.jobmanager.port", Integer.toString(rpcPort(1)));
         c.put("high-availability.zookeeper.quorum", zooKeeperQuorum());
-        c.put("jobmanager.bind-host", "127.0.0.1");
-        c.put("rest.address", "127.0.0.1");
-        c.put("rest.bind-address", "127.0.0.1");
+        c.put("jobmanager.bind-host", jobManager);
+        c.put("rest.address", jobManager);
+        c.put("rest.bind-address", jobManager);
         c.put("rest.port", Integer.toString(restPort));
-        c.put("taskmanager.host", "127.0.0.1");
-        c.put("taskmanager.bind-host", "127.0.0.1");
+        c.put("taskmanager.host", taskManager);
+        c.put("taskmanager.bind-host", taskManager);
         c.put("taskmanager.numberOfTaskSlots", Integer.toString(slots));
         c.put("jobmanager.memory.process.size", "1024m");
         c.put("taskmanager.memory.process.size", taskManagerMemory);
@@ -271,7 +305,7 @@ public record ClusterConfig(
                 "# Written by `bin/cardiospike cluster start`: the JobManagers' leader election and HA metadata.",
                 "tickTime=" + ZOOKEEPER_TICK_MS,
                 "dataDir=" + zooKeeperDir(),
-                "clientPortAddress=127.0.0.1",
+                "clientPortAddress=" + host("zookeeper"),
                 "clientPort=" + zooKeeperPort,
                 // its admin server would take port 8080; the health check asks `ruok`
                 "admin.enableServer=false",

@@ -36,7 +36,8 @@ import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
  * the broker, ZooKeeper, the JobManagers (one leads, the others stand by) and the TaskManagers, each its own process
  * with its own log, restarts any that dies (as systemd or Kubernetes would), and keeps {@code DIR/status.json}
  * current, with the leading JobManager as ZooKeeper names it. SIGTERM ({@code cluster stop}) ends them all,
- * TaskManagers first.
+ * TaskManagers first. On hosts ({@code cluster start --hosts}) it runs on the client's host and starts each process
+ * on its own ({@code ip netns exec}, which execs: the pid is the process's), every part bound to its own address.
  */
 public final class ClusterSupervisor {
     public static final String STATUS_FILE = "status.json";
@@ -66,12 +67,13 @@ public final class ClusterSupervisor {
                 "FLINK_CONF_DIR", conf.toString(),
                 "FLINK_PLUGINS_DIR", installation.pluginsDir().toString());
 
-        processes.add(new ManagedProcess("s3", List.of(java, "-Xmx256m",
+        processes.add(new ManagedProcess("s3", on("s3", java, "-Xmx256m",
                 "-Dlogback.configurationFile=" + conf.resolve("s3proxy-logback.xml"),
                 "-jar", installation.s3proxyJar().toString(), "--properties", conf.resolve("s3proxy.properties").toString()),
                 Map.of(), logs.resolve("s3.log"), () -> httpAnswers(cluster.s3Endpoint() + "/")));
 
-        List<String> kafka = new ArrayList<>(List.of(java, "-Xmx768m", log4j, "-cp", installation.appClasspath(),
+        List<String> kafka = new ArrayList<>(on("kafka", java, "-Xmx768m", log4j,
+                "-D" + KafkaBroker.HOST_PROPERTY + "=" + cluster.host("kafka"), "-cp", installation.appClasspath(),
                 KafkaBroker.class.getName(), cluster.kafkaDir().toString(), Integer.toString(cluster.kafkaPort()),
                 Integer.toString(cluster.kafkaControllerPort()), Integer.toString(cluster.partitions())));
         kafka.addAll(List.of(ClusterConfig.TOPICS));
@@ -79,7 +81,7 @@ public final class ClusterSupervisor {
                 () -> KafkaBroker.topicsExist(cluster.kafkaBootstrap(), ClusterConfig.TOPICS)));
 
         Files.createDirectories(cluster.zooKeeperDir());
-        processes.add(new ManagedProcess("zookeeper", List.of(java, "-Xmx256m", log4j, "-cp", installation.appClasspath(),
+        processes.add(new ManagedProcess("zookeeper", on("zookeeper", java, "-Xmx256m", log4j, "-cp", installation.appClasspath(),
                 "org.apache.zookeeper.server.ZooKeeperServerMain", conf.resolve("zoo.cfg").toString()), Map.of(),
                 logs.resolve("zookeeper.log"), this::zooKeeperOk));
 
@@ -88,12 +90,16 @@ public final class ClusterSupervisor {
         JobManagerProcessSpec jm = JobManagerProcessUtils.processSpecFromConfig(flink);
         for (int j = 1; j <= cluster.jobManagers(); j++) {
             String name = ClusterConfig.jobManager(j);
-            List<String> jmCmd = new ArrayList<>(List.of(java));
+            List<String> jmCmd = new ArrayList<>(on(name, java));
             jmCmd.addAll(split(JobManagerProcessUtils.generateJvmParametersStr(jm, flink)));
             jmCmd.addAll(opens);
             jmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve(name + ".log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
                     "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
                     "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "--configDir", conf.toString(),
+                    "-D", "jobmanager.rpc.address=" + cluster.host(name),
+                    "-D", "jobmanager.bind-host=" + cluster.host(name),
+                    "-D", "rest.address=" + cluster.host(name),
+                    "-D", "rest.bind-address=" + cluster.host(name),
                     "-D", "rest.port=" + cluster.restPort(j),
                     "-D", "high-availability.jobmanager.port=" + cluster.rpcPort(j),
                     "-D", "web.upload.dir=" + Files.createDirectories(cluster.jarsDir(j)),
@@ -107,18 +113,30 @@ public final class ClusterSupervisor {
         TaskExecutorProcessSpec tm = TaskExecutorProcessUtils.processSpecFromConfig(flink);
         for (int i = 1; i <= cluster.taskManagers(); i++) {
             String name = "taskmanager-" + i;
-            List<String> tmCmd = new ArrayList<>(List.of(java));
+            List<String> tmCmd = new ArrayList<>(on(name, java));
             tmCmd.addAll(split(ProcessMemoryUtils.generateJvmParametersStr(tm)));
             tmCmd.addAll(opens);
             tmCmd.addAll(List.of(log4j, "-Dlog.file=" + logs.resolve(name + ".log"), "-Djava.io.tmpdir=" + cluster.dir().resolve("tmp"),
                     "-XX:ErrorFile=" + logs.resolve("hs_err_pid%p.log"), "-cp", installation.flinkClasspath(),
                     "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", "--configDir", conf.toString(),
                     "-D", "taskmanager.resource-id=" + name,
+                    "-D", "taskmanager.host=" + cluster.host(name),
+                    "-D", "taskmanager.bind-host=" + cluster.host(name),
                     "-D", "metrics.reporter.prom.port=" + cluster.taskManagerPrometheusPort(i)));
             tmCmd.addAll(split(TaskExecutorProcessUtils.generateDynamicConfigsStr(tm)));
             processes.add(new ManagedProcess(name, tmCmd, flinkEnv, logs.resolve(name + ".log"),
                     () -> taskManagerRegistered(name)));
         }
+    }
+
+    /** The command line that runs {@code command} on {@code part}'s host: as it is on loopback. */
+    private List<String> on(String part, String... command) {
+        List<String> cmd = new ArrayList<>();
+        if (cluster.onHosts()) {
+            cmd.addAll(HostNetwork.CLUSTER.exec(part));
+        }
+        cmd.addAll(List.of(command));
+        return cmd;
     }
 
     public static void main(String[] args) throws Exception {
@@ -275,7 +293,7 @@ public final class ClusterSupervisor {
     /** ZooKeeper's own health check: {@code ruok}, answered {@code imok}. */
     private boolean zooKeeperOk() {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", cluster.zooKeeperPort()), 2000);
+            s.connect(new InetSocketAddress(cluster.host("zookeeper"), cluster.zooKeeperPort()), 2000);
             s.setSoTimeout(2000);
             s.getOutputStream().write("ruok".getBytes(StandardCharsets.US_ASCII));
             return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).equals("imok");

@@ -14,8 +14,9 @@ import java.util.Random;
 /**
  * Makes faults happen on the cluster of {@code cluster start}: SIGKILLs a TaskManager, the leading JobManager or the
  * broker (the supervisor restarts them, as it would any crashed process) or freezes the object store with SIGSTOP so
- * that it is unreachable (connections hang, as with a network partition) until SIGCONT. Processes, and which
- * JobManager leads, are found in the supervisor's {@code status.json}.
+ * that it is unreachable (connections hang, as with a network partition) until SIGCONT; on a cluster started with
+ * {@code --hosts}, cuts a part's link for a while (a network partition: its packets are dropped) and restores it.
+ * Processes, and which JobManager leads, are found in the supervisor's {@code status.json}.
  */
 public final class FaultInjector {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -102,6 +103,100 @@ public final class FaultInjector {
         } finally {
             signal("CONT", s3.pid());
         }
+    }
+
+    /** A link cut and restored: what was cut, and whether the cluster did what it must meanwhile. */
+    public record Cut(String what, boolean ok) {}
+
+    /**
+     * Cuts a random running TaskManager among {@code preferred} (as {@link #killTaskManager}) off the network for
+     * {@code length}, blocking meanwhile, then restores its link.
+     */
+    public Cut partitionTaskManager(java.util.Set<String> preferred, Duration length) throws IOException, InterruptedException {
+        List<Supervised> all = processes().stream()
+                .filter(p -> p.name().startsWith("taskmanager-") && p.state().equals("RUNNING")).toList();
+        List<Supervised> busy = all.stream().filter(p -> preferred.contains(p.name())).toList();
+        List<Supervised> running = busy.isEmpty() ? all : busy;
+        if (running.isEmpty()) {
+            throw new IllegalStateException("no running TaskManager in " + cluster.dir());
+        }
+        String victim = running.get(random.nextInt(running.size())).name();
+        cut(victim, length);
+        return new Cut(victim + " cut off for " + length.toSeconds() + " s", true);
+    }
+
+    /** Cuts the broker off the network for {@code length}, blocking meanwhile, then restores its link. */
+    public Cut partitionBroker(Duration length) throws IOException, InterruptedException {
+        cut("kafka", length);
+        return new Cut("broker cut off for " + length.toSeconds() + " s", true);
+    }
+
+    /**
+     * Cuts the leading JobManager off the network, ZooKeeper included, for {@code length}, then restores its link. It
+     * must stop leading while cut (its ZooKeeper session lapses) and another JobManager must take the lead, and keep
+     * it once the link is back: never two leaders. {@link Cut#ok} says whether that happened.
+     */
+    public Cut partitionLeadingJobManager(Duration length) throws IOException, InterruptedException {
+        String victim = awaitLeader();
+        long cutAt = System.nanoTime();
+        network().cut(victim);
+        Optional<String> next = Optional.empty();
+        long tookOver = -1;
+        try {
+            long end = cutAt + length.toNanos();
+            while (System.nanoTime() < end) {
+                Optional<String> now = leader();
+                if (tookOver < 0 && now.isPresent() && !now.get().equals(victim)) {
+                    next = now;
+                    tookOver = System.nanoTime();
+                }
+                Thread.sleep(250);
+            }
+        } finally {
+            network().restore(victim);
+        }
+        String what = victim + " (leader) cut off for " + length.toSeconds() + " s";
+        if (tookOver < 0) {
+            return new Cut(what + ", and no other JobManager took the lead", false);
+        }
+        Thread.sleep(3000); // back on the network, it must not lead again (the other holds the latch)
+        Optional<String> after = leader();
+        String took = String.format(java.util.Locale.ROOT, ", %s leading after %.1f s", next.get(),
+                (tookOver - cutAt) / 1e9);
+        if (after.isEmpty() || after.get().equals(victim)) {
+            return new Cut(what + took + ", but " + victim + " leads again 3 s after the link came back", false);
+        }
+        return new Cut(what + took, true);
+    }
+
+    private void cut(String part, Duration length) throws IOException, InterruptedException {
+        network().cut(part);
+        try {
+            Thread.sleep(length.toMillis());
+        } finally {
+            network().restore(part);
+        }
+    }
+
+    private HostNetwork network() {
+        if (!cluster.onHosts()) {
+            throw new IllegalStateException("a network partition needs a cluster on hosts of its own: cluster start --hosts");
+        }
+        return HostNetwork.CLUSTER;
+    }
+
+    /** The leading JobManager, once one leads and runs (at most {@link #RESTART_TIMEOUT}). */
+    private String awaitLeader() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + RESTART_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<String> leader = leader();
+            List<Supervised> all = processes();
+            if (leader.isPresent() && all.stream().anyMatch(p -> p.name().equals(leader.get()) && p.state().equals("RUNNING"))) {
+                return leader.get();
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("no JobManager leads in " + cluster.dir());
     }
 
     /** Waits until the supervisor has {@code name} running again under a new pid. */

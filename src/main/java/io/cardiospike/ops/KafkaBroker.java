@@ -14,13 +14,17 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 /**
  * The local cluster's broker process: the project's KRaft broker ({@link EmbeddedKafka}) on a fixed port with its data
  * in the cluster directory, the topics created on first start. Arguments: {@code DATA_DIR PORT CONTROLLER_PORT
- * PARTITIONS TOPIC...}.
+ * PARTITIONS TOPIC...}; system property {@value #HOST_PROPERTY}: the address it listens on (default 127.0.0.1; a
+ * host's own address with {@code cluster start --hosts}).
  */
 public final class KafkaBroker {
+    static final String HOST_PROPERTY = "cardiospike.kafka.host";
+
     private KafkaBroker() {}
 
     public static void main(String[] args) throws Exception {
-        EmbeddedKafka kafka = EmbeddedKafka.start(Path.of(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+        EmbeddedKafka kafka = EmbeddedKafka.start(Path.of(args[0]), System.getProperty(HOST_PROPERTY, "127.0.0.1"),
+                Integer.parseInt(args[1]), Integer.parseInt(args[2]));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             kafka.close();
