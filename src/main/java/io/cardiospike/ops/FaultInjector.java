@@ -51,14 +51,7 @@ public final class FaultInjector {
      * one tests nothing), or among all if none of them runs; returns its name.
      */
     public String killTaskManager(java.util.Set<String> preferred) throws IOException, InterruptedException {
-        List<Supervised> all = processes().stream()
-                .filter(p -> p.name().startsWith("taskmanager-") && p.state().equals("RUNNING")).toList();
-        List<Supervised> busy = all.stream().filter(p -> preferred.contains(p.name())).toList();
-        List<Supervised> running = busy.isEmpty() ? all : busy;
-        if (running.isEmpty()) {
-            throw new IllegalStateException("no running TaskManager in " + cluster.dir());
-        }
-        Supervised victim = running.get(random.nextInt(running.size()));
+        Supervised victim = taskManagerAmong(preferred);
         kill(victim);
         return victim.name();
     }
@@ -108,11 +101,8 @@ public final class FaultInjector {
     /** A link cut and restored: what was cut, and whether the cluster did what it must meanwhile. */
     public record Cut(String what, boolean ok) {}
 
-    /**
-     * Cuts a random running TaskManager among {@code preferred} (as {@link #killTaskManager}) off the network for
-     * {@code length}, blocking meanwhile, then restores its link.
-     */
-    public Cut partitionTaskManager(java.util.Set<String> preferred, Duration length) throws IOException, InterruptedException {
+    /** A random running TaskManager among {@code preferred}, or among all if none of them runs. */
+    private Supervised taskManagerAmong(java.util.Set<String> preferred) throws IOException {
         List<Supervised> all = processes().stream()
                 .filter(p -> p.name().startsWith("taskmanager-") && p.state().equals("RUNNING")).toList();
         List<Supervised> busy = all.stream().filter(p -> preferred.contains(p.name())).toList();
@@ -120,7 +110,15 @@ public final class FaultInjector {
         if (running.isEmpty()) {
             throw new IllegalStateException("no running TaskManager in " + cluster.dir());
         }
-        String victim = running.get(random.nextInt(running.size())).name();
+        return running.get(random.nextInt(running.size()));
+    }
+
+    /**
+     * Cuts a random running TaskManager among {@code preferred} (as {@link #killTaskManager}) off the network for
+     * {@code length}, blocking meanwhile, then restores its link.
+     */
+    public Cut partitionTaskManager(java.util.Set<String> preferred, Duration length) throws IOException, InterruptedException {
+        String victim = taskManagerAmong(preferred).name();
         cut(victim, length);
         return new Cut(victim + " cut off for " + length.toSeconds() + " s", true);
     }

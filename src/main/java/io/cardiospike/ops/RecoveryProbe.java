@@ -19,6 +19,11 @@ import java.util.Locale;
 public final class RecoveryProbe {
     static final Duration POLL = Duration.ofMillis(500);
     static final String SCORER = "score-patients";
+    /**
+     * A job seen running with no failure is said to have ridden the fault out only once a checkpoint completed this
+     * long after it: a cut link is noticed only when the heartbeat (10 s) or the ZooKeeper session (6 s) times out.
+     */
+    static final Duration SETTLE = Duration.ofSeconds(15);
 
     private final FlinkRest rest;
 
@@ -83,7 +88,8 @@ public final class RecoveryProbe {
         while (System.nanoTime() < deadline) {
             try {
                 last = read(jobId, faultMs);
-                if (last.checkpointMs() >= 0 && (!last.restarted() || last.modelReadyMs() >= 0
+                boolean settled = last.restarted() || latestCheckpoint(jobId) >= faultMs + SETTLE.toMillis();
+                if (last.checkpointMs() >= 0 && settled && (!last.restarted() || last.modelReadyMs() >= 0
                         || System.nanoTime() > deadline - POLL.toNanos() * 40)) {
                     return last; // the gauges come with Flink's metric fetcher: waited for up to the last 20 s
                 }
@@ -150,6 +156,17 @@ public final class RecoveryProbe {
         boolean fresh = stateReady >= slots && modelReady >= stateReady; // not a previous start's
         return new Recovery(faultMs, noticed, Math.max(1, failures.size()), scheduled, slots, deployed,
                 fresh ? stateReady : -1, fresh ? modelReady : -1, running, checkpoint);
+    }
+
+    /** When the job's latest completed checkpoint was acknowledged; -1 if none. */
+    private long latestCheckpoint(String jobId) throws IOException {
+        long latest = -1;
+        for (JsonNode c : rest.checkpoints(jobId).path("history")) {
+            if (c.path("status").asText().equals("COMPLETED")) {
+                latest = Math.max(latest, c.path("latest_ack_timestamp").asLong(-1));
+            }
+        }
+        return latest;
     }
 
     /** The latest of a scorer gauge over its subtasks; -1 until Flink's metric fetcher has it. */
