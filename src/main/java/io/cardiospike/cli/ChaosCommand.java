@@ -240,8 +240,8 @@ final class ChaosCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "recovery: %s at +%.1f s: %s%n", f.what(), (f.atMs() - startMs) / 1e3,
                         back < 0 ? "never" : String.format(Locale.ROOT, "%.1f s", (back - f.atMs()) / 1e3));
                 RecoveryProbe.Recovery r = f.recovery().get();
-                System.out.println("  phases: " + (r == null ? "the job was not seen running again before the next "
-                        + "fault" : r.phases(back)));
+                System.out.println("  phases: " + (r == null ? "neither a restart nor a checkpoint seen before the "
+                        + "next fault" : r.phases(back)));
                 byKind.computeIfAbsent(f.kind(), k -> new ArrayList<>()).add(new long[] {
                         r == null ? -1 : r.runningAgainMs(), back < 0 ? -1 : back - f.atMs()});
             }

@@ -79,16 +79,18 @@ public final class RecoveryProbe {
     /**
      * Waits (at most {@code timeout}) until job {@code jobId} runs with every task started after {@code faultMs} or
      * never stopped, and a checkpoint completed after that, then reads the recovery: without the checkpoint if none
-     * came in time; null if the job was not seen running in time. REST errors while the JobManagers fail over are
+     * came in time; null if the job was not seen restarted, nor running past a checkpoint {@link #SETTLE} after the
+     * fault, in time. REST errors while the JobManagers fail over are
      * waited out.
      */
     public Recovery await(String jobId, long faultMs, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         Recovery last = null;
+        boolean settled = false;
         while (System.nanoTime() < deadline) {
             try {
                 last = read(jobId, faultMs);
-                boolean settled = last.restarted() || latestCheckpoint(jobId) >= faultMs + SETTLE.toMillis();
+                settled = last.restarted() || latestCheckpoint(jobId) >= faultMs + SETTLE.toMillis();
                 if (last.checkpointMs() >= 0 && settled && (!last.restarted() || last.modelReadyMs() >= 0
                         || System.nanoTime() > deadline - POLL.toNanos() * 40)) {
                     return last; // the gauges come with Flink's metric fetcher: waited for up to the last 20 s
@@ -98,7 +100,7 @@ public final class RecoveryProbe {
             }
             Thread.sleep(POLL.toMillis());
         }
-        return last;
+        return settled ? last : null; // a job not restarted yet, nor past a checkpoint after the fault: nothing known
     }
 
     private Recovery read(String jobId, long faultMs) throws IOException {
