@@ -80,8 +80,7 @@ public final class RecoveryProbe {
      * Waits (at most {@code timeout}) until job {@code jobId} runs with every task started after {@code faultMs} or
      * never stopped, and a checkpoint completed after that, then reads the recovery: without the checkpoint if none
      * came in time; null if the job was not seen restarted, nor running past a checkpoint {@link #SETTLE} after the
-     * fault, in time. REST errors while the JobManagers fail over are
-     * waited out.
+     * fault, in time. REST errors while the JobManagers fail over are waited out.
      */
     public Recovery await(String jobId, long faultMs, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
