@@ -102,7 +102,7 @@ final class ClientHost {
             }
             if (mixin instanceof KafkaOptions kafka && !kafka.given()
                     && (leaf.getCommand() instanceof ProduceCommand || leaf.getCommand() instanceof ConsumeCommand)) {
-                return ClusterConfig.loadDefault();
+                return ClusterCommand.Dir.loadDefault();
             }
         }
         return Optional.empty();
@@ -119,7 +119,7 @@ final class ClientHost {
     /** {@code options}, with the local cluster's broker where it is on hosts (produce, consume). */
     static KafkaOptions localCluster(KafkaOptions options) {
         if (!options.given()) {
-            ClusterConfig.loadDefault().filter(ClusterConfig::onHosts)
+            ClusterCommand.Dir.loadDefault().filter(ClusterConfig::onHosts)
                     .ifPresent(cluster -> options.localCluster(cluster.kafkaBootstrap()));
         }
         return options;

@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -44,6 +45,15 @@ final class ClusterCommand {
 
         ClusterConfig load() throws IOException {
             return ClusterConfig.load(dir);
+        }
+
+        /** The cluster in the default directory (this option's default, resolved by picocli), if one is there. */
+        static Optional<ClusterConfig> loadDefault() {
+            try {
+                return Optional.of(CommandLine.populateCommand(new Dir()).load());
+            } catch (IOException noClusterThere) {
+                return Optional.empty();
+            }
         }
     }
 

@@ -92,18 +92,6 @@ public record ClusterConfig(
                 "cardiospike", HexFormat.of().formatHex(secret), hosts);
     }
 
-    /** The layout of the cluster in the default directory (that {@code --cluster-dir} defaults to), if one is there. */
-    public static Optional<ClusterConfig> loadDefault() {
-        String env = System.getenv("CARDIOSPIKE_CLUSTER_DIR");
-        Path dir = env != null && !env.isEmpty() ? Path.of(env)
-                : Path.of(System.getProperty("user.home"), ".cache", "cardiospike", "cluster");
-        try {
-            return Files.isRegularFile(dir.resolve(FILE)) ? Optional.of(load(dir)) : Optional.empty();
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-    }
-
     /** Whether each part runs on a host of its own ({@code cluster start --hosts}). */
     public boolean onHosts() {
         return !hosts.isEmpty();

@@ -88,8 +88,9 @@ public final class RecoveryProbe {
         boolean settled = false;
         while (System.nanoTime() < deadline) {
             try {
-                last = read(jobId, faultMs);
-                settled = last.restarted() || latestCheckpoint(jobId) >= faultMs + SETTLE.toMillis();
+                JsonNode checkpoints = rest.checkpoints(jobId).path("history");
+                last = read(jobId, faultMs, checkpoints);
+                settled = last.restarted() || latestCheckpoint(checkpoints) >= faultMs + SETTLE.toMillis();
                 if (last.checkpointMs() >= 0 && settled && (!last.restarted() || last.modelReadyMs() >= 0
                         || System.nanoTime() > deadline - POLL.toNanos() * 40)) {
                     return last; // the gauges come with Flink's metric fetcher: waited for up to the last 20 s
@@ -102,7 +103,7 @@ public final class RecoveryProbe {
         return settled ? last : null; // a job not restarted yet, nor past a checkpoint after the fault: nothing known
     }
 
-    private Recovery read(String jobId, long faultMs) throws IOException {
+    private Recovery read(String jobId, long faultMs, JsonNode checkpoints) throws IOException {
         JsonNode job = rest.job(jobId);
         if (!job.path("state").asText().equals("RUNNING")) {
             throw new IOException("not running");
@@ -144,7 +145,7 @@ public final class RecoveryProbe {
         boolean restarted = noticed >= 0 && running >= faultMs;
         long from = restarted ? running : faultMs;
         long checkpoint = -1;
-        for (JsonNode c : rest.checkpoints(jobId).path("history")) {
+        for (JsonNode c : checkpoints) {
             long acked = c.path("latest_ack_timestamp").asLong(-1);
             if (c.path("status").asText().equals("COMPLETED") && c.path("trigger_timestamp").asLong() >= from
                     && (checkpoint < 0 || acked < checkpoint)) {
@@ -159,10 +160,10 @@ public final class RecoveryProbe {
                 fresh ? stateReady : -1, fresh ? modelReady : -1, running, checkpoint);
     }
 
-    /** When the job's latest completed checkpoint was acknowledged; -1 if none. */
-    private long latestCheckpoint(String jobId) throws IOException {
+    /** When the latest completed checkpoint of a checkpoint history was acknowledged; -1 if none. */
+    private static long latestCheckpoint(JsonNode checkpoints) {
         long latest = -1;
-        for (JsonNode c : rest.checkpoints(jobId).path("history")) {
+        for (JsonNode c : checkpoints) {
             if (c.path("status").asText().equals("COMPLETED")) {
                 latest = Math.max(latest, c.path("latest_ack_timestamp").asLong(-1));
             }

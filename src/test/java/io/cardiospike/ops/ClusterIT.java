@@ -61,16 +61,7 @@ class ClusterIT {
 
     private Path clusterDir;
     private String lastJob;
-    private final java.util.concurrent.atomic.AtomicInteger commands = new java.util.concurrent.atomic.AtomicInteger();
-    private final List<Path> outputs = new CopyOnWriteArrayList<>(); // commands also run on a second thread
-    private final long startedNanos = System.nanoTime();
-
-    record Result(int exit, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
-    }
+    private ClusterCli cli;
 
     /**
      * {@code chaos} on the same kind of cluster: two TaskManagers and the leading JobManager SIGKILLed, the broker
@@ -81,14 +72,15 @@ class ClusterIT {
     @Test
     void chaosKillsTaskManagersTheLeaderAndTheBrokerAndFreezesStorageWithoutLossOrDuplicates() throws Throwable {
         clusterDir = dir.resolve("cluster");
+        cli = new ClusterCli("ClusterIT", dir, clusterDir);
         List<String> start = new ArrayList<>(List.of("cluster", "start", "--taskmanagers", "2"));
         start.addAll(ports());
         try {
-            Result started = cs(start.toArray(String[]::new));
+            ClusterCli.Result started = cli.run(start.toArray(String[]::new));
             assertThat(started.exit()).as("cluster start: %s", started).isZero();
-            Result chaos = cs("chaos", "--minutes", "2", "--rate", "400", "--patients", "40", "--kills", "2",
+            ClusterCli.Result chaos = cli.run("chaos", "--minutes", "2", "--rate", "400", "--patients", "40", "--kills", "2",
                     "--jobmanager-kills", "1", "--broker-restarts", "1", "--storage-outage", "15s");
-            log("chaos:\n" + chaos.out());
+            cli.log("chaos:\n" + chaos.out());
             assertThat(chaos.exit()).as("chaos: %s", chaos).isZero();
             assertThat(chaos.out()).contains("result: OK", "missing: 0, duplicated: 0, mismatched: 0",
                     "dead letters: 0");
@@ -108,16 +100,16 @@ class ClusterIT {
             assertThat(status.get("jobmanager-1")[1] + status.get("jobmanager-2")[1]).as("JobManager restarts")
                     .isEqualTo(1);
 
-            Result submit = cs("job", "submit", "--model", "models", "--parallelism", "2", "--checkpoint-interval", "2s");
+            ClusterCli.Result submit = cli.run("job", "submit", "--model", "models", "--parallelism", "2", "--checkpoint-interval", "2s");
             assertThat(submit.exit()).as("job submit: %s", submit).isZero();
             // During the savepoint (the stop's answer may be lost: the old job runs on, or the new one runs), and
             // after it (the old job is stopped: the new one must run, on the new leader).
             upgradeWithTheLeaderKilledAt("stopping job", "1");
             upgradeWithTheLeaderKilledAt("savepoint s3://", "2");
-            assertThat(cs("cluster", "stop").exit()).isZero();
+            assertThat(cli.run("cluster", "stop").exit()).isZero();
         } catch (Throwable t) {
-            cs("cluster", "stop");
-            throw new AssertionError(t.getMessage() + keepLogs(), t);
+            cli.run("cluster", "stop");
+            throw new AssertionError(t.getMessage() + cli.keepLogs("cluster-it-logs"), t);
         }
     }
 
@@ -126,16 +118,17 @@ class ClusterIT {
      * {@code at}. Then exactly one scoring job runs: the new one if the upgrade says it runs, else the old one.
      */
     private void upgradeWithTheLeaderKilledAt(String at, String parallelism) throws Exception {
-        Matcher running = Pattern.compile("^job ([0-9a-f]{32})$", Pattern.MULTILINE).matcher(cs("job", "status").out());
+        Matcher running = Pattern.compile("^job ([0-9a-f]{32})$", Pattern.MULTILINE)
+                .matcher(cli.run("job", "status").out());
         assertThat(running.find()).as("a running job before the upgrade").isTrue();
         String old = running.group(1);
-        Launched upgrade = launch("job", "upgrade", "--parallelism", parallelism);
+        ClusterCli.Launched upgrade = cli.launch("job", "upgrade", "--parallelism", parallelism);
         await("the upgrade printing '" + at + "'", 120_000,
                 () -> read(upgrade.err()).contains(at) || !upgrade.process().isAlive());
         String killed = new FaultInjector(ClusterConfig.load(clusterDir), 1).killLeadingJobManager();
         assertThat(upgrade.process().waitFor(5, TimeUnit.MINUTES)).as("upgrade returned").isTrue();
-        Result r = new Result(upgrade.process().exitValue(), read(upgrade.out()), read(upgrade.err()));
-        log("upgrade with " + killed + " killed at '" + at + "': " + r);
+        ClusterCli.Result r = new ClusterCli.Result(upgrade.process().exitValue(), read(upgrade.out()), read(upgrade.err()));
+        cli.log("upgrade with " + killed + " killed at '" + at + "': " + r);
         String expected;
         if (r.exit() == 0) {
             expected = jobId(r);
@@ -192,16 +185,17 @@ class ClusterIT {
     @Test
     void aJobUpgradedMidStreamToANewBundleAndRescaledKeepsEveryBeatExactlyOnce() throws Throwable {
         clusterDir = dir.resolve("cluster");
+        cli = new ClusterCli("ClusterIT", dir, clusterDir);
         List<String> ports = ports();
         try {
             List<String> start = new ArrayList<>(List.of("cluster", "start", "--taskmanagers", "2"));
             start.addAll(ports);
-            Result started = cs(start.toArray(String[]::new));
+            ClusterCli.Result started = cli.run(start.toArray(String[]::new));
             assertThat(started.exit()).as("cluster start: %s", started).isZero();
             assertThat(started.out()).contains("cluster started", "127.0.0.1:" + kafkaPort,
                     "http://127.0.0.1:" + s3Port, "http://127.0.0.1:" + restPort);
-            log("cluster started");
-            Result again = cs(start.toArray(String[]::new));
+            cli.log("cluster started");
+            ClusterCli.Result again = cli.run(start.toArray(String[]::new));
             assertThat(again.exit()).as("a second start: %s", again).isNotZero();
             assertThat(again.err()).contains("already running");
 
@@ -217,7 +211,7 @@ class ClusterIT {
                 long[] s = status().get("s3");
                 return s != null && s[0] != s3Pid && s[1] == 1 && running("s3");
             });
-            log("s3 restarted after SIGKILL");
+            cli.log("s3 restarted after SIGKILL");
 
             // Patients split at two instants of their common time line, so each phase's beats come after the last.
             List<Recording> recordings = SyntheticRr.recordings(12, 450, 650, 20261201L);
@@ -231,11 +225,11 @@ class ClusterIT {
 
             // A generous lateness, and an idle flush longer than a patient waits for its next beat while the job
             // catches up after an upgrade.
-            Result submit = cs("job", "submit", "--model", "models", "--parallelism", "2",
+            ClusterCli.Result submit = cli.run("job", "submit", "--model", "models", "--parallelism", "2",
                     "--checkpoint-interval", "2s", "--idle-flush", "40s", "--allowed-lateness", "5s");
             assertThat(submit.exit()).as("job submit: %s", submit).isZero();
             String firstJob = jobId(submit);
-            log("submitted " + firstJob);
+            cli.log("submitted " + firstJob);
 
             ClusterConfig cluster = ClusterConfig.load(clusterDir);
             Map<String, List<JsonNode>> scores = new ConcurrentHashMap<>();
@@ -251,22 +245,22 @@ class ClusterIT {
                     })) {
                 Supplier<Integer> scored = () -> scores.values().stream().mapToInt(List::size).sum();
                 // A bundle cut for other windows cannot continue the saved state: refused, the job untouched.
-                Result refused = cs("job", "upgrade", "--model", otherGeometry.toString());
+                ClusterCli.Result refused = cli.run("job", "upgrade", "--model", otherGeometry.toString());
                 assertThat(refused.exit()).as("upgrade to another geometry: %s", refused).isEqualTo(2);
                 assertThat(refused.err()).contains("cannot continue the job's state");
-                assertThat(cs("job", "status").out()).contains("job " + firstJob, "state RUNNING");
+                assertThat(cli.run("job", "status").out()).contains("job " + firstJob, "state RUNNING");
 
                 // A as a burst, then B and C paced, back to back, while the job is upgraded twice.
-                Result a = cs("produce", "--input", phaseA.toString(), "--speed", "max",
+                ClusterCli.Result a = cli.run("produce", "--input", phaseA.toString(), "--speed", "max",
                         "--bootstrap-servers", cluster.kafkaBootstrap());
                 assertThat(a.exit()).as("produce phase A: %s", a).isZero();
                 assertThat(a.err()).contains("all acknowledged");
-                java.util.concurrent.CompletableFuture<List<Result>> bc = java.util.concurrent.CompletableFuture
+                java.util.concurrent.CompletableFuture<List<ClusterCli.Result>> bc = java.util.concurrent.CompletableFuture
                         .supplyAsync(() -> {
                             try {
-                                Result b = cs("produce", "--input", phaseB.toString(), "--speed", "8",
+                                ClusterCli.Result b = cli.run("produce", "--input", phaseB.toString(), "--speed", "8",
                                         "--bootstrap-servers", cluster.kafkaBootstrap());
-                                Result c = cs("produce", "--input", phaseC.toString(), "--speed", "8",
+                                ClusterCli.Result c = cli.run("produce", "--input", phaseC.toString(), "--speed", "8",
                                         "--bootstrap-servers", cluster.kafkaBootstrap());
                                 return List.of(b, c);
                             } catch (Exception e) {
@@ -279,14 +273,14 @@ class ClusterIT {
                 scores.forEach((p, list) -> lastOldTs.put(p, list.stream().mapToLong(s -> s.path("ts").asLong()).max()
                         .orElse(Long.MIN_VALUE)));
 
-                Result upgrade = cs("job", "upgrade", "--model", newBundle.toString(), "--parallelism", "3");
+                ClusterCli.Result upgrade = cli.run("job", "upgrade", "--model", newBundle.toString(), "--parallelism", "3");
                 assertThat(upgrade.exit()).as("upgrade to the new bundle at parallelism 3: %s", upgrade).isZero();
                 String secondJob = jobId(upgrade);
-                log("upgraded to " + secondJob + " (new bundle, parallelism 3); scored so far " + scored.get());
-                assertThat(cs("job", "status").out()).contains("job " + secondJob, "model " + NEW_VERSION,
+                cli.log("upgraded to " + secondJob + " (new bundle, parallelism 3); scored so far " + scored.get());
+                assertThat(cli.run("job", "status").out()).contains("job " + secondJob, "model " + NEW_VERSION,
                         "parallelism 3");
 
-                Result rescale = cs("job", "upgrade", "--parallelism", "1", "--checkpoint-interval", "1s");
+                ClusterCli.Result rescale = cli.run("job", "upgrade", "--parallelism", "1", "--checkpoint-interval", "1s");
                 assertThat(rescale.exit()).as("rescale to 1: %s", rescale).isZero();
                 String thirdJob = jobId(rescale);
                 lastJob = thirdJob;
@@ -295,8 +289,8 @@ class ClusterIT {
                 assertThat(String.join(" ", args)).as("the resubmitted job's arguments")
                         .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 40s",
                                 "--model-dir s3://cardiospike/models/" + NEW_VERSION);
-                log("rescaled to " + thirdJob + " (parallelism 1); scored so far " + scored.get());
-                for (Result phase : bc.get(5, TimeUnit.MINUTES)) {
+                cli.log("rescaled to " + thirdJob + " (parallelism 1); scored so far " + scored.get());
+                for (ClusterCli.Result phase : bc.get(5, TimeUnit.MINUTES)) {
                     assertThat(phase.exit()).as("produce phases B and C: %s", phase).isZero();
                 }
 
@@ -304,9 +298,9 @@ class ClusterIT {
                         () -> "scored " + scored.get() + ", dead letters " + deadLetters.size() + " "
                                 + deadLetters.stream().limit(5).map(JsonNode::toString).toList());
                 Thread.sleep(5_000); // two more checkpoints: nothing more may arrive
-                log("all beats committed");
+                cli.log("all beats committed");
 
-                Result status3 = cs("job", "status");
+                ClusterCli.Result status3 = cli.run("job", "status");
                 assertThat(status3.out()).contains("job " + thirdJob, "state RUNNING", "model " + NEW_VERSION,
                         "parallelism 1", "s3://cardiospike/checkpoints/" + thirdJob + "/chk-");
 
@@ -357,7 +351,7 @@ class ClusterIT {
                 probeCsv.append("metrics-probe,").append(i * 800L).append(",800\n");
             }
             Files.writeString(probe, probeCsv);
-            Result sent = cs("produce", "--input", probe.toString(), "--speed", "max", "--bootstrap-servers",
+            ClusterCli.Result sent = cli.run("produce", "--input", probe.toString(), "--speed", "max", "--bootstrap-servers",
                     cluster.kafkaBootstrap());
             assertThat(sent.exit()).as("produce the metrics probe: %s", sent).isZero();
             String[] scraped = {""};
@@ -402,7 +396,7 @@ class ClusterIT {
             assertThat(s3.exists(new org.apache.flink.core.fs.Path("s3://cardiospike/models/" + NEW_VERSION
                     + "/manifest.json"))).isTrue();
 
-            Result cancel = cs("job", "cancel");
+            ClusterCli.Result cancel = cli.run("job", "cancel");
             assertThat(cancel.exit()).as("job cancel: %s", cancel).isZero();
 
             String secret = cluster.s3SecretKey();
@@ -411,11 +405,11 @@ class ClusterIT {
                     assertThat(Files.readString(log, StandardCharsets.ISO_8859_1)).as("%s", log).doesNotContain(secret);
                 }
             }
-            for (Path out : outputs) {
+            for (Path out : cli.outputs()) {
                 assertThat(Files.readString(out)).as("%s", out).doesNotContain(secret);
             }
 
-            Result stop = cs("cluster", "stop");
+            ClusterCli.Result stop = cli.run("cluster", "stop");
             assertThat(stop.exit()).as("cluster stop: %s", stop).isZero();
             assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine()
                     .map(cmd -> cmd.contains(clusterDir.toString())).orElse(false)).map(ProcessHandle::pid))
@@ -426,44 +420,18 @@ class ClusterIT {
                     assertThat(free.getLocalPort()).isEqualTo(port);
                 }
             }
-            log("cluster stopped");
+            cli.log("cluster stopped");
         } catch (Throwable t) {
-            cs("cluster", "stop");
-            throw new AssertionError(t.getMessage() + keepLogs(), t);
+            cli.run("cluster", "stop");
+            throw new AssertionError(t.getMessage() + cli.keepLogs("cluster-it-logs"), t);
         }
     }
 
-    /** {@code bin/cardiospike ARGS} against this test's cluster directory; waits up to 5 minutes. */
-    private Result cs(String... args) throws Exception {
-        Launched l = launch(args);
-        if (!l.process().waitFor(5, TimeUnit.MINUTES)) {
-            l.process().destroyForcibly();
-            throw new AssertionError("bin/cardiospike " + String.join(" ", args) + " did not return in 5 minutes");
-        }
-        return new Result(l.process().exitValue(), Files.readString(l.out()), Files.readString(l.err()));
-    }
-
-    record Launched(Process process, Path out, Path err) {}
-
-    private Launched launch(String... args) throws IOException {
-        int n = commands.incrementAndGet();
-        Path out = dir.resolve("cmd-" + n + ".out"), err = dir.resolve("cmd-" + n + ".err");
-        outputs.add(out);
-        outputs.add(err);
-        List<String> cmd = new ArrayList<>(List.of(Path.of("bin/cardiospike").toAbsolutePath().toString()));
-        cmd.addAll(List.of(args));
-        Files.writeString(err, "$ " + String.join(" ", cmd) + "\n");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile())
-                .redirectError(ProcessBuilder.Redirect.appendTo(err.toFile()));
-        pb.environment().put("CARDIOSPIKE_CLUSTER_DIR", clusterDir.toString());
-        pb.environment().put("CARDIOSPIKE_JAVA_OPTS", "-Xmx1g -XX:TieredStopAtLevel=1");
-        return new Launched(pb.start(), out, err);
-    }
 
     /** {@code cluster status}, parsed: name -> {pid, restarts, running (1/0), leader (1/0)}. */
     private Map<String, long[]> status() {
         try {
-            Result r = cs("cluster", "status");
+            ClusterCli.Result r = cli.run("cluster", "status");
             Map<String, long[]> s = new HashMap<>();
             Matcher m = Pattern.compile("^(\\S+) pid (\\d+) (\\S+) restarts (\\d+)( leader)?$", Pattern.MULTILINE)
                     .matcher(r.out());
@@ -494,7 +462,7 @@ class ClusterIT {
         return s != null && s[2] == 1;
     }
 
-    private static String jobId(Result r) {
+    private static String jobId(ClusterCli.Result r) {
         Matcher m = JOB_ID.matcher(r.out());
         assertThat(m.find()).as("a job id on stdout: %s", r).isTrue();
         return m.group(1);
@@ -563,27 +531,6 @@ class ClusterIT {
         }
     }
 
-    /** Copies the cluster's logs and the commands' output to target/cluster-it-logs for a look after a failure. */
-    private String keepLogs() {
-        Path kept = Path.of("target", "cluster-it-logs").toAbsolutePath();
-        List<Path> files = new ArrayList<>(outputs);
-        try (Stream<Path> logs = Files.isDirectory(clusterDir.resolve("logs")) ? Files.list(clusterDir.resolve("logs"))
-                : Stream.empty()) {
-            files.addAll(logs.toList());
-            Files.createDirectories(kept);
-            StringBuilder tails = new StringBuilder("\nlogs kept in " + kept + "\n");
-            for (Path f : files) {
-                Files.copy(f, kept.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                List<String> lines = Files.readAllLines(f, StandardCharsets.ISO_8859_1);
-                tails.append("===== ").append(f.getFileName()).append('\n');
-                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> tails.append(l).append('\n'));
-            }
-            return tails.toString();
-        } catch (IOException e) {
-            return "\n(logs not kept: " + e + ")";
-        }
-    }
-
     private final java.util.Set<Integer> taken = new java.util.HashSet<>();
 
     /** The first of {@code n} consecutive free ports, none handed out before. */
@@ -614,7 +561,4 @@ class ClusterIT {
         throw new IOException("no " + n + " consecutive free ports");
     }
 
-    private void log(String message) {
-        System.out.printf("ClusterIT +%.1fs %s%n", (System.nanoTime() - startedNanos) / 1e9, message);
-    }
 }

@@ -8,10 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -34,28 +32,21 @@ class HostsClusterIT {
     Path dir;
 
     private Path clusterDir;
-    private int commands;
-    private final long startedNanos = System.nanoTime();
-
-    record Result(int exit, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
-    }
+    private ClusterCli cli;
 
     @Test
     void partsOnHostsOfTheirOwnSurviveAJobManagerCutOffFromZooKeeper() throws Throwable {
         assertThat(Files.getAttribute(Path.of("/proc/self"), "unix:uid")).as("network namespaces need root (CI runs as root)")
                 .isEqualTo(0);
         clusterDir = dir.resolve("cluster");
+        cli = new ClusterCli("HostsClusterIT", dir, clusterDir);
         List<String> lines = documentedCommands();
         assertThat(lines).hasSize(3);
         assertThat(lines.get(0)).startsWith("cluster start --hosts");
         assertThat(lines.get(1)).startsWith("chaos ").contains("--partitions 1");
         assertThat(lines.get(2)).isEqualTo("cluster stop");
         try {
-            Result started = cs(lines.get(0).split(" "));
+            ClusterCli.Result started = cli.run(lines.get(0).split(" "));
             assertThat(started.exit()).as("cluster start: %s", started).isZero();
             assertThat(started.out()).contains("kafka        10.231.0.4:9092", "zookeeper    10.231.0.3:2181",
                     "hosts        client 10.231.0.2, zookeeper 10.231.0.3, kafka 10.231.0.4, s3 10.231.0.5, "
@@ -70,14 +61,14 @@ class HostsClusterIT {
             // produce and consume, unchanged, from the client's host
             Path csv = Files.writeString(dir.resolve("beats.csv"), "id,time,x\n" + String.join("\n",
                     Stream.iterate(0, i -> i + 1).limit(40).map(i -> "hosts-probe," + (i * 800) + ",800").toList()) + "\n");
-            Result produced = cs("produce", "--input", csv.toString(), "--speed", "max");
+            ClusterCli.Result produced = cli.run("produce", "--input", csv.toString(), "--speed", "max");
             assertThat(produced.exit()).as("produce: %s", produced).isZero();
-            Result consumed = cs("consume", "--topic", "rr-events", "--from-beginning", "--max-idle", "5s");
+            ClusterCli.Result consumed = cli.run("consume", "--topic", "rr-events", "--from-beginning", "--max-idle", "5s");
             assertThat(consumed.exit()).as("consume: %s", consumed).isZero();
             assertThat(consumed.out().lines().filter(l -> l.contains("hosts-probe"))).hasSize(40);
 
-            Result chaos = cs(lines.get(1).split(" "));
-            log("chaos:\n" + chaos.out() + chaos.err());
+            ClusterCli.Result chaos = cli.run(lines.get(1).split(" "));
+            cli.log("chaos:\n" + chaos.out() + chaos.err());
             assertThat(chaos.exit()).as("chaos: %s", chaos).isZero();
             assertThat(chaos.out()).contains("result: OK", "missing: 0, duplicated: 0, mismatched: 0", "dead letters: 0");
             Matcher cut = LEADER_CUT.matcher(chaos.out());
@@ -87,15 +78,15 @@ class HostsClusterIT {
             // no two leaders: the cut one gave up the lead before the other was granted it
             LocalDateTime lost = lastLogTime(cut.group(1), "DispatcherRestEndpoint", "lost leadership");
             LocalDateTime granted = lastLogTime(cut.group(2), "DispatcherRestEndpoint", "was granted leadership");
-            log(cut.group(1) + " lost the lead at " + lost + ", " + cut.group(2) + " granted it at " + granted);
+            cli.log(cut.group(1) + " lost the lead at " + lost + ", " + cut.group(2) + " granted it at " + granted);
             assertThat(lost).as("%s lost the lead before %s got it", cut.group(1), cut.group(2)).isBefore(granted);
 
-            Result stop = cs(lines.get(2).split(" "));
+            ClusterCli.Result stop = cli.run(lines.get(2).split(" "));
             assertThat(stop.exit()).as("cluster stop: %s", stop).isZero();
             assertThat(network.namespaces()).as("namespaces left").isEmpty();
         } catch (Throwable t) {
-            cs("cluster", "stop");
-            throw new AssertionError(t.getMessage() + keepLogs(), t);
+            cli.run("cluster", "stop");
+            throw new AssertionError(t.getMessage() + cli.keepLogs("hosts-cluster-it-logs"), t);
         }
     }
 
@@ -117,46 +108,4 @@ class HostsClusterIT {
         return LocalDateTime.parse(line.get().substring(0, 23), LOG_TIME);
     }
 
-    /** {@code bin/cardiospike ARGS} against this test's cluster directory, from the root namespace. */
-    private Result cs(String... args) throws Exception {
-        int n = ++commands;
-        Path out = dir.resolve("cmd-" + n + ".out"), err = dir.resolve("cmd-" + n + ".err");
-        List<String> cmd = new ArrayList<>(List.of(Path.of("bin/cardiospike").toAbsolutePath().toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
-        pb.environment().put("CARDIOSPIKE_CLUSTER_DIR", clusterDir.toString());
-        pb.environment().put("CARDIOSPIKE_JAVA_OPTS", "-Xmx1g -XX:TieredStopAtLevel=1");
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError("bin/cardiospike " + String.join(" ", args) + " did not return in 5 minutes");
-        }
-        log(String.format("%s: exit %d in %.1f s", String.join(" ", args), p.exitValue(), (System.nanoTime() - t0) / 1e9));
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-    }
-
-    /** Copies the cluster's logs to target/hosts-cluster-it-logs for a look after a failure. */
-    private String keepLogs() {
-        Path kept = Path.of("target", "hosts-cluster-it-logs").toAbsolutePath();
-        try (Stream<Path> logs = Files.isDirectory(clusterDir.resolve("logs")) ? Files.list(clusterDir.resolve("logs"))
-                : Stream.empty()) {
-            Files.createDirectories(kept);
-            for (Path f : logs.toList()) {
-                Files.copy(f, kept.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
-            try (Stream<Path> cmds = Files.list(dir)) {
-                for (Path f : cmds.filter(f -> f.getFileName().toString().startsWith("cmd-")).toList()) {
-                    Files.copy(f, kept.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-            return "\nlogs kept in " + kept;
-        } catch (IOException e) {
-            return "\n(logs not kept: " + e + ")";
-        }
-    }
-
-    private void log(String message) {
-        System.out.printf("HostsClusterIT +%.1fs %s%n", (System.nanoTime() - startedNanos) / 1e9, message);
-    }
 }
