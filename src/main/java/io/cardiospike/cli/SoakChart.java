@@ -10,11 +10,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.DoubleFunction;
 import javax.imageio.ImageIO;
 
 /**
- * The soak's samples as a PNG: one panel per measure against minutes, so growth (or its absence) shows at a glance.
- * Plain Java2D (headless), no plotting dependency.
+ * Samples as a PNG: one panel per measure against a shared x axis (the soak's minutes, the size sweep's patients), so
+ * growth (or its absence) shows at a glance. Plain Java2D (headless), no plotting dependency.
  */
 final class SoakChart {
     /** One panel: a title, a unit, and one or more series over the same sample times. */
@@ -22,11 +23,28 @@ final class SoakChart {
 
     record Series(String name, double[] values, Color color) {}
 
+    /** Where the samples lie on x, and the labelled ticks; the axis runs from the first tick to the last. */
+    record XAxis(double[] values, double[] ticks, DoubleFunction<String> label) {
+        /** Minutes from 0 to the last sample, six ticks. */
+        static XAxis minutes(double[] minutes) {
+            double max = minutes.length == 0 ? 1 : Math.max(minutes[minutes.length - 1], 1e-9);
+            double[] ticks = new double[6];
+            for (int k = 0; k <= 5; k++) {
+                ticks[k] = max * k / 5;
+            }
+            return new XAxis(minutes, ticks, m -> String.format(Locale.ROOT, max < 10 ? "%.1f min" : "%.0f min", m));
+        }
+    }
+
     private static final int WIDTH = 1000, PANEL_HEIGHT = 190, MARGIN_LEFT = 90, MARGIN_RIGHT = 30, TOP = 40;
 
     private SoakChart() {}
 
     static void write(Path png, String title, double[] minutes, List<Panel> panels) throws IOException {
+        write(png, title, XAxis.minutes(minutes), panels);
+    }
+
+    static void write(Path png, String title, XAxis x, List<Panel> panels) throws IOException {
         int height = TOP + panels.size() * PANEL_HEIGHT + 30;
         BufferedImage image = new BufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
@@ -37,9 +55,8 @@ final class SoakChart {
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
             g.drawString(title, MARGIN_LEFT, 24);
-            double maxMinute = minutes.length == 0 ? 1 : Math.max(minutes[minutes.length - 1], 1e-9);
             for (int p = 0; p < panels.size(); p++) {
-                drawPanel(g, panels.get(p), minutes, maxMinute, TOP + p * PANEL_HEIGHT, p == panels.size() - 1);
+                drawPanel(g, panels.get(p), x, TOP + p * PANEL_HEIGHT, p == panels.size() - 1);
             }
         } finally {
             g.dispose();
@@ -47,9 +64,10 @@ final class SoakChart {
         ImageIO.write(image, "png", png.toFile());
     }
 
-    private static void drawPanel(Graphics2D g, Panel panel, double[] minutes, double maxMinute, int top,
-                                  boolean last) {
+    private static void drawPanel(Graphics2D g, Panel panel, XAxis x, int top, boolean last) {
         int plotTop = top + 22, plotHeight = PANEL_HEIGHT - 50, plotWidth = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+        double x0 = x.ticks()[0], span = Math.max(x.ticks()[x.ticks().length - 1] - x0, 1e-9);
+        java.util.function.DoubleToIntFunction px = v -> MARGIN_LEFT + (int) ((v - x0) / span * plotWidth);
         double max = 0;
         for (Series s : panel.series()) {
             for (double v : s.values()) {
@@ -79,21 +97,23 @@ final class SoakChart {
         g.setColor(Color.GRAY);
         g.drawRect(MARGIN_LEFT, plotTop, plotWidth, plotHeight);
         if (last) {
-            for (int k = 0; k <= 5; k++) {
-                int x = MARGIN_LEFT + k * plotWidth / 5;
-                g.drawString(String.format(Locale.ROOT, maxMinute < 10 ? "%.1f min" : "%.0f min", maxMinute * k / 5),
-                        x - 14, plotTop + plotHeight + 16);
+            for (double tick : x.ticks()) {
+                g.drawString(x.label().apply(tick), px.applyAsInt(tick) - 14, plotTop + plotHeight + 16);
             }
         }
         g.setStroke(new BasicStroke(1.8f));
         for (Series s : panel.series()) {
             g.setColor(s.color());
-            double[] v = s.values();
-            for (int i = 1; i < v.length && i < minutes.length; i++) {
-                g.drawLine(MARGIN_LEFT + (int) (minutes[i - 1] / maxMinute * plotWidth),
-                        plotTop + plotHeight - (int) (v[i - 1] / max * plotHeight),
-                        MARGIN_LEFT + (int) (minutes[i] / maxMinute * plotWidth),
-                        plotTop + plotHeight - (int) (v[i] / max * plotHeight));
+            double[] v = s.values(), at = x.values();
+            for (int i = 0; i < v.length && i < at.length; i++) {
+                int xi = px.applyAsInt(at[i]), yi = plotTop + plotHeight - (int) (v[i] / max * plotHeight);
+                if (i > 0) {
+                    g.drawLine(px.applyAsInt(at[i - 1]), plotTop + plotHeight - (int) (v[i - 1] / max * plotHeight),
+                            xi, yi);
+                }
+                if (at.length <= 20) { // a few measured points: mark them
+                    g.fillOval(xi - 3, yi - 3, 7, 7);
+                }
             }
         }
         g.setStroke(new BasicStroke(1f));

@@ -1,44 +1,38 @@
 package io.cardiospike.cli;
 
-import io.cardiospike.stream.JobTuningOptions;
+import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.model.ModelManifest;
-import io.cardiospike.model.ScorerStages;
-import io.cardiospike.local.EmbeddedKafka;
-import io.cardiospike.kafka.KafkaConnection;
-import io.cardiospike.local.LocalJob;
-import io.cardiospike.local.ReplayProducer;
+import io.cardiospike.stream.JobTuningOptions;
 import io.cardiospike.stream.StreamConfig;
-import io.cardiospike.local.TopicReader;
+import java.awt.Color;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
-import org.apache.flink.core.execution.JobClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * End-to-end benchmark of the streaming job: synthetic patients -> Kafka -> job (RocksDB, exactly-once) -> Kafka ->
- * a read_committed consumer. Reports the sustained throughput (scores committed per second between 10% and 90% of
- * the run, so job start-up and the final idle flush are left out) and the latency from the send of the beat that
- * completes a window (beat i + lookahead) to the moment beat i's score is readable as committed.
+ * a read_committed consumer, at one or more fleet sizes ({@link ScaleRun}: fill, throughput, latency at half of it,
+ * an optional device backlog, state, savepoint, restore, rescale), then a table and, for a sweep, a plot.
  */
-@Command(name = "stream", description = "Benchmark the streaming job end to end: events/s and latency through Kafka.",
+@Command(name = "stream", description = "Benchmark the streaming job end to end at one or more fleet sizes: events/s, "
+        + "latency, state per patient, checkpoints, savepoint, restore and rescale.",
         defaultValueProvider = StreamBenchCommand.Defaults.class)
 final class StreamBenchCommand implements Callable<Integer> {
-    /** Scores committed every second; patients' segments end soon after the run's last beat. */
+    /** Scores committed every second; the idle flush follows the fleet's size unless given (see {@link #idleFlush}). */
     static final class Defaults extends JobDefaults {
         Defaults() {
             super(Map.of("--checkpoint-interval", "1s", "--idle-flush", "3s", "--allowed-lateness", "1s",
@@ -46,30 +40,55 @@ final class StreamBenchCommand implements Callable<Integer> {
         }
     }
 
+    @Spec CommandSpec spec;
+
     @Mixin ModelOption model;
 
-    @Option(names = "--events", defaultValue = "600000", description = "beats to send (default ${DEFAULT-VALUE})")
-    int events;
+    @Option(names = "--patients", split = ",", defaultValue = "500",
+            description = "synthetic patients; a list (1000,10000,100000,1000000) runs each size in turn and writes "
+                    + "--plot (default ${DEFAULT-VALUE})")
+    List<Integer> patients;
 
-    @Option(names = "--patients", defaultValue = "500", description = "synthetic patients (default ${DEFAULT-VALUE})")
-    int patients;
+    @Option(names = "--events", defaultValue = "600000",
+            description = "beats of the throughput phase, at least 10 per patient (default ${DEFAULT-VALUE})")
+    long events;
 
-    @Option(names = "--rate", defaultValue = "0", description = "events/s to offer; 0 = as fast as possible (default ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "600000",
+            description = "beats streamed at full speed first and left out of every figure, at least a window's worth "
+                    + "per patient, so that every patient's state is full and the JIT has compiled the hot paths "
+                    + "(default ${DEFAULT-VALUE})")
+    long warmup;
+
+    @Option(names = "--latency-phase", converter = StreamConfig.DurationConverter.class, defaultValue = "30s",
+            description = "how long the fleet streams at half the sustained rate for the latency figures "
+                    + "(default ${DEFAULT-VALUE})")
+    Duration latencyPhase;
+
+    @Option(names = "--backlog", defaultValue = "0",
+            description = "beats of one device's offline backlog, uploaded in bursts during a second latency phase: "
+                    + "the other patients' latency with and without it (default ${DEFAULT-VALUE}: none)")
+    long backlog;
+
+    @Option(names = "--backlog-burst", defaultValue = "50000",
+            description = "beats per upload of the backlog, one upload every 5 s (default ${DEFAULT-VALUE})")
+    int backlogBurst;
+
+    @Option(names = "--plot", defaultValue = "bench-stream.png",
+            description = "a sweep's plot (events/s, state per patient, checkpoint, restore and rescale time against "
+                    + "patients); its figures go next to it as .csv (default ${DEFAULT-VALUE})")
+    Path plot;
+
+    @Option(names = "--rate", defaultValue = "0", description = "the soak's events/s (default ${DEFAULT-VALUE})")
     double rate;
 
     @Mixin JobTuningOptions tuning;
 
     @Mixin KafkaOptions kafkaOptions;
 
-    @Option(names = "--warmup", defaultValue = "600000",
-            description = "beats streamed at full speed before the measured ones and left out of every figure, so that "
-                    + "the JIT has compiled the hot paths of broker and job, as in a job that has run a while "
-                    + "(default ${DEFAULT-VALUE}; 0: a cold JVM; a soak has none)")
-    int warmup;
-
     @Option(names = "--minutes", defaultValue = "0",
-            description = "soak: stream at --rate for this long and sample lag, memory, RocksDB size and checkpoint "
-                    + "duration every 10 s into --samples and a PNG (default ${DEFAULT-VALUE}: a fixed --events run)")
+            description = "soak: fill every patient's window, then stream at --rate for this long and sample lag, "
+                    + "memory, RocksDB size and checkpoint duration every 10 s into --samples and a PNG "
+                    + "(default ${DEFAULT-VALUE}: the phases above)")
     double minutes;
 
     @Option(names = "--samples", defaultValue = "soak.csv",
@@ -84,241 +103,200 @@ final class StreamBenchCommand implements Callable<Integer> {
             return soak();
         }
         ModelManifest manifest = ModelManifest.load(model.path());
-        int lookahead = manifest.spec().lookaheadBeats();
-        System.err.printf("generating %,d beats of %d synthetic patients...%n", warmup + events, patients);
-        List<ReplayProducer.Event> beats = new ArrayList<>(events);
-        Iterator<ReplayProducer.Event> fleet = ReplayProducer.syntheticFleet(patients, 7, 1_700_000_000_000L);
-        List<ReplayProducer.Event> warmupBeats = new ArrayList<>(warmup); // the same patients, earlier
-        for (int s = 0; s < warmup; s++) {
-            warmupBeats.add(fleet.next());
-        }
-        Map<String, Integer> patientIndex = new HashMap<>();
-        List<List<Integer>> seqByPatient = new ArrayList<>(); // beat k of patient p -> global sequence number
-        for (int s = 0; s < events; s++) {
-            ReplayProducer.Event e = fleet.next();
-            beats.add(e);
-            int p = patientIndex.computeIfAbsent(e.patientId(), id -> {
-                seqByPatient.add(new ArrayList<>());
-                return seqByPatient.size() - 1;
-            });
-            seqByPatient.get(p).add(s);
-        }
-        // (patient, ts) -> sequence of the beat whose arrival completes that beat's window, and of the beat itself
-        Map<String, Map<Long, Integer>> completingSeq = new HashMap<>(), ownSeq = new HashMap<>();
-        for (Map.Entry<String, Integer> e : patientIndex.entrySet()) {
-            List<Integer> seqs = seqByPatient.get(e.getValue());
-            Map<Long, Integer> m = new HashMap<>(seqs.size() * 2), own = new HashMap<>(seqs.size() * 2);
-            for (int k = 0; k < seqs.size(); k++) {
-                own.put(beats.get(seqs.get(k)).ts(), seqs.get(k));
-                if (k + lookahead < seqs.size()) {
-                    m.put(beats.get(seqs.get(k)).ts(), seqs.get(k + lookahead));
-                }
+        FeatureSpec geometry = manifest.spec();
+        List<ScaleRun.Figures> sizes = new ArrayList<>();
+        for (int n : patients) {
+            if (n < 1) {
+                throw new UserException("--patients: " + n + " is not a number of patients");
             }
-            completingSeq.put(e.getKey(), m);
-            ownSeq.put(e.getKey(), own);
-        }
-        long[] alertLatencies = new long[events];
-        int[] alertCount = {0};
-
-        Path work = Files.createTempDirectory("cardiospike-bench");
-        AtomicLongArray sentNanos = new AtomicLongArray(events);
-        long[] readNanos = new long[events];
-        int[] latencyCount = {0};
-        long[] latencies = new long[events];
-        long[] received = {0};
-        long[] warmupScores = {0};
-        // CPU by thread group and the scorer's stages at 10 % and 90 % of the scores: the same span as "sustained"
-        List<Map<String, ThreadCpu.Sample>> cpu = new ArrayList<>();
-        List<ScorerStages.Totals> stages = new ArrayList<>();
-        long[] markNanos = new long[2];
-        int[] marks = {(int) (events * 0.1), (int) (events * 0.9)};
-        JobClient job = null;
-        EmbeddedKafka kafka = null;
-        try {
-            Bench bench = start(work, Map.of());
-            job = bench.job();
-            kafka = bench.kafka();
-            KafkaConnection connection = bench.connection();
-            StreamConfig config = bench.config();
-            Object lock = new Object();
-            String alertsTopic = config.alertsTopic();
-            try (TopicReader reader = new TopicReader(connection, List.of(config.scoresTopic(), alertsTopic), false, r -> {
-                synchronized (lock) {
-                    if (r.topic().equals(alertsTopic)) {
-                        // an alert at onset: from the arrival of its first anomalous beat to the committed "open"
-                        Map<Long, Integer> own = ownSeq.getOrDefault(r.key(), Map.of());
-                        Integer seq = own.get(r.value().path("start_ts").asLong());
-                        if (r.value().path("status").asText().equals("open") && seq != null && sentNanos.get(seq) != 0
-                                && alertCount[0] < alertLatencies.length) {
-                            alertLatencies[alertCount[0]++] = r.readNanos() - sentNanos.get(seq);
-                        }
-                        return;
-                    }
-                    long ts = r.value().path("ts").asLong();
-                    if (!ownSeq.getOrDefault(r.key(), Map.of()).containsKey(ts)) {
-                        warmupScores[0]++; // a warm-up beat's score
-                        return;
-                    }
-                    if (received[0] < events) {
-                        readNanos[(int) received[0]] = r.readNanos();
-                    }
-                    if (cpu.size() < 2 && received[0] == marks[cpu.size()]) {
-                        markNanos[cpu.size()] = System.nanoTime();
-                        stages.add(ScorerStages.now());
-                        cpu.add(ThreadCpu.snapshot());
-                    }
-                    received[0]++;
-                    Integer seq = completingSeq.get(r.key()).get(ts);
-                    if (seq != null && sentNanos.get(seq) != 0) {
-                        latencies[latencyCount[0]++] = r.readNanos() - sentNanos.get(seq);
-                    }
-                }
-            });
-                 ReplayProducer producer = new ReplayProducer(connection, config.inputTopic(),
-                         Double.POSITIVE_INFINITY, rate)) {
-                awaitRunning(job);
-                if (warmup > 0) {
-                    warmUp(connection, config.inputTopic(), warmupBeats, warmupScores, lock, lookahead);
-                }
-                System.err.printf("sending %s...%n", rate > 0 ? String.format("at %,.0f events/s", rate) : "at max speed");
-                long start = System.nanoTime();
-                producer.send(beats.iterator(), 0, (e, seq) -> sentNanos.set((int) seq, System.nanoTime()));
-                double sendSeconds = (System.nanoTime() - start) / 1e9;
-                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-                long last = -1;
-                while (System.nanoTime() < deadline) {
-                    long n;
-                    synchronized (lock) {
-                        n = received[0];
-                    }
-                    if (n >= events) {
-                        break;
-                    }
-                    System.err.printf("\rscored %,d / %,d   ", n, events);
-                    if (n == last && job.getJobStatus().get().isGloballyTerminalState()) {
-                        throw new IllegalStateException("job stopped: " + job.getJobStatus().get());
-                    }
-                    last = n;
-                    Thread.sleep(1000);
-                }
-                System.err.println();
-                synchronized (lock) {
-                    report(config, start, sendSeconds, readNanos, (int) Math.min(received[0], events), latencies,
-                            latencyCount[0], Arrays.copyOf(alertLatencies, alertCount[0]), lookahead);
-                    if (cpu.size() == 2) {
-                        System.out.println("where the cores went, 10 % to 90 % of the scores: " + ThreadCpu.perEvent(
-                                cpu.get(0), cpu.get(1), marks[1] - marks[0], (markNanos[1] - markNanos[0]) / 1e9));
-                        System.out.println("  the scoring tasks' scorer, us per window: "
-                                + stages.get(1).minus(stages.get(0)).perWindow());
-                    }
-                }
+            StreamConfig config = config(n);
+            System.out.printf(Locale.ROOT, "== %,d patients: parallelism %d, checkpoint interval %s, idle flush %s, "
+                    + "exactly-once, RocksDB, %d cores ==%n", n, config.parallelism(),
+                    StreamConfig.format(config.checkpointInterval()), StreamConfig.format(config.idleFlushGap()),
+                    Runtime.getRuntime().availableProcessors());
+            ScaleRun.Setup setup = new ScaleRun.Setup(n, geometry.pastBeats() + geometry.lookaheadBeats() + 1,
+                    geometry.lookaheadBeats(), warmup, events, latencyPhase, backlog, backlogBurst, config, Map.of(),
+                    kafkaOptions.given() ? kafkaOptions.connect() : null, null);
+            try (ScaleRun run = new ScaleRun(setup)) {
+                ScaleRun.Figures f = run.run();
+                sizes.add(f);
+                report(f, geometry.lookaheadBeats());
             }
-        } finally {
-            stop(job, kafka, work);
+        }
+        table(sizes);
+        if (sizes.size() > 1) {
+            plot(sizes);
         }
         return 0;
     }
 
     /**
-     * Streams the warm-up beats and waits for their scores: all but each patient's last beats, whose windows the
-     * measured beats complete.
+     * The job's options for {@code n} patients. At a bench's rates a patient's beats come {@code n / (events/s)}
+     * seconds apart on the input clock (a second at a million patients and a million events/s, 30 s at this
+     * machine's 30,000), so unless {@code --idle-flush} is given it grows with the fleet: 1 ms per patient, at least
+     * 3 s. A shorter one would end every segment between two beats, as a real pause does.
      */
-    private void warmUp(KafkaConnection connection, String topic, List<ReplayProducer.Event> warmupBeats, long[] scores,
-                        Object lock, int lookahead) throws Exception {
-        System.err.printf("warming up with %,d beats...%n", warmupBeats.size());
-        try (ReplayProducer fullSpeed = new ReplayProducer(connection, topic, Double.POSITIVE_INFINITY, 0)) {
-            fullSpeed.send(warmupBeats, null);
+    StreamConfig config(int n) {
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--idle-flush")) {
+            tuning.idleFlush(Duration.ofMillis(Math.max(3000, n)));
         }
-        // Each patient's last lookahead beats, and those within the allowed lateness, wait for the measured ones.
-        long expected = Math.max(0, warmupBeats.size() - (long) patients * (lookahead + 4));
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10), last = -1, stalledSince = System.nanoTime();
-        while (System.nanoTime() < deadline) {
-            long n;
-            synchronized (lock) {
-                n = scores[0];
-            }
-            if (n >= expected || System.nanoTime() - stalledSince > TimeUnit.SECONDS.toNanos(20)) {
-                break;
-            }
-            if (n != last) {
-                stalledSince = System.nanoTime();
-                last = n;
-            }
-            System.err.printf("\rwarm-up scored %,d / %,d   ", n, expected);
-            Thread.sleep(1000);
+        String prefix = "bench-" + Long.toHexString(System.nanoTime());
+        // The run's own topics, so that an external broker's other data cannot enter the figures.
+        return StreamConfig.builder().tuning(tuning).bootstrapServers("127.0.0.1:9") // ScaleRun names the broker
+                .kafkaConfig(kafkaOptions.configFile()).modelDir(model.value()).checkpointDir(Path.of(System.getProperty("java.io.tmpdir"), prefix).toString())
+                .topics(prefix + "-rr-events", prefix + "-rr-scores", prefix + "-rr-alerts", prefix + "-rr-dlq")
+                .identity(prefix, prefix).build();
+    }
+
+    private static void report(ScaleRun.Figures f, int lookahead) {
+        PrintStream out = System.out;
+        out.printf(Locale.ROOT, "fill:             %,d beats (%,d per patient) before any figure%n", f.filled(),
+                f.filled() / f.patients());
+        out.printf(Locale.ROOT, "sustained:        %,.0f events/s end to end (Kafka -> job -> Kafka, committed) over "
+                + "%,d beats%n", f.sustained(), f.beats());
+        out.printf(Locale.ROOT, "latency at full speed (window complete -> score committed): p50 %s, p99 %s%n",
+                ms(f.window()[0]), ms(f.window()[1]));
+        out.printf(Locale.ROOT, "latency at %,.0f events/s (half): window complete -> score committed p50 %s, p99 %s; "
+                + "alert p50 %s, p99 %s over %,d alerts (after the %d beats of lookahead, the patient's own time)%n",
+                f.rate(), ms(f.windowHalf()[0]), ms(f.windowHalf()[1]), ms(f.alert()[0]), ms(f.alert()[1]),
+                f.alert()[3], lookahead);
+        if (f.backlogWindow() != null) {
+            out.printf(Locale.ROOT, "backlog: the other patients' window latency p99 %s (%.1fx without it), alert p99 "
+                    + "%s (%.1fx) over %,d alerts%n", ms(f.backlogWindow()[1]),
+                    ratio(f.backlogWindow()[1], f.windowHalf()[1]), ms(f.backlogAlert()[1]),
+                    ratio(f.backlogAlert()[1], f.alert()[1]), f.backlogAlert()[3]);
         }
-        System.err.println();
+        out.printf(Locale.ROOT, "checkpoints:      %,d incremental: duration p50 %s, p99 %s; size p50 %s, p99 %s; full "
+                + "size %s%n", f.state().checkpoints(), ms(f.state().checkpointMs()[0]), ms(f.state().checkpointMs()[1]),
+                bytes(f.state().checkpointBytes()[0]), bytes(f.state().checkpointBytes()[1]), bytes(f.state().fullCheckpointBytes()));
+        out.printf(Locale.ROOT, "savepoint:        full (canonical) in %s, %s%n", ms(f.state().savepointMs()),
+                bytes(f.state().savepointBytes()));
+        out.printf(Locale.ROOT, "state per patient: %d bytes (the savepoint's keyed state; RocksDB live data %d, full "
+                + "checkpoint %d)%n", statePerPatient(f), f.state().rocksLiveBytes() / f.patients(),
+                f.state().fullCheckpointBytes() / f.patients());
+        out.printf(Locale.ROOT, "restore:          %s from the savepoint until every scoring task has its state and "
+                + "model%n", ms(f.state().restoreMs()));
+        out.printf(Locale.ROOT, "rescale:          %s downtime, parallelism %s (stop with a savepoint, start from it, "
+                + "as job upgrade --parallelism)%n", ms(f.state().rescaleMs()), f.state().rescale());
+        out.printf(Locale.ROOT, "memory:           heap %.0f MB, RSS %.0f MB (broker, job and producer: one process); "
+                + "RocksDB memory %.0f MB, files %.0f MB%n", f.state().heapMb(), f.state().rssMb(), f.state().rocksMemMb(), f.state().rocksDiskMb());
+        if (f.cpu() != null) {
+            out.println("where the cores went, 10 % to 90 % of the throughput phase: " + f.cpu());
+        }
+    }
+
+    /** One line per size: the figures a sizing decision needs. */
+    private static void table(List<ScaleRun.Figures> sizes) {
+        System.out.println();
+        System.out.printf("%10s %9s %10s %10s %9s %10s %10s %10s %9s %9s %8s%n", "patients", "events/s",
+                "alert p99", "B/patient", "ckpt p99", "ckpt size", "savepoint", "restore", "rescale", "RSS MB",
+                "RocksDB");
+        for (ScaleRun.Figures f : sizes) {
+            System.out.printf(Locale.ROOT, "%,10d %,9.0f %10s %10d %9s %10s %10s %10s %9s %,9.0f %7.0fM%n",
+                    f.patients(), f.sustained(), ms(f.alert()[1]), statePerPatient(f), ms(f.state().checkpointMs()[1]),
+                    bytes(f.state().checkpointBytes()[1]), ms(f.state().savepointMs()), ms(f.state().restoreMs()), ms(f.state().rescaleMs()),
+                    f.state().rssMb(), f.state().rocksDiskMb());
+        }
+    }
+
+    private void plot(List<ScaleRun.Figures> sizes) throws IOException {
+        double[] x = sizes.stream().mapToDouble(f -> Math.log10(f.patients())).toArray();
+        java.util.function.Function<java.util.function.ToDoubleFunction<ScaleRun.Figures>, double[]> col =
+                g -> sizes.stream().mapToDouble(g).toArray();
+        double lo = Math.floor(x[0]), hi = Math.ceil(x[x.length - 1]);
+        double[] ticks = java.util.stream.DoubleStream.iterate(lo, t -> t <= hi, t -> t + 1).toArray();
+        SoakChart.write(plot, "bench stream: the job as the fleet grows (" + Runtime.getRuntime().availableProcessors()
+                        + " cores, broker, job and producer sharing them)",
+                new SoakChart.XAxis(x, ticks, t -> String.format(Locale.ROOT, "%,.0f patients", Math.pow(10, t))),
+                List.of(new SoakChart.Panel("sustained throughput", "events/s", List.of(new SoakChart.Series(
+                                "committed scores", col.apply(ScaleRun.Figures::sustained), Color.BLUE))),
+                        new SoakChart.Panel("keyed state per patient", "bytes", List.of(
+                                new SoakChart.Series("savepoint", col.apply(StreamBenchCommand::statePerPatient), Color.BLUE),
+                                new SoakChart.Series("RocksDB live data", col.apply(
+                                        f -> f.state().rocksLiveBytes() / (double) f.patients()), new Color(0, 130, 0)),
+                                new SoakChart.Series("full checkpoint", col.apply(
+                                        f -> f.state().fullCheckpointBytes() / (double) f.patients()), Color.GRAY))),
+                        new SoakChart.Panel("checkpoints", "s", List.of(
+                                new SoakChart.Series("incremental p99", col.apply(f -> f.state().checkpointMs()[1] / 1000.0),
+                                        new Color(150, 0, 150)),
+                                new SoakChart.Series("full savepoint", col.apply(f -> f.state().savepointMs() / 1000.0),
+                                        Color.DARK_GRAY))),
+                        new SoakChart.Panel("downtime", "s", List.of(
+                                new SoakChart.Series("restore", col.apply(f -> f.state().restoreMs() / 1000.0), Color.RED),
+                                new SoakChart.Series("rescale", col.apply(f -> f.state().rescaleMs() / 1000.0),
+                                        Color.ORANGE)))));
+        Path csv = plot.resolveSibling(plot.getFileName().toString().replaceFirst("\\.png$", "") + ".csv");
+        StringBuilder rows = new StringBuilder("patients,events_per_s,alert_p50_ms,alert_p99_ms,state_bytes_per_patient,"
+                + "rocksdb_live_bytes_per_patient,checkpoint_p50_ms,checkpoint_p99_ms,checkpoint_p99_bytes,"
+                + "full_checkpoint_bytes,savepoint_ms,savepoint_bytes,restore_ms,rescale_ms,heap_mb,rss_mb,"
+                + "rocksdb_memory_mb,rocksdb_files_mb\n");
+        for (ScaleRun.Figures f : sizes) {
+            rows.append(String.format(Locale.ROOT, "%d,%.0f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.0f%n",
+                    f.patients(), f.sustained(), f.alert()[0], f.alert()[1], statePerPatient(f),
+                    f.state().rocksLiveBytes() / f.patients(), f.state().checkpointMs()[0], f.state().checkpointMs()[1],
+                    f.state().checkpointBytes()[1], f.state().fullCheckpointBytes(), f.state().savepointMs(), f.state().savepointBytes(), f.state().restoreMs(),
+                    f.state().rescaleMs(), f.state().heapMb(), f.state().rssMb(), f.state().rocksMemMb(), f.state().rocksDiskMb()));
+        }
+        Files.writeString(csv, rows);
+        System.out.println("plot: " + plot.toAbsolutePath() + ", figures: " + csv.toAbsolutePath());
+    }
+
+    /** The savepoint's bytes per patient: every patient's keyed state, once, as serialized. */
+    static long statePerPatient(ScaleRun.Figures f) {
+        return f.state().savepointBytes() / f.patients();
+    }
+
+    private static String ms(long ms) {
+        return ms < 0 ? "-" : ms < 10_000 ? ms + " ms" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+    }
+
+    private static String bytes(long b) {
+        return b < 0 ? "-" : b < 10_240 ? b + " B" : b < 10L << 20 ? String.format(Locale.ROOT, "%.0f KB", b / 1024.0)
+                : String.format(Locale.ROOT, "%.0f MB", b / 1048576.0);
+    }
+
+    private static double ratio(long a, long b) {
+        return b <= 0 ? Double.NaN : a / (double) b;
     }
 
     /**
-     * The soak: synthetic patients at {@code --rate} for {@code --minutes}, a sample every 10 s. Broker, job and
-     * producer share this JVM, so heap and RSS are the whole process's; RocksDB is the job's local state directory.
+     * The soak: every patient's window filled first, then the fleet at {@code --rate} for {@code --minutes}, a sample
+     * every 10 s. Broker, job and producer share this JVM, so heap and RSS are the whole process's; RocksDB is the
+     * job's local state directory.
      */
     private int soak() throws Exception {
         if (rate <= 0) {
-            throw new UserException("a soak (--minutes) needs --rate: half of the maximum bench stream reports");
+            throw new UserException("a soak (--minutes) needs --rate: half of the sustained rate bench stream reports");
         }
-        Path work = Files.createTempDirectory("cardiospike-soak");
-        Path rocksDb = Files.createDirectories(work.resolve("rocksdb"));
-        int restPort;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            restPort = socket.getLocalPort();
-        }
-        JobClient job = null;
-        EmbeddedKafka kafka = null;
+        int n = patients.get(0);
+        FeatureSpec geometry = ModelManifest.load(model.path()).spec();
         List<double[]> rows = new ArrayList<>();
         String header = "minute,sent,committed,lag_events,heap_mb,rss_mb,rocksdb_mb,checkpoint_ms,checkpoint_kb";
-        try {
-            Bench bench = start(work, Map.of("state.backend.rocksdb.localdir", rocksDb.toString(),
-                    "rest.bind-port", Integer.toString(restPort), "rest.port", Integer.toString(restPort)));
-            job = bench.job();
-            kafka = bench.kafka();
-            io.cardiospike.ops.JobObserver observer = new io.cardiospike.ops.JobObserver("http://127.0.0.1:" + restPort);
-            java.util.concurrent.atomic.AtomicLong committed = new java.util.concurrent.atomic.AtomicLong();
-            long events = Math.round(rate * minutes * 60);
-            try (TopicReader reader = new TopicReader(bench.connection(), List.of(bench.config().scoresTopic()), false,
-                    r -> committed.incrementAndGet());
-                 ReplayProducer producer = new ReplayProducer(bench.connection(), bench.config().inputTopic(),
-                         Double.POSITIVE_INFINITY, rate)) {
-                awaitRunning(job);
-                System.err.printf(Locale.ROOT, "soak: %d patients at %,.0f events/s for %.1f min, a sample every %d s "
-                        + "into %s%n", patients, rate, minutes, SAMPLE_EVERY.toSeconds(), samples);
-                Thread sender = new Thread(() -> {
-                    try {
-                        producer.send(ReplayProducer.syntheticFleet(patients, 7, ReplayProducer.REPLAY_BASE_EPOCH_MS),
-                                events, null);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }, "soak-producer");
-                long start = System.nanoTime();
-                sender.start();
-                String jobId = job.getJobID().toHexString();
-                while (sender.isAlive()) {
-                    sender.join(SAMPLE_EVERY.toMillis());
-                    java.util.Optional<io.cardiospike.ops.JobStatus.Checkpoint> last = observer.lastCheckpoint(jobId);
-                    long sent = producer.sent(), done = committed.get();
-                    double[] row = {(System.nanoTime() - start) / 60e9, sent, done, sent - done,
-                            (java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
-                                    / 1048576.0, rssMb(), directoryBytes(rocksDb) / 1048576.0,
-                            last.map(c -> (double) c.durationMs()).orElse(0.0),
-                            last.map(c -> c.checkpointedBytes() / 1024.0).orElse(0.0)};
-                    rows.add(row);
-                    System.err.printf(Locale.ROOT, "%5.1f min: sent %,d, committed %,d, lag %,d, heap %.0f MB, RSS "
-                            + "%.0f MB, RocksDB %.1f MB, checkpoint %.0f ms%n", row[0], sent, done, sent - done,
-                            row[4], row[5], row[6], row[7]);
+        ScaleRun.Setup setup = new ScaleRun.Setup(n, geometry.pastBeats() + geometry.lookaheadBeats() + 1,
+                geometry.lookaheadBeats(), warmup, 0, latencyPhase, 0, backlogBurst, config(n), Map.of(),
+                kafkaOptions.given() ? kafkaOptions.connect() : null, null);
+        try (ScaleRun run = new ScaleRun(setup)) {
+            run.startAndFill();
+            System.err.printf(Locale.ROOT, "soak: %,d patients at %,.0f events/s for %.1f min, a sample every %d s "
+                    + "into %s%n", n, rate, minutes, SAMPLE_EVERY.toSeconds(), samples);
+            run.soak(rate, Math.round(rate * minutes * 60), SAMPLE_EVERY, row -> {
+                rows.add(row);
+                System.err.printf(Locale.ROOT, "%5.1f min: sent %,.0f, committed %,.0f, lag %,.0f, heap %.0f MB, RSS "
+                        + "%.0f MB, RocksDB %.1f MB, checkpoint %.0f ms%n", row[0], row[1], row[2], row[3], row[4],
+                        row[5], row[6], row[7]);
+                try {
                     writeSamples(header, rows);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
                 }
-            }
-        } finally {
-            stop(job, kafka, work);
+            });
         }
         writeSamples(header, rows);
         double[] minute = rows.stream().mapToDouble(r -> r[0]).toArray();
         java.util.function.IntFunction<double[]> col = c -> rows.stream().mapToDouble(r -> r[c]).toArray();
         Path png = samples.resolveSibling(samples.getFileName().toString().replaceFirst("\\.csv$", "") + ".png");
         SoakChart.write(png, String.format(Locale.ROOT, "bench stream soak: %d patients at %,.0f events/s, %.0f min",
-                patients, rate, minutes), minute, List.of(
+                n, rate, minutes), minute, List.of(
                 new SoakChart.Panel("consumer lag: sent, not yet committed", "events",
                         List.of(new SoakChart.Series("lag", col.apply(3), java.awt.Color.RED))),
                 new SoakChart.Panel("memory of the process (broker, job, producer)", "MB",
@@ -357,7 +335,7 @@ final class StreamBenchCommand implements Callable<Integer> {
     }
 
     /** Resident set size of this process, from /proc (0 where there is none). */
-    private static double rssMb() {
+    static double rssMb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) {
@@ -371,7 +349,7 @@ final class StreamBenchCommand implements Callable<Integer> {
     }
 
     /** Bytes under {@code dir}; files RocksDB deletes meanwhile (compaction) count as 0. */
-    private static long directoryBytes(Path dir) {
+    static long directoryBytes(Path dir) {
         long bytes = 0;
         java.io.File[] entries = dir.toFile().listFiles();
         for (java.io.File f : entries == null ? new java.io.File[0] : entries) {
@@ -380,79 +358,10 @@ final class StreamBenchCommand implements Callable<Integer> {
         return bytes;
     }
 
-    /** The broker (embedded, or the one named) and the job this run measures, on topics of the run's own. */
-    private record Bench(EmbeddedKafka kafka, KafkaConnection connection, StreamConfig config, JobClient job) {}
-
-    private Bench start(Path work, Map<String, String> flinkOptions) throws Exception {
-        // An external broker gets topics of this run's own, so its other data cannot enter the figures.
-        String run = Long.toHexString(System.nanoTime());
-        EmbeddedKafka kafka = kafkaOptions.given() ? null : EmbeddedKafka.start(work.resolve("kafka"));
-        KafkaConnection connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers())
-                : kafkaOptions.connect();
-        StreamConfig.Builder builder = StreamConfig.builder().tuning(tuning)
-                .bootstrapServers(connection.bootstrapServers()).kafkaConfig(kafkaOptions.configFile()).modelDir(model.value())
-                .checkpointDir(work.resolve("checkpoints").toString());
-        if (kafka == null) {
-            String prefix = "bench-" + run;
-            builder.topics(prefix + "-rr-events", prefix + "-rr-scores", prefix + "-rr-alerts", prefix + "-rr-dlq")
-                    .identity(prefix, prefix);
-        }
-        StreamConfig config = builder.build();
-        EmbeddedKafka.createTopics(connection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
-                config.alertsTopic(), config.dlqTopic());
-        JobClient job = LocalJob.start(config, null, flinkOptions);
-        return new Bench(kafka, connection, config, job);
-    }
-
-    private static void stop(JobClient job, EmbeddedKafka kafka, Path work) throws java.io.IOException {
-        // The job goes first: a job left running without its broker logs a stack trace per checkpoint.
-        if (job != null) {
-            LocalJob.stop(job, Duration.ofSeconds(15));
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-        try (Stream<Path> paths = Files.walk(work)) {
+    /** Deletes {@code dir} and everything under it. */
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
-    }
-
-    private void report(StreamConfig config, long startNanos, double sendSeconds, long[] readNanos, int n, long[] latencies, int nLat,
-                        long[] alertLat, int lookaheadBeats) {
-        int lo = (int) (n * 0.1), hi = (int) (n * 0.9) - 1;
-        double sustained = hi > lo ? (hi - lo) / ((readNanos[hi] - readNanos[lo]) / 1e9) : Double.NaN;
-        double total = (readNanos[n - 1] - startNanos) / 1e9;
-        long[] lat = Arrays.copyOf(latencies, nLat);
-        Arrays.sort(lat);
-        System.out.printf(Locale.ROOT, "events sent:      %,d in %.1f s (%,.0f events/s offered)%n", events, sendSeconds,
-                events / sendSeconds);
-        System.out.printf(Locale.ROOT, "scores committed: %,d, last after %.1f s (%,.0f events/s overall, incl. start-up"
-                + " and final flush)%n", n, total, n / total);
-        System.out.printf(Locale.ROOT, "sustained:        %,.0f events/s end to end (Kafka -> job -> Kafka, committed)%n",
-                sustained);
-        if (nLat > 0) {
-            System.out.printf(Locale.ROOT, "latency (window complete -> score committed): p50 %.0f ms, p99 %.0f ms, "
-                    + "max %.0f ms over %,d beats%n", lat[nLat / 2] / 1e6, lat[(int) (nLat * 0.99)] / 1e6,
-                    lat[nLat - 1] / 1e6, nLat);
-        }
-        if (alertLat.length > 0) {
-            Arrays.sort(alertLat);
-            System.out.printf(Locale.ROOT, "alert latency (anomalous beat sent -> its \"open\" alert committed): p50 %.0f ms, "
-                    + "p99 %.0f ms over %,d alerts (floor: %d beats of lookahead + one checkpoint interval)%n",
-                    alertLat[alertLat.length / 2] / 1e6, alertLat[(int) (alertLat.length * 0.99)] / 1e6, alertLat.length,
-                    lookaheadBeats);
-        }
-        System.out.printf("setup: parallelism %d, %d patients, checkpoint interval %s, exactly-once, RocksDB, %d cores%s%n",
-                config.parallelism(), patients, StreamConfig.format(config.checkpointInterval()), Runtime.getRuntime().availableProcessors(),
-                warmup > 0 ? String.format(Locale.ROOT, ", after a warm-up of %,d beats", warmup) : "");
-    }
-
-    private static void awaitRunning(JobClient job) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (job.getJobStatus().get() != org.apache.flink.api.common.JobStatus.RUNNING
-                && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        Thread.sleep(2000); // tasks deploy and open (model load) after the job reports RUNNING
     }
 }

@@ -104,7 +104,8 @@ public final class ReplayProducer implements AutoCloseable {
             gens[p] = new SyntheticRr.Patient(seed * 1_000_003L + p);
             ids[p] = String.format("patient-%04d", p + 1);
             upcoming[p] = gens[p].next();
-            upcomingTs[p] = startEpochMs + p * 37L; // staggered, so patients do not beat in lockstep
+            // staggered within a second, so patients neither beat in lockstep nor start hours apart in a big fleet
+            upcomingTs[p] = startEpochMs + p * 37L % 1000;
             due.add(p);
         }
         return new Iterator<>() {

@@ -1,6 +1,5 @@
 package io.cardiospike.rr;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -27,7 +26,12 @@ public final class SyntheticRr {
         private final double baseline;
         private final double rsaAmplitude, rsaPeriod, mayerAmplitude, mayerPeriod, noise;
         private final double anomalyRate;
-        private final ArrayDeque<Beat> queue = new ArrayDeque<>();
+        /**
+         * The generated block not handed out yet, as {@code rr / 4 * 2 + label} (every RR is a multiple of 4 ms): a
+         * fleet of a million patients holds one block each, so a block is a few hundred bytes, not 64 objects.
+         */
+        private int[] block = new int[0];
+        private int blockNext;
         private double drift;
         private long beatIndex;
 
@@ -43,10 +47,11 @@ public final class SyntheticRr {
         }
 
         public Beat next() {
-            if (queue.isEmpty()) {
+            if (blockNext == block.length) {
                 fillBlock();
             }
-            return queue.poll();
+            int code = block[blockNext++];
+            return new Beat(4.0 * (code >> 1), code & 1);
         }
 
         private void fillBlock() {
@@ -76,21 +81,29 @@ public final class SyntheticRr {
                     s = end + 8;
                 }
             }
+            int[] out = new int[2 * n];
+            int size = 0;
             for (int i = 0; i < n; i++) {
                 double x = 4 * Math.round(rr[i] / 4);
                 double u = random.nextDouble();
                 if (u < 0.003 && label[i] == 0) { // split beat: one interval recorded as two
                     double cut = 4 * Math.round(x * (0.15 + 0.3 * random.nextDouble()) / 4);
-                    queue.add(new Beat(cut, 0));
-                    queue.add(new Beat(x - cut, 0));
+                    out[size++] = code(cut, 0);
+                    out[size++] = code(x - cut, 0);
                 } else if (u < 0.005 && label[i] == 0) { // missed beat: two intervals merged
-                    queue.add(new Beat(2 * x, 0));
+                    out[size++] = code(2 * x, 0);
                 } else if (u < 0.0055 && label[i] == 0) { // absurd sensor values
-                    queue.add(new Beat(random.nextBoolean() ? 12 : 40900, 0));
+                    out[size++] = code(random.nextBoolean() ? 12 : 40900, 0);
                 } else {
-                    queue.add(new Beat(x, label[i]));
+                    out[size++] = code(x, label[i]);
                 }
             }
+            block = java.util.Arrays.copyOf(out, size);
+            blockNext = 0;
+        }
+
+        private static int code(double rrMs, int label) {
+            return (int) Math.round(rrMs / 4) << 1 | label;
         }
     }
 

@@ -46,4 +46,14 @@ public final class JobTuningOptions {
             description = "ignored since event time is per patient; accepted so that jobs submitted with it can be "
                     + "upgraded")
     String watermarkIdleness;
+
+    /** For a command whose default depends on its other options ({@code bench stream}: the patients' beat rate). */
+    public void idleFlush(Duration gap) {
+        idleFlush = gap;
+    }
+
+    /** For a command that runs the job at another parallelism too ({@code bench stream}'s rescale). */
+    public void parallelism(int tasks) {
+        parallelism = tasks;
+    }
 }

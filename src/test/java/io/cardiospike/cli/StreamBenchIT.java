@@ -1,0 +1,115 @@
+package io.cardiospike.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.local.ReplayProducer;
+import io.cardiospike.local.TopicReader;
+import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.ModelManifest;
+import io.cardiospike.stream.StreamConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The quick form of {@code bench stream}'s size sweep: 10,000 patients through every phase (fill, throughput, latency,
+ * a savepoint, a restore from it, a rescale 2 -> 1 while the fleet streams on). Asserts correctness, never speed:
+ * every beat whose window is complete is scored exactly once, as the batch scorer scores the patient's beats.
+ */
+class StreamBenchIT {
+    private static final int PATIENTS = 10_000;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSizeSweepRunScoresEveryBeatOnceAsTheBatchScorerDoesThroughItsSavepointRestoreAndRescale() throws Exception {
+        Path models = Path.of("models");
+        FeatureSpec geometry = ModelManifest.load(models).spec();
+        int lookahead = geometry.lookaheadBeats();
+        long latenessMs = 1000;
+        // The idle flush outlasts the test, so that every patient's beats stay one segment, as in one batch recording.
+        StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", "127.0.0.1:9", "--input-topic", "it-events",
+                "--scores-topic", "it-scores", "--alerts-topic", "it-alerts", "--dlq-topic", "it-dlq",
+                "--model-dir", models.toString(), "--parallelism", "2", "--checkpoint-dir", dir.resolve("ckpt").toString(),
+                "--checkpoint-interval", "1s", "--idle-flush", "30min", "--allowed-lateness", latenessMs + "ms",
+                "--transaction-timeout", "5min", "--group-id", "it", "--transactional-id-prefix", "it");
+        Map<String, List<ReplayProducer.Event>> sent = new ConcurrentHashMap<>();
+        ScaleRun.Setup setup = new ScaleRun.Setup(PATIENTS, geometry.pastBeats() + lookahead + 1, lookahead, 0, 0,
+                Duration.ofSeconds(5), 0, 1, config, Map.of(), null,
+                e -> sent.computeIfAbsent(e.patientId(), id -> new ArrayList<>()).add(e));
+        Map<String, Map<Long, List<Double>>> scores = new ConcurrentHashMap<>();
+        try (ScaleRun run = new ScaleRun(setup)) {
+            ScaleRun.Figures f = run.run();
+            assertThat(f.sustained()).isPositive();
+            assertThat(f.windowHalf()[3]).as("latencies measured").isPositive();
+            assertThat(f.state().savepointBytes()).isPositive();
+            assertThat(f.state().restoreMs()).isPositive();
+            assertThat(f.state().rescaleMs()).isPositive();
+            assertThat(f.state().checkpoints()).isPositive();
+
+            long expected = 0;
+            for (List<ReplayProducer.Event> beats : sent.values()) {
+                expected += complete(beats, lookahead, latenessMs);
+            }
+            AtomicLong read = new AtomicLong();
+            try (TopicReader reader = new TopicReader(run.connection(), List.of(run.config().scoresTopic()), false,
+                    r -> {
+                        scores.computeIfAbsent(r.key(), k -> new ConcurrentHashMap<>())
+                                .computeIfAbsent(r.value().path("ts").asLong(), t -> new ArrayList<>())
+                                .add(r.value().path("proba").asDouble());
+                        read.incrementAndGet();
+                    })) {
+                long last = -1, stableSince = System.nanoTime(), deadline = System.nanoTime() + 300_000_000_000L;
+                while (System.nanoTime() < deadline && System.nanoTime() - stableSince < 15_000_000_000L) {
+                    if (read.get() != last) {
+                        last = read.get();
+                        stableSince = System.nanoTime();
+                    }
+                    Thread.sleep(500);
+                }
+            }
+            assertThat(read.get()).as("scores committed").isEqualTo(expected);
+        }
+
+        assertThat(sent).hasSize(PATIENTS);
+        try (EnsembleScorer scorer = EnsembleScorer.open(models)) {
+            for (Map.Entry<String, List<ReplayProducer.Event>> patient : sent.entrySet()) {
+                List<ReplayProducer.Event> beats = patient.getValue();
+                double[] rr = beats.stream().mapToDouble(ReplayProducer.Event::rrMs).toArray();
+                double[] batch = scorer.scoreRecording(rr).proba();
+                Map<Long, List<Double>> streamed = scores.getOrDefault(patient.getKey(), new HashMap<>());
+                int complete = complete(beats, lookahead, latenessMs);
+                assertThat(streamed).as("beats of %s scored", patient.getKey()).hasSize(complete);
+                for (int i = 0; i < complete; i++) {
+                    List<Double> p = streamed.get(beats.get(i).ts());
+                    assertThat(p).as("%s beat %d scored once", patient.getKey(), i).hasSize(1);
+                    assertThat(p.get(0)).as("%s beat %d", patient.getKey(), i).isCloseTo(batch[i], within(1e-5));
+                }
+            }
+        }
+    }
+
+    /**
+     * How many of a patient's first beats have a complete window: beat i's when beat i + lookahead was released,
+     * which is when the patient's newest beat is at least the allowed lateness later.
+     */
+    private static int complete(List<ReplayProducer.Event> beats, int lookahead, long latenessMs) {
+        long newest = beats.get(beats.size() - 1).ts();
+        int n = 0;
+        while (n + lookahead < beats.size() && beats.get(n + lookahead).ts() + latenessMs <= newest) {
+            n++;
+        }
+        return n;
+    }
+}
