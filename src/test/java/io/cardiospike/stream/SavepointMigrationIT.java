@@ -79,7 +79,7 @@ class SavepointMigrationIT {
                 "--model-dir", TestBundle.DIR.toString(), "--parallelism", "2",
                 "--max-parallelism", Integer.toString(maxParallelism),
                 "--checkpoint-dir", dir.resolve("checkpoints").toString(), "--checkpoint-interval", "1s",
-                "--idle-flush", "10s", "--allowed-lateness", "2s",
+                "--idle-flush", "12s", "--allowed-lateness", "2s",
                 "--group-id", "mig", "--transactional-id-prefix", "mig", "--transaction-timeout", "1min");
     }
 
@@ -131,24 +131,36 @@ class SavepointMigrationIT {
         return env;
     }
 
-    /** Patient id → state and episode bytes (Base64, so that maps compare by content). */
-    static Map<String, String> saved(String savepoint) throws Exception {
-        StreamExecutionEnvironment env = batch();
-        Map<String, String> out = new TreeMap<>();
-        for (Saved s : SavepointReader.read(env, savepoint, new EmbeddedRocksDBStateBackend())
-                .readKeyedState(OperatorIdentifier.forUid(ScoringPipeline.SCORER_UID), new SavedReader(),
-                        org.apache.flink.api.common.typeinfo.Types.STRING, TypeInformation.of(Saved.class))
-                .executeAndCollect(1_000_000)) {
-            out.put(s.id, b64(s.state) + " " + b64(s.episode));
-        }
-        return out;
+    /** What a savepoint holds, as lines: patient states, timers, the input stalls. */
+    static final class Contents {
+        final Map<String, String> states = new TreeMap<>();
+        final Map<String, String> timers = new TreeMap<>();
+        final List<String> flow = new ArrayList<>();
     }
 
-    static List<long[]> flow(String savepoint) throws Exception {
-        return SavepointReader.read(batch(), savepoint, new EmbeddedRocksDBStateBackend())
-                .readUnionState(OperatorIdentifier.forUid(ScoringPipeline.SCORER_UID),
-                        PatientScorer.inputFlowState().getName(), PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO)
-                .executeAndCollect(1_000_000);
+    /**
+     * Lines {@code "<tag> state <patient> <state bytes> <episode bytes>"}, {@code "<tag> timers <patient> ..."} and
+     * {@code "<tag> flow - <entry>"} of {@code savepoint}.
+     */
+    static org.apache.flink.streaming.api.datastream.DataStream<String> contents(StreamExecutionEnvironment env,
+            String tag, String savepoint) throws Exception {
+        SavepointReader reader = SavepointReader.read(env, savepoint, new EmbeddedRocksDBStateBackend());
+        OperatorIdentifier scorer = OperatorIdentifier.forUid(ScoringPipeline.SCORER_UID);
+        var states = reader.readKeyedState(scorer, new SavedReader(), org.apache.flink.api.common.typeinfo.Types.STRING,
+                        TypeInformation.of(Saved.class))
+                .map(p -> tag + " state " + p.id + " " + b64(p.state) + " " + b64(p.episode))
+                .returns(String.class);
+        var flow = reader.readUnionState(scorer, PatientScorer.inputFlowState().getName(),
+                        PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO)
+                .map(entry -> tag + " flow - " + java.util.Arrays.toString(entry)).returns(String.class);
+        var timers = SavepointMigration.readPatients(env, savepoint).map(p -> {
+            PatientState state = PatientStateSerializer.INSTANCE.deserialize(
+                    new org.apache.flink.core.memory.DataInputDeserializer(p.state));
+            return tag + " timers " + p.patientId + " idle=" + state.idleTimerAt + " event="
+                    + java.util.Arrays.toString(p.eventTimers) + " processing="
+                    + java.util.Arrays.toString(p.processingTimers);
+        }).returns(String.class);
+        return states.union(flow, timers);
     }
 
     private static String b64(byte[] b) {
@@ -208,11 +220,7 @@ class SavepointMigrationIT {
             producer.send(before, null);
             StreamJobIT.await("the open alert of " + openPatient, 60_000, () -> out.alerts.stream()
                     .anyMatch(a -> a.path("alert_id").asText().equals(openAlert)));
-            int seen;
-            do { // until what the first part can score is scored and committed
-                seen = out.scoreCount();
-                Thread.sleep(1_500);
-            } while (out.scoreCount() != seen);
+            // at once: the episode must still be open (a patient silent for the idle-flush gap ends its segment)
             String savepoint128 = first.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(),
                     SavepointFormatType.CANONICAL).get();
             firstStopped = true;
@@ -251,25 +259,29 @@ class SavepointMigrationIT {
                     .isEqualTo(oldSource.getCoordinatorState().getData());
             assertThat(KeyGroups.of(savepoint4096)).isEqualTo(4096);
 
-            // Every patient's state and open episode, byte for byte; at least one episode open.
-            Map<String, String> oldPatients = saved(savepoint128);
-            Map<String, String> newPatients = saved(savepoint4096);
-            assertThat(oldPatients).hasSize(recordings.size());
-            assertThat(newPatients).isEqualTo(oldPatients);
-            assertThat(oldPatients.get(openPatient)).as("the open episode").doesNotEndWith(" -");
-            // The input clock's stalls, each once.
-            assertThat(flow(savepoint4096)).usingElementComparator((a, b) -> java.util.Arrays.equals(a, b) ? 0 : 1)
-                    .containsExactlyInAnyOrderElementsOf(flow(savepoint128));
-            // Every patient's idle check in the scorer's timer service, as before.
-            Map<String, String> oldTimers = timers(savepoint128);
-            Map<String, String> newTimers = timers(savepoint4096);
-            assertThat(newTimers).isEqualTo(oldTimers).hasSize(recordings.size());
-            for (MigratedPatient p : SavepointMigration.readPatients(batch(), savepoint4096).executeAndCollect(100_000)) {
-                PatientState s = PatientStateSerializer.INSTANCE.deserialize(
-                        new org.apache.flink.core.memory.DataInputDeserializer(p.state));
-                assertThat(s.idleTimerAt).isNotEqualTo(PatientState.NO_TIMER);
-                assertThat(p.eventTimers).as("idle check of %s", p.patientId).containsExactly(s.idleTimerAt);
+            // What both savepoints hold, read in one batch job: every patient's state and open episode (the State
+            // Processor API's own reader), the input clock's stalls, and every patient's timers (the migration's
+            // reader: the scorer's timer service).
+            Contents was = new Contents(), is = new Contents();
+            StreamExecutionEnvironment env = batch();
+            org.apache.flink.streaming.api.datastream.DataStream<String> all = contents(env, "old", savepoint128)
+                    .union(contents(env, "new", savepoint4096));
+            for (String line : all.executeAndCollect(1_000_000)) {
+                String[] f = line.split(" ", 4);
+                Contents c = f[0].equals("old") ? was : is;
+                switch (f[1]) {
+                    case "state" -> c.states.put(f[2], f[3]);
+                    case "timers" -> c.timers.put(f[2], f[3]);
+                    default -> c.flow.add(f[3]);
+                }
             }
+            assertThat(was.states).hasSize(recordings.size());
+            assertThat(is.states).isEqualTo(was.states);
+            assertThat(was.states.get(openPatient)).as("the open episode").doesNotEndWith(" -");
+            assertThat(is.flow).isNotEmpty().containsExactlyInAnyOrderElementsOf(was.flow);
+            assertThat(is.timers).isEqualTo(was.timers).hasSize(recordings.size());
+            // each patient's one timer: its idle check, on the input clock
+            assertThat(is.timers.values()).allSatisfy(t -> assertThat(t).matches("idle=(-?\\d+) event=\\[\\1\\] processing=\\[\\]"));
 
             // A job of 4096 key groups from the migrated savepoint scores the rest as if it had never stopped.
             second = LocalJob.start(next, Path.of(URI.create(savepoint4096)));
@@ -300,13 +312,4 @@ class SavepointMigrationIT {
         return released - lookahead;
     }
 
-    /** Patient id → its timers in the scorer's timer service, as the migration reads them. */
-    static Map<String, String> timers(String savepoint) throws Exception {
-        Map<String, String> out = new HashMap<>();
-        for (MigratedPatient p : SavepointMigration.readPatients(batch(), savepoint).executeAndCollect(100_000)) {
-            out.put(p.patientId, java.util.Arrays.toString(p.eventTimers) + " "
-                    + java.util.Arrays.toString(p.processingTimers));
-        }
-        return out;
-    }
 }
