@@ -3,6 +3,7 @@ package io.cardiospike.local;
 import io.cardiospike.stream.ScoringJob;
 import io.cardiospike.stream.ScoringPipeline;
 import io.cardiospike.stream.StreamConfig;
+import io.cardiospike.stream.migration.KeyGroups;
 import org.apache.log4j.Level;
 import org.apache.log4j.Logger;
 import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
@@ -32,7 +33,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 public final class LocalJob {
     private LocalJob() {}
 
-    /** Starts the Kafka job; {@code restoreFrom} (a checkpoint directory) or null for a fresh start. */
+    /**
+     * Starts the Kafka job; {@code restoreFrom} (a checkpoint directory) or null for a fresh start. A savepoint of
+     * other key groups than the job's is refused ({@link KeyGroups}).
+     */
     public static JobClient start(StreamConfig config, Path restoreFrom) throws Exception {
         return start(config, restoreFrom, java.util.Map.of());
     }
@@ -47,6 +51,8 @@ public final class LocalJob {
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
         conf.set(RestOptions.BIND_PORT, "0"); // never clash with a running Flink or a second demo
         if (restoreFrom != null) {
+            // Flink would refuse it too, at length; this says what to do
+            KeyGroups.requireRestorable(restoreFrom.toUri().toString(), config.maxParallelism());
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom.toUri().toString());
         }
         flinkOptions.forEach(conf::setString);

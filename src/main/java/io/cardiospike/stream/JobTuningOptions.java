@@ -13,6 +13,12 @@ public final class JobTuningOptions {
     @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
     int parallelism;
 
+    @Option(names = "--max-parallelism", defaultValue = "4096",
+            description = "key groups: the most scoring tasks the job's state can ever be spread over, fixed for the "
+                    + "life of its savepoints (a savepoint restores only at its own; job migrate-savepoint rewrites "
+                    + "one for another); 1 to 32768, at least --parallelism (default ${DEFAULT-VALUE})")
+    int maxParallelism;
+
     @Option(names = "--checkpoint-interval", converter = StreamConfig.DurationConverter.class, defaultValue = "10s",
             description = "exactly-once outputs commit with each checkpoint, so this bounds their latency from below "
                     + "(default ${DEFAULT-VALUE})")

@@ -2,6 +2,7 @@ package io.cardiospike.stream;
 
 import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.stream.wire.KafkaJson;
+import io.cardiospike.stream.migration.KeyGroups;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.stream.functions.InputClock;
 import io.cardiospike.stream.functions.PatientScorer;
@@ -14,6 +15,7 @@ import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.util.ParameterTool;
@@ -27,6 +29,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -48,10 +51,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class ScoringPipeline {
     /**
-     * Key groups: fixed, so that a savepoint restores at any parallelism up to this (rescaling keeps every patient's
-     * state; a change of this number would not).
+     * Key groups of every job submitted before {@code --max-parallelism} existed: their savepoints hold 128 key
+     * groups and restore only into a job of 128 ({@code job upgrade} keeps it for them; {@code job migrate-savepoint}
+     * rewrites such a savepoint for more). The default is now {@code JobTuningOptions}' 4096.
      */
-    public static final int MAX_PARALLELISM = 128;
+    public static final int LEGACY_MAX_PARALLELISM = 128;
+    /** The scorer's uid: its keyed state (the patients) and the input clock's stalls live under it in savepoints. */
+    public static final String SCORER_UID = "score-patients";
 
     private final StreamConfig config;
     private final Source<RrInput, ?, ?> source;
@@ -107,7 +113,7 @@ public final class ScoringPipeline {
                 .transform("score-patients", TypeInformation.of(ScoredBeat.class),
                         new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
                                 config.allowedLateness().toMillis(), config.stateRetention().toMillis()))
-                .uid("score-patients");
+                .uid(SCORER_UID);
         scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
         DataStream<AnomalyAlert> alerts = scores.getSideOutput(PatientScorer.ALERTS);
         alerts.sinkTo(alertsSink).name("rr-alerts").uid("rr-alerts-sink");
@@ -145,7 +151,11 @@ public final class ScoringPipeline {
         c.set(CheckpointingOptions.ENABLE_UNALIGNED, true);
         c.set(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT, Duration.ofSeconds(1));
         c.set(CoreOptions.DEFAULT_PARALLELISM, config.parallelism());
-        c.set(PipelineOptions.MAX_PARALLELISM, MAX_PARALLELISM);
+        // Key groups: a savepoint restores at any parallelism up to this, and only into a job of the same number
+        // (job migrate-savepoint rewrites one for another). The default 4096 is sized for 10^7 patients: ~10^7 beats/s
+        // at ~20k beats/s per scoring core is ~500 scoring tasks, and 4096 leaves 8x headroom below Flink's 32768;
+        // more key groups cost only a second byte of RocksDB key prefix and more, smaller ranges to rescale.
+        c.set(PipelineOptions.MAX_PARALLELISM, config.maxParallelism());
         // A job that runs for months restarts after every crash: backoff from 1 s to 1 min, reset after 10 stable
         // minutes, never giving up (a fixed number of attempts would end it after that many faults in its life).
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
@@ -218,6 +228,10 @@ public final class ScoringPipeline {
         if (env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
             throw new IllegalArgumentException("no checkpoint directory: pass --checkpoint-dir or set "
                     + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " in the cluster's config.yaml");
+        }
+        Optional<String> savepoint = env.getConfiguration().getOptional(StateRecoveryOptions.SAVEPOINT_PATH);
+        if (savepoint.isPresent()) { // a restore of other key groups fails here, in one line, before it is submitted
+            KeyGroups.requireRestorable(savepoint.get(), config.maxParallelism());
         }
         env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(JobParameters.of(config, manifest, args)));
         kafka(config).build(env);

@@ -28,6 +28,7 @@ public record StreamConfig(
         String dlqTopic,
         String modelDir,
         int parallelism,
+        int maxParallelism,
         String checkpointDir,
         Duration checkpointInterval,
         Duration idleFlushGap,
@@ -40,12 +41,23 @@ public record StreamConfig(
         String kafkaConfig,
         String alertsFhirTopic) implements Serializable {
 
+    /** The most key groups Flink allows (its {@code KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM}). */
+    public static final int UPPER_MAX_PARALLELISM = 1 << 15;
+
     /** Where a job without a checkpoint to restore starts reading {@code rr-events}. */
     public enum StartFrom { EARLIEST, LATEST, COMMITTED }
 
     public StreamConfig {
         if (parallelism < 1) {
             throw new IllegalArgumentException("parallelism must be at least 1");
+        }
+        if (maxParallelism < 1 || maxParallelism > UPPER_MAX_PARALLELISM) {
+            throw new IllegalArgumentException("max parallelism must be between 1 and " + UPPER_MAX_PARALLELISM
+                    + ", not " + maxParallelism);
+        }
+        if (maxParallelism < parallelism) {
+            throw new IllegalArgumentException("max parallelism " + maxParallelism + " is below the parallelism "
+                    + parallelism + ": a task needs a key group of its own");
         }
         if (idleFlushGap.isZero() || idleFlushGap.isNegative() || allowedLateness.isNegative()) {
             throw new IllegalArgumentException("idle flush gap must be positive and allowed lateness non-negative");
@@ -87,6 +99,7 @@ public record StreamConfig(
         add(a, "--dlq-topic", dlqTopic);
         add(a, "--model-dir", modelDir);
         add(a, "--parallelism", Integer.toString(parallelism));
+        add(a, "--max-parallelism", Integer.toString(maxParallelism));
         add(a, "--checkpoint-dir", checkpointDir);
         add(a, "--checkpoint-interval", format(checkpointInterval));
         add(a, "--idle-flush", format(idleFlushGap));
@@ -230,7 +243,7 @@ public record StreamConfig(
 
         StreamConfig toConfig() {
             return new StreamConfig(kafka.bootstrapServers(), inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
-                    tuning.parallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
+                    tuning.parallelism, tuning.maxParallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
                     tuning.allowedLateness, tuning.stateRetention, groupId, transactionalIdPrefix,
                     tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic);
         }

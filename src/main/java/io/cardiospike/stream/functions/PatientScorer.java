@@ -122,9 +122,22 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
 
+    /** The internal timer service of the patients' idle checks (keyed by patient, in {@link VoidNamespace}). */
+    public static final String TIMERS = "patient-timers";
+
     /** The keyed state holding each patient's {@link PatientState}. */
     public static ValueStateDescriptor<PatientState> patientState() {
         return new ValueStateDescriptor<>("patient", PatientStateSerializer.INSTANCE);
+    }
+
+    /** The keyed state holding a patient's open {@link Episode}, if any. */
+    public static ValueStateDescriptor<Episode> episodeState() {
+        return new ValueStateDescriptor<>("episode", Episode.class);
+    }
+
+    /** The union operator state of the input clock's stalls ({@link InputFlow#snapshot}). */
+    public static ListStateDescriptor<long[]> inputFlowState() {
+        return new ListStateDescriptor<>("input-flow", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO);
     }
 
     public PatientScorer(String modelDir, long idleFlushMs, long latenessMs, long stateRetentionMs) {
@@ -144,8 +157,8 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         spec = scorer.spec();
         modelVersion = scorer.modelVersion();
         state = getPartitionedState(patientState());
-        episodes = getPartitionedState(new ValueStateDescriptor<>("episode", Episode.class));
-        timers = getInternalTimerService("patient-timers", VoidNamespaceSerializer.INSTANCE, this);
+        episodes = getPartitionedState(episodeState());
+        timers = getInternalTimerService(TIMERS, VoidNamespaceSerializer.INSTANCE, this);
         pending = new ArrayList<>();
         MetricGroup metrics = getMetricGroup();
         beatsScored = metrics.counter("beatsScored");
@@ -292,8 +305,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        flowState = context.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("input-flow", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
+        flowState = context.getOperatorStateStore().getUnionListState(inputFlowState());
         flow = new InputFlow(2 * (stateRetentionMs + idleFlushMs));
         if (context.isRestored()) {
             flow.restore(flowState.get());
