@@ -60,7 +60,7 @@ class StreamBenchIT {
 
             long expected = 0;
             for (List<ReplayProducer.Event> beats : sent.values()) {
-                expected += complete(beats, lookahead, latenessMs);
+                expected += complete(beats, geometry, latenessMs);
             }
             AtomicLong read = new AtomicLong();
             try (TopicReader reader = new TopicReader(run.connection(), List.of(run.config().scoresTopic()), false,
@@ -79,7 +79,8 @@ class StreamBenchIT {
                     Thread.sleep(500);
                 }
             }
-            assertThat(read.get()).as("scores committed").isEqualTo(expected);
+            assertThat(read.get()).as("scores committed; missing: %s", missing(sent, scores, geometry, latenessMs))
+                    .isEqualTo(expected);
         }
 
         assertThat(sent).hasSize(PATIENTS);
@@ -89,7 +90,7 @@ class StreamBenchIT {
                 double[] rr = beats.stream().mapToDouble(ReplayProducer.Event::rrMs).toArray();
                 double[] batch = scorer.scoreRecording(rr).proba();
                 Map<Long, List<Double>> streamed = scores.getOrDefault(patient.getKey(), new HashMap<>());
-                int complete = complete(beats, lookahead, latenessMs);
+                int complete = complete(beats, geometry, latenessMs);
                 assertThat(streamed).as("beats of %s scored", patient.getKey()).hasSize(complete);
                 for (int i = 0; i < complete; i++) {
                     List<Double> p = streamed.get(beats.get(i).ts());
@@ -100,16 +101,38 @@ class StreamBenchIT {
         }
     }
 
-    /**
-     * How many of a patient's first beats have a complete window: beat i's when beat i + lookahead was released,
-     * which is when the patient's newest beat is at least the allowed lateness later.
-     */
-    private static int complete(List<ReplayProducer.Event> beats, int lookahead, long latenessMs) {
-        long newest = beats.get(beats.size() - 1).ts();
-        int n = 0;
-        while (n + lookahead < beats.size() && beats.get(n + lookahead).ts() + latenessMs <= newest) {
-            n++;
+    /** The first patients with a beat missing: id, beats sent, the indices missing. */
+    private static List<String> missing(Map<String, List<ReplayProducer.Event>> sent,
+                                        Map<String, Map<Long, List<Double>>> scores, FeatureSpec geometry, long latenessMs) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, List<ReplayProducer.Event>> patient : sent.entrySet()) {
+            List<ReplayProducer.Event> beats = patient.getValue();
+            Map<Long, List<Double>> streamed = scores.getOrDefault(patient.getKey(), Map.of());
+            List<Integer> gone = new ArrayList<>();
+            for (int i = 0; i < complete(beats, geometry, latenessMs); i++) {
+                if (!streamed.containsKey(beats.get(i).ts())) {
+                    gone.add(i);
+                }
+            }
+            if (!gone.isEmpty() && out.size() < 10) {
+                out.add(patient.getKey() + " of " + beats.size() + ": " + gone);
+            }
         }
-        return n;
+        return out;
+    }
+
+    /**
+     * How many of a patient's first beats have a complete window ({@code BeatWindows.isComplete}), as the job cuts them
+     * in order: beat i + lookahead released (the patient's newest beat at least the allowed lateness later), and
+     * enough beats released for the window's reflection at the segment's start (a patient the fleet held back by a
+     * long RR artifact has few).
+     */
+    private static int complete(List<ReplayProducer.Event> beats, FeatureSpec spec, long latenessMs) {
+        long newest = beats.get(beats.size() - 1).ts();
+        int released = 0;
+        while (released < beats.size() && beats.get(released).ts() + latenessMs <= newest) {
+            released++;
+        }
+        return released > spec.pastBeats() ? released - spec.lookaheadBeats() : 0;
     }
 }
