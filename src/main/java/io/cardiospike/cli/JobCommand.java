@@ -2,6 +2,7 @@ package io.cardiospike.cli;
 
 import io.cardiospike.stream.JobTuningOptions;
 import io.cardiospike.stream.StreamConfig;
+import io.cardiospike.stream.migration.SavepointMigration;
 import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.Installation;
 import io.cardiospike.ops.ScoringJobClient;
@@ -17,12 +18,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
 
 /**
- * {@code job submit|status|savepoint|upgrade|cancel}: the scoring job on the cluster of {@code cluster start},
- * through {@link ScoringJobClient}. Bundles and checkpoints live in the cluster's object store.
+ * {@code job submit|status|savepoint|upgrade|cancel|migrate-savepoint}: the scoring job on the cluster of
+ * {@code cluster start}, through {@link ScoringJobClient}. Bundles and checkpoints live in the cluster's object store.
  */
-@Command(name = "job", description = "Submit, inspect, savepoint, upgrade or cancel the scoring job on the cluster.",
+@Command(name = "job", description = "Submit, inspect, savepoint, upgrade or cancel the scoring job on the cluster, or "
+        + "migrate a savepoint to other key groups.",
         subcommands = {JobCommand.Submit.class, JobCommand.Status.class, JobCommand.Savepoint.class,
-                JobCommand.Upgrade.class, JobCommand.Cancel.class})
+                JobCommand.Upgrade.class, JobCommand.Cancel.class, JobCommand.MigrateSavepoint.class})
 final class JobCommand {
     /** The options that name the cluster and the job to act on. */
     static final class Target {
@@ -55,7 +57,8 @@ final class JobCommand {
         @Option(names = "--jar", description = "job jar (default: this installation's target/cardiospike-job.jar)")
         Path jar;
 
-        @Option(names = "--from-savepoint", description = "restore from this savepoint or retained checkpoint")
+        @Option(names = "--from-savepoint", description = "restore from this savepoint or retained checkpoint; its key "
+                + "groups must be the job's --max-parallelism (else: job migrate-savepoint)")
         String savepoint;
 
         @Unmatched List<String> jobOptions = new ArrayList<>();
@@ -68,6 +71,9 @@ final class JobCommand {
                 checked(job); // bad values fail here, before the upload
                 ClusterBundle bundle = jobs.bundle(model.value());
                 StreamConfig config = job.modelDir(bundle.uri()).build();
+                if (savepoint != null) {
+                    jobs.requireRestorable(savepoint, config.maxParallelism()); // before the upload
+                }
                 String id = jobs.submit(jar, config.toArgs(), config.parallelism(), savepoint);
                 System.err.println("job running: model " + bundle.manifest().modelVersion() + ", parallelism "
                         + config.parallelism() + ", checkpoints to the cluster's " + jobs.checkpointDir() + "; web UI "
@@ -101,11 +107,16 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "savepoint", description = "Take a savepoint of the running job (it keeps running); prints where.")
+    @Command(name = "savepoint", description = "Take a savepoint of the running job (it keeps running, or with "
+            + "--stop ends with it); prints where.")
     static final class Savepoint extends OnJob {
+        @Option(names = "--stop", description = "stop the job with the savepoint (Flink's stop-with-savepoint): a job "
+                + "restored from it then scores exactly what this one did not, e.g. after job migrate-savepoint")
+        boolean stop;
+
         @Override
         void act(ScoringJobClient jobs, String jobId) throws Exception {
-            System.out.println(jobs.savepoint(jobId));
+            System.out.println(stop ? jobs.stopWithSavepoint(jobId) : jobs.savepoint(jobId));
         }
     }
 
@@ -133,6 +144,46 @@ final class JobCommand {
         void act(ScoringJobClient jobs, String jobId) throws Exception {
             jobs.cancel(jobId);
             System.out.println("cancelled " + jobId);
+        }
+    }
+
+    @Command(name = "migrate-savepoint", description = "Rewrite a savepoint of the scoring job for another number "
+            + "of key groups (--max-parallelism), which a savepoint cannot change on restore: every patient's state, "
+            + "open episode and idle check, and every other operator's state (Kafka offsets, transactions), carried. "
+            + "Runs as a batch job on the cluster; prints the new savepoint's URI. Then: job submit --from-savepoint "
+            + "NEW_URI --max-parallelism N.")
+    static final class MigrateSavepoint implements Callable<Integer> {
+        @Mixin ClusterCommand.Dir dir;
+
+        @Option(names = "--from", required = true, description = "the savepoint (or retained checkpoint) to migrate, "
+                + "e.g. s3://cardiospike/savepoints/savepoint-1a2b3c-0123456789ab")
+        String from;
+
+        @Option(names = "--max-parallelism", required = true, description = "the new savepoint's key groups: the "
+                + "--max-parallelism of the job to restore it (1 to 32768)")
+        int maxParallelism;
+
+        @Option(names = "--to", description = "where the new savepoint goes (default: <from>-kg<N>, beside it)")
+        String to;
+
+        @Option(names = "--parallelism", defaultValue = "2",
+                description = "tasks of the migration job (default ${DEFAULT-VALUE})")
+        int parallelism;
+
+        @Option(names = "--jar", description = "job jar (default: this installation's target/cardiospike-job.jar)")
+        Path jar;
+
+        @Override
+        public Integer call() throws Exception {
+            if (maxParallelism < 1 || maxParallelism > StreamConfig.UPPER_MAX_PARALLELISM) {
+                throw new UserException("--max-parallelism must be between 1 and "
+                        + StreamConfig.UPPER_MAX_PARALLELISM + ", not " + maxParallelism);
+            }
+            String target = to != null ? to : SavepointMigration.defaultTarget(from, maxParallelism);
+            try (ScoringJobClient jobs = new ScoringJobClient(dir.load(), Installation.current(), System.err::println)) {
+                System.out.println(jobs.migrateSavepoint(jar, from, target, maxParallelism, parallelism));
+            }
+            return 0;
         }
     }
 

@@ -128,6 +128,30 @@ public final class JobObserver {
         throw new ScoringJobException("job " + id + " not running within " + minutes(timeout));
     }
 
+    /**
+     * Until a batch job has finished. One that failed or was cancelled, or runs on after {@code timeout}, is refused
+     * in one line: its root cause, and where to read more.
+     */
+    public void awaitFinished(String id, Duration timeout) throws IOException, InterruptedException,
+            ScoringJobException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            String state = rest.job(id).path("state").asText();
+            if (state.equals("FINISHED")) {
+                return;
+            }
+            if (state.equals("FAILED") || state.equals("CANCELED")) {
+                String cause = rest.get("/jobs/" + id + "/exceptions").path("root-exception").asText("");
+                String line = cause.lines().findFirst().orElse("").trim();
+                throw new ScoringJobException("job " + id + " " + state + (line.isEmpty() ? "" : ": " + line)
+                        + " (see " + rest.baseUrl() + "/#/job/completed/" + id + "/exceptions)");
+            }
+            Thread.sleep(500);
+        }
+        throw new ScoringJobException("job " + id + " not finished within " + minutes(timeout) + "; it runs on: see "
+                + rest.baseUrl() + "/#/job/running/" + id);
+    }
+
     private static String minutes(Duration d) {
         return d.toMinutes() == 1 ? "1 minute" : d.toMinutes() + " minutes";
     }

@@ -5,6 +5,8 @@ import io.cardiospike.model.ModelManifest;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
+import io.cardiospike.stream.migration.KeyGroups;
+import io.cardiospike.stream.migration.SavepointMigration;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -39,6 +41,8 @@ import org.apache.flink.runtime.highavailability.JobResultStore;
 public final class ScoringJobClient implements AutoCloseable {
     public static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(5);
     static final Duration RUNNING_TIMEOUT = Duration.ofMinutes(2);
+    /** How long {@code job migrate-savepoint} waits for its batch job (about a minute per 10^6 patients per task). */
+    public static final Duration MIGRATION_TIMEOUT = Duration.ofHours(6);
     /** How long an upgrade waits for the new job's first committed score, to measure the downtime. */
     static final Duration FIRST_SCORE_TIMEOUT = Duration.ofSeconds(60);
 
@@ -120,12 +124,18 @@ public final class ScoringJobClient implements AutoCloseable {
      */
     private String run(Path jar, String jarId, List<String> args, int parallelism, String savepoint)
             throws IOException, InterruptedException, ScoringJobException {
+        return run(jar, jarId, ScoringJob.class.getName(), args, parallelism, savepoint);
+    }
+
+    /** {@link #run(Path, String, List, int, String)} of another entry class of the job jar. */
+    private String run(Path jar, String jarId, String entryClass, List<String> args, int parallelism,
+                       String savepoint) throws IOException, InterruptedException, ScoringJobException {
         String id = new JobID().toHexString();
         long deadline = System.nanoTime() + FlinkRest.FAILOVER_TIMEOUT.toNanos();
         String uploaded = jarId;
         while (true) {
             try {
-                rest.runJar(uploaded, ScoringJob.class.getName(), args, parallelism, savepoint, id);
+                rest.runJar(uploaded, entryClass, args, parallelism, savepoint, id);
                 break;
             } catch (FlinkRest.Failure e) {
                 if (observer.exists(id)) {
@@ -164,6 +174,43 @@ public final class ScoringJobClient implements AutoCloseable {
         return id;
     }
 
+    /**
+     * Refuses a restore of {@code savepoint} into a job of {@code maxParallelism} key groups when the savepoint's
+     * differ (Flink would refuse it after the upload, at length): read from its {@code _metadata} in the object store.
+     */
+    public void requireRestorable(String savepoint, int maxParallelism) throws IOException, ScoringJobException {
+        ClusterStorage.connect(cluster, installation);
+        int saved = KeyGroups.of(savepoint);
+        if (saved != maxParallelism) {
+            throw new ScoringJobException(KeyGroups.restoreRefusal(savepoint, saved, maxParallelism));
+        }
+    }
+
+    /**
+     * Rewrites savepoint {@code from} into {@code to} with {@code maxParallelism} key groups: the job jar's
+     * {@link SavepointMigration} run on the cluster as a batch job of {@code parallelism} tasks, waited for (at most
+     * {@link #MIGRATION_TIMEOUT}); returns {@code to}. Checked first here: a savepoint that is not the scoring job's,
+     * or has that number already, is refused before the upload.
+     */
+    public String migrateSavepoint(Path jar, String from, String to, int maxParallelism, int parallelism)
+            throws IOException, InterruptedException, ScoringJobException {
+        ClusterStorage.connect(cluster, installation);
+        int saved = KeyGroups.of(from);
+        if (saved == maxParallelism) {
+            throw new ScoringJobException(from + " has " + maxParallelism + " key groups already: nothing to migrate");
+        }
+        String jarId = upload(jar);
+        progress.accept("migrating " + from + " (" + saved + " key groups) to " + to + " (" + maxParallelism
+                + " key groups)...");
+        long started = System.nanoTime();
+        String id = run(jar, jarId, SavepointMigration.class.getName(), List.of("--from", from, "--to", to,
+                "--max-parallelism", Integer.toString(maxParallelism)), parallelism, null);
+        observer.awaitFinished(id, MIGRATION_TIMEOUT);
+        progress.accept(String.format(Locale.ROOT, "migrated in %.1f s (job %s)", (System.nanoTime() - started) / 1e9,
+                id));
+        return to;
+    }
+
     /** The one running scoring job. */
     public String runningJob() throws IOException, ScoringJobException {
         return observer.runningScoringJob();
@@ -181,6 +228,14 @@ public final class ScoringJobClient implements AutoCloseable {
     /** A savepoint of the running job (it keeps running); returns where. */
     public String savepoint(String id) throws IOException, InterruptedException {
         return rest.savepoint(id, SAVEPOINT_TIMEOUT);
+    }
+
+    /**
+     * Stops the job with a savepoint into the cluster's savepoint directory (no drain); returns where. Its outputs up
+     * to the savepoint are committed, and nothing after it is written.
+     */
+    public String stopWithSavepoint(String id) throws IOException, InterruptedException {
+        return rest.stopWithSavepoint(id, flinkConf().get(CheckpointingOptions.SAVEPOINT_DIRECTORY), SAVEPOINT_TIMEOUT);
     }
 
 

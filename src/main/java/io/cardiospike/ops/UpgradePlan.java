@@ -2,7 +2,9 @@ package io.cardiospike.ops;
 
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.stream.JobParameters;
+import io.cardiospike.stream.ScoringPipeline;
 import io.cardiospike.stream.StreamConfig;
+import io.cardiospike.stream.migration.KeyGroups;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +26,7 @@ import picocli.CommandLine;
  */
 public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle bundle, List<String> args,
                           int parallelism, StreamConfig config) {
+    private static final String MAX_PARALLELISM = "--max-parallelism";
 
     /**
      * The arguments the job was submitted with, from its recorded parameters; refused for a job that recorded none
@@ -41,7 +44,9 @@ public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle b
     /**
      * The upgrade of job {@code jobId}, which recorded {@code running}, to {@code next} with {@code jobOptions} changed
      * ({@code --name value} pairs, {@code --parallelism 3} among them; the others stay as submitted). Refused when the saved windows were cut for another geometry or feature spec than {@code next}'s,
-     * or when the options do not parse.
+     * when the options do not parse, or when they change the key groups ({@code --max-parallelism}: a savepoint
+     * restores only into its own number; a job that recorded none ran with
+     * {@link ScoringPipeline#LEGACY_MAX_PARALLELISM}, which its new arguments then say).
      */
     public static UpgradePlan decide(String jobId, Map<String, String> running, ClusterBundle next,
                                      List<String> jobOptions)
@@ -59,6 +64,12 @@ public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle b
                     + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
         }
         set(args, "--model-dir", next.uri());
+        // The new job restores the running one's key groups, or nothing: a job submitted before --max-parallelism
+        // existed ran with 128 (its arguments do not say so), and a savepoint restores only into its own number.
+        if (!args.contains(MAX_PARALLELISM)) {
+            set(args, MAX_PARALLELISM, Integer.toString(ScoringPipeline.LEGACY_MAX_PARALLELISM));
+        }
+        String keyGroups = args.get(args.indexOf(MAX_PARALLELISM) + 1);
         if (jobOptions.size() % 2 != 0) {
             throw new ScoringJobException("job options come as --name value pairs: " + jobOptions);
         }
@@ -66,10 +77,15 @@ public record UpgradePlan(String jobId, String previousModelDir, ClusterBundle b
             set(args, jobOptions.get(i), jobOptions.get(i + 1));
         }
         StreamConfig config;
+        int saved;
         try {
             config = StreamConfig.fromArgs(args.toArray(String[]::new));
+            saved = Integer.parseInt(keyGroups);
         } catch (CommandLine.ParameterException | IllegalArgumentException e) {
             throw new ScoringJobException("job options " + jobOptions + ": " + e.getMessage());
+        }
+        if (config.maxParallelism() != saved) {
+            throw new ScoringJobException(KeyGroups.upgradeRefusal(saved, config.maxParallelism()));
         }
         return new UpgradePlan(jobId, running.get(JobParameters.MODEL_DIR), next, List.copyOf(args),
                 config.parallelism(), config);

@@ -16,7 +16,7 @@ class MainTest {
     @ParameterizedTest
     @ValueSource(strings = {"score", "export-dataset", "generate", "bench", "bench stream", "demo", "serve",
         "cluster start", "cluster stop", "cluster status", "job submit", "job status", "job savepoint", "job upgrade",
-        "job cancel", "produce"})
+        "job cancel", "job migrate-savepoint", "produce"})
     void everyCommandAnswersHelp(String command) {
         StringWriter err = new StringWriter();
         String[] args = (command + " --help").split(" ");

@@ -48,7 +48,7 @@ class UpgradePlanTest {
 
         assertThat(plan.args()).containsExactly("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", NEW_URI,
                 "--parallelism", "3", "--checkpoint-interval", "1s", "--idle-flush", "40s",
-                "--allowed-lateness", "5s");
+                "--max-parallelism", "128", "--allowed-lateness", "5s");
         assertThat(plan.jobId()).isEqualTo(JOB);
         assertThat(plan.parallelism()).isEqualTo(3);
         assertThat(plan.previousModelDir()).isEqualTo(OLD_URI);
@@ -69,7 +69,8 @@ class UpgradePlanTest {
         UpgradePlan plan = UpgradePlan.decide(JOB, running(committed, List.of("--model-dir", OLD_URI,
                 "--parallelism", "4")), new ClusterBundle(NEW_URI, committed), List.of());
         assertThat(plan.parallelism()).isEqualTo(4);
-        assertThat(plan.args()).containsExactly("--model-dir", NEW_URI, "--parallelism", "4");
+        assertThat(plan.args()).containsExactly("--model-dir", NEW_URI, "--parallelism", "4", "--max-parallelism",
+                "128");
     }
 
     @Test
@@ -122,6 +123,44 @@ class UpgradePlanTest {
                 .isInstanceOf(ScoringJobException.class)
                 .hasMessage("job options [--checkpoint-interval, 20min]: transaction timeout must exceed the "
                         + "checkpoint interval");
+    }
+
+    @Test
+    void aJobSubmittedBeforeMaxParallelismKeepsItsLegacy128KeyGroups() throws Exception {
+        UpgradePlan plan = UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), List.of());
+        assertThat(plan.config().maxParallelism()).isEqualTo(128);
+        assertThat(plan.args()).containsSequence("--max-parallelism", "128");
+        // and the same number asked for explicitly is no change
+        assertThat(UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
+                List.of("--max-parallelism", "128", "--parallelism", "3")).config().maxParallelism()).isEqualTo(128);
+    }
+
+    @Test
+    void aJobSubmittedWithItsKeyGroupsKeepsThem() throws Exception {
+        List<String> submitted = List.of("--model-dir", OLD_URI, "--parallelism", "2", "--max-parallelism", "4096");
+        UpgradePlan plan = UpgradePlan.decide(JOB, running(manifest("cs-old", new FeatureSpec(16, 8)), submitted),
+                next(new FeatureSpec(16, 8)), List.of("--parallelism", "6"));
+        assertThat(plan.args()).containsExactly("--model-dir", NEW_URI, "--parallelism", "6", "--max-parallelism",
+                "4096");
+        assertThat(plan.config().maxParallelism()).isEqualTo(4096);
+    }
+
+    @Test
+    void aChangeOfKeyGroupsIsRefusedBeforeAnythingStopsNamingTheMigration() throws Exception {
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
+                List.of("--max-parallelism", "4096")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("the job's state has 128 key groups and the new job would have 4096; a savepoint cannot "
+                        + "change its key groups on restore. Stop the job with a savepoint (job savepoint --stop), "
+                        + "migrate it (bin/cardiospike job migrate-savepoint --from URI --max-parallelism 4096) and "
+                        + "submit from it (job submit --from-savepoint NEW_URI --max-parallelism 4096); the job was "
+                        + "left running.");
+        List<String> submitted = List.of("--model-dir", OLD_URI, "--max-parallelism", "4096");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(manifest("cs-old", new FeatureSpec(16, 8)),
+                submitted), next(new FeatureSpec(16, 8)), List.of("--max-parallelism", "8192")))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessageStartingWith("the job's state has 4096 key groups and the new job would have 8192;")
+                .hasMessageContaining("bin/cardiospike job migrate-savepoint --from URI --max-parallelism 8192");
     }
 
     @Test

@@ -16,6 +16,9 @@ class StreamConfigTest {
         assertThat(defaults.bootstrapServers()).isEqualTo("127.0.0.1:9092");
         assertThat(defaults.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
         assertThat(defaults.parallelism()).isEqualTo(2);
+        assertThat(defaults.maxParallelism()).isEqualTo(4096);
+        assertThat(ScoringPipeline.flinkConfiguration(defaults).get(
+                org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM)).isEqualTo(4096);
     }
 
     @Test
@@ -23,12 +26,14 @@ class StreamConfigTest {
         StreamConfig config = StreamConfig.fromArgs("--bootstrap-servers", "kafka-1:9092,kafka-2:9092", "--kafka-config",
                 "/etc/kafka/client.properties", "--input-topic", "in", "--scores-topic", "out", "--alerts-topic",
                 "alerts", "--dlq-topic", "dead", "--alerts-fhir-topic", "fhir", "--model-dir",
-                "s3://cardiospike/models/v1", "--parallelism", "3", "--checkpoint-dir", "s3://cardiospike/checkpoints",
+                "s3://cardiospike/models/v1", "--parallelism", "3", "--max-parallelism", "512", "--checkpoint-dir", "s3://cardiospike/checkpoints",
                 "--checkpoint-interval", "1500ms", "--idle-flush", "120s", "--allowed-lateness", "0s",
                 "--state-retention", "360min", "--group-id", "group", "--transactional-id-prefix", "tx",
                 "--transaction-timeout", "5min", "--start-from", "COMMITTED");
         assertThat(StreamConfig.fromArgs(config.toArgs().toArray(String[]::new))).isEqualTo(config);
-        assertThat(config.toArgs()).containsSequence("--checkpoint-interval", "1500ms")
+        assertThat(config.maxParallelism()).isEqualTo(512);
+        assertThat(config.toArgs()).containsSequence("--max-parallelism", "512")
+                .containsSequence("--checkpoint-interval", "1500ms")
                 .containsSequence("--idle-flush", "2min").containsSequence("--state-retention", "6h");
         assertThat(StreamConfig.fromArgs().toArgs()).doesNotContain("--checkpoint-dir", "--kafka-config");
     }
@@ -50,5 +55,13 @@ class StreamConfigTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("parallelism");
         assertThatThrownBy(() -> StreamConfig.fromArgs("--checkpoint-interval", "20min"))
                 .hasMessageContaining("transaction timeout");
+        assertThatThrownBy(() -> StreamConfig.fromArgs("--max-parallelism", "0"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("max parallelism must be between 1 and 32768, not 0");
+        assertThatThrownBy(() -> StreamConfig.fromArgs("--max-parallelism", "32769"))
+                .hasMessage("max parallelism must be between 1 and 32768, not 32769");
+        assertThatThrownBy(() -> StreamConfig.fromArgs("--parallelism", "8", "--max-parallelism", "4"))
+                .hasMessageStartingWith("max parallelism 4 is below the parallelism 8");
+        assertThat(StreamConfig.fromArgs("--max-parallelism", "32768").maxParallelism()).isEqualTo(32768);
     }
 }

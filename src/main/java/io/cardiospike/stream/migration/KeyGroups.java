@@ -42,9 +42,9 @@ public final class KeyGroups {
     /** {@code job upgrade} to another number of key groups. */
     public static String upgradeRefusal(int saved, int wanted) {
         return "the job's state has " + saved + " key groups and the new job would have " + wanted + "; a savepoint "
-                + "cannot change its key groups on restore. Take a savepoint (job savepoint), migrate it "
-                + "(bin/cardiospike job migrate-savepoint --from URI --max-parallelism " + wanted + ") and submit "
-                + "from it (job submit --from-savepoint NEW_URI --max-parallelism " + wanted + "); the job was left "
+                + "cannot change its key groups on restore. Stop the job with a savepoint (job savepoint --stop), "
+                + "migrate it (bin/cardiospike job migrate-savepoint --from URI --max-parallelism " + wanted + ") and "
+                + "submit from it (job submit --from-savepoint NEW_URI --max-parallelism " + wanted + "); the job was left "
                 + "running.";
     }
 
