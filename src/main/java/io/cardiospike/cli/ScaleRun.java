@@ -29,6 +29,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.state.rocksdb.RocksDBNativeMetricOptions;
@@ -155,7 +159,7 @@ final class ScaleRun implements AutoCloseable {
         progress("fill: %,d beats, %,d per patient, at full speed", filled, filled / n);
         send(filled, 0);
         // Each patient's last beats wait for the next phase's to complete their windows.
-        awaitScores(filled - (long) n * (setup.lookahead() + 3), "fill");
+        awaitCaughtUp("fill");
         return filled;
     }
 
@@ -168,17 +172,16 @@ final class ScaleRun implements AutoCloseable {
         Phase full = begin(beats);
         long sendStart = System.nanoTime(), phasesStart = System.currentTimeMillis();
         send(beats, 0);
-        awaitPhase(full, beats, "throughput");
+        awaitCaughtUp("throughput");
         double sustained = sustained(full);
         progress("  sent in %.1f s; sustained %,.0f events/s", (System.nanoTime() - sendStart) / 1e9, sustained);
 
-        settle(); // the full-speed phase's queues drain before the latency phase
         double rate = Math.max(100, sustained / 2);
         long halfBeats = Math.round(rate * setup.latencyPhase().toSeconds());
         progress("latency: %,d beats at %,.0f events/s (half)", halfBeats, rate);
         Phase half = begin(halfBeats);
         send(halfBeats, rate);
-        settle();
+        awaitCaughtUp("latency");
         Phase backlog = null;
         if (setup.backlog() > 0) {
             backlog = begin(halfBeats);
@@ -186,7 +189,7 @@ final class ScaleRun implements AutoCloseable {
                     setup.backlogBurst(), rate);
             long backlogStart = System.currentTimeMillis();
             sendWithBacklog(rate);
-            settle();
+            awaitCaughtUp("backlog");
             long[] during = percentiles(checkpoints(backlogStart), "end_to_end_duration");
             progress("  checkpoints during the backlog: p50 %d ms, p99 %d ms", during[0], during[1]);
         }
@@ -383,42 +386,51 @@ final class ScaleRun implements AutoCloseable {
         }
     }
 
-    /** Lets the phase's last scores commit (a checkpoint or two) before the next phase starts. */
-    private void settle() throws InterruptedException {
-        Thread.sleep(Math.max(5000, 3 * config.checkpointInterval().toMillis()));
-    }
-
-    /** Waits until the phase's scores are in: {@code expected} of them, or none came for 20 s after the sends. */
-    private void awaitPhase(Phase p, long expected, String what) throws Exception {
-        await(() -> {
-            synchronized (lock) {
-                return (long) p.reads;
-            }
-        }, Math.max(1, (long) (expected * 0.99)), what);
-    }
-
-    private void awaitScores(long expected, String what) throws Exception {
-        await(scores::get, Math.max(1, expected), what);
-    }
-
-    private void await(Supplier<Long> done, long expected, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(30), last = -1, since = System.nanoTime();
+    /**
+     * Waits until the job has caught up: its consumer group committed the input topic's end (Flink commits its
+     * offsets with each checkpoint) and no score was committed for 3 s. A phase's figures are then its own, not the
+     * previous phase's queue; scores alone cannot say it, since a fleet of a million scores nothing until its
+     * patients' 17th beats.
+     */
+    private void awaitCaughtUp(String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(90), last = -1, quietSince = System.nanoTime();
+        long lastPrint = 0;
         while (System.nanoTime() < deadline) {
-            long n = done.get();
-            if (n >= expected || System.nanoTime() - since > TimeUnit.SECONDS.toNanos(20)) {
-                break;
-            }
+            long n = scores.get(), lag = lag();
             if (n != last) {
-                since = System.nanoTime();
                 last = n;
+                quietSince = System.nanoTime();
+            } else if (lag == 0 && System.nanoTime() - quietSince > TimeUnit.SECONDS.toNanos(3)) {
+                return;
             }
             if (job.getJobStatus().get().isGloballyTerminalState()) {
                 throw new IllegalStateException("job stopped: " + job.getJobStatus().get());
             }
-            System.err.printf("\r  %s: scored %,d / %,d   ", what, n, expected);
-            Thread.sleep(1000);
+            if (System.nanoTime() - lastPrint > TimeUnit.SECONDS.toNanos(10)) {
+                progress("  %s: %,d beats not yet consumed, %,d scored", what, lag, n);
+                lastPrint = System.nanoTime();
+            }
+            Thread.sleep(250);
         }
-        System.err.println();
+        throw new IllegalStateException(what + ": the job did not catch up within 90 minutes");
+    }
+
+    /** Beats in the input topic past the job's committed offsets. */
+    private long lag() throws Exception {
+        try (Admin admin = Admin.create(connection.clientConfig(Map.of()))) {
+            Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+            for (int p = 0; p < config.parallelism(); p++) {
+                ends.put(new TopicPartition(config.inputTopic(), p), OffsetSpec.latest());
+            }
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.groupId())
+                    .partitionsToOffsetAndMetadata().get();
+            long lag = 0;
+            for (var end : admin.listOffsets(ends).all().get().entrySet()) {
+                OffsetAndMetadata at = committed.get(end.getKey());
+                lag += end.getValue().offset() - (at == null ? 0 : at.offset());
+            }
+            return lag;
+        }
     }
 
     /** Scores committed per second between 10 % and 90 % of the phase's. */

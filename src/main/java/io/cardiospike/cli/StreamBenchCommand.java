@@ -32,10 +32,10 @@ import picocli.CommandLine.Spec;
         + "latency, state per patient, checkpoints, savepoint, restore and rescale.",
         defaultValueProvider = StreamBenchCommand.Defaults.class)
 final class StreamBenchCommand implements Callable<Integer> {
-    /** Scores committed every second; the idle flush follows the fleet's size unless given (see {@link #idleFlush}). */
+    /** Scores committed every second; the idle flush follows the fleet's size unless given ({@link #config}). */
     static final class Defaults extends JobDefaults {
         Defaults() {
-            super(Map.of("--checkpoint-interval", "1s", "--idle-flush", "3s", "--allowed-lateness", "1s",
+            super(Map.of("--checkpoint-interval", "1s", "--idle-flush", "2min", "--allowed-lateness", "1s",
                     "--transaction-timeout", "5min"));
         }
     }
@@ -75,7 +75,8 @@ final class StreamBenchCommand implements Callable<Integer> {
 
     @Option(names = "--plot", defaultValue = "bench-stream.png",
             description = "a sweep's plot (events/s, state per patient, checkpoint, restore and rescale time against "
-                    + "patients); its figures go next to it as .csv (default ${DEFAULT-VALUE})")
+                    + "patients), rewritten after each size; its figures go next to it as .csv; a single size writes "
+                    + "them only when this is given (default ${DEFAULT-VALUE})")
     Path plot;
 
     @Option(names = "--rate", defaultValue = "0", description = "the soak's events/s (default ${DEFAULT-VALUE})")
@@ -122,23 +123,25 @@ final class StreamBenchCommand implements Callable<Integer> {
                 sizes.add(f);
                 report(f, geometry.lookaheadBeats());
             }
+            // after each size, so that a long sweep stopped early keeps what it measured
+            if (patients.size() > 1 || spec.commandLine().getParseResult().hasMatchedOption("--plot")) {
+                plot(sizes);
+            }
         }
         table(sizes);
-        if (sizes.size() > 1) {
-            plot(sizes);
-        }
         return 0;
     }
 
     /**
      * The job's options for {@code n} patients. At a bench's rates a patient's beats come {@code n / (events/s)}
      * seconds apart on the input clock (a second at a million patients and a million events/s, 30 s at this
-     * machine's 30,000), so unless {@code --idle-flush} is given it grows with the fleet: 1 ms per patient, at least
-     * 3 s. A shorter one would end every segment between two beats, as a real pause does.
+     * machine's 30,000), and the phases pause while the job catches up, so unless {@code --idle-flush} is given it
+     * grows with the fleet: 1 ms per patient, at least 2 min. A shorter one would end segments between two beats, as
+     * a real pause does, and a new segment scores nothing until its 17th beat (the window's reflection at its start).
      */
     StreamConfig config(int n) {
         if (!spec.commandLine().getParseResult().hasMatchedOption("--idle-flush")) {
-            tuning.idleFlush(Duration.ofMillis(Math.max(3000, n)));
+            tuning.idleFlush(Duration.ofMillis(Math.max(120_000, n)));
         }
         String prefix = "bench-" + Long.toHexString(System.nanoTime());
         // The run's own topics, so that an external broker's other data cannot enter the figures.
@@ -199,45 +202,60 @@ final class StreamBenchCommand implements Callable<Integer> {
         }
     }
 
+    static final String CSV_HEADER = "patients,events_per_s,alert_p50_ms,alert_p99_ms,state_bytes_per_patient,"
+            + "rocksdb_live_bytes_per_patient,checkpoint_p50_ms,checkpoint_p99_ms,checkpoint_p99_bytes,"
+            + "full_checkpoint_bytes,savepoint_ms,savepoint_bytes,restore_ms,rescale_ms,heap_mb,rss_mb,"
+            + "rocksdb_memory_mb,rocksdb_files_mb";
+
+    /**
+     * Writes the sizes' figures to the CSV beside {@code --plot}, keeping the rows of other sizes an earlier run left
+     * there (a sweep can be run a size at a time), and draws the plot from all of them.
+     */
     private void plot(List<ScaleRun.Figures> sizes) throws IOException {
-        double[] x = sizes.stream().mapToDouble(f -> Math.log10(f.patients())).toArray();
-        java.util.function.Function<java.util.function.ToDoubleFunction<ScaleRun.Figures>, double[]> col =
-                g -> sizes.stream().mapToDouble(g).toArray();
-        double lo = Math.floor(x[0]), hi = Math.ceil(x[x.length - 1]);
+        Path csv = plot.resolveSibling(plot.getFileName().toString().replaceFirst("\\.png$", "") + ".csv");
+        java.util.TreeMap<Integer, double[]> rows = new java.util.TreeMap<>();
+        if (Files.exists(csv)) {
+            List<String> lines = Files.readAllLines(csv);
+            if (!lines.isEmpty() && lines.get(0).equals(CSV_HEADER)) {
+                for (String line : lines.subList(1, lines.size())) {
+                    double[] row = java.util.Arrays.stream(line.split(",")).mapToDouble(Double::parseDouble).toArray();
+                    rows.put((int) row[0], row);
+                }
+            }
+        }
+        for (ScaleRun.Figures f : sizes) {
+            ScaleRun.State st = f.state();
+            rows.put(f.patients(), new double[] {f.patients(), f.sustained(), f.alert()[0], f.alert()[1],
+                    statePerPatient(f), st.rocksLiveBytes() / f.patients(), st.checkpointMs()[0], st.checkpointMs()[1],
+                    st.checkpointBytes()[1], st.fullCheckpointBytes(), st.savepointMs(), st.savepointBytes(),
+                    st.restoreMs(), st.rescaleMs(), st.heapMb(), st.rssMb(), st.rocksMemMb(), st.rocksDiskMb()});
+        }
+        StringBuilder out = new StringBuilder(CSV_HEADER).append('\n');
+        for (double[] row : rows.values()) {
+            out.append(java.util.Arrays.stream(row).mapToObj(v -> String.format(Locale.ROOT, "%.0f", v))
+                    .collect(java.util.stream.Collectors.joining(","))).append('\n');
+        }
+        Files.writeString(csv, out);
+        java.util.function.IntFunction<double[]> col = c -> rows.values().stream().mapToDouble(r -> r[c]).toArray();
+        java.util.function.BiFunction<Integer, Double, double[]> scaled = (c, by) -> java.util.Arrays.stream(col.apply(c))
+                .map(v -> v / by).toArray();
+        double[] x = java.util.Arrays.stream(col.apply(0)).map(Math::log10).toArray();
+        double lo = Math.floor(x[0]), hi = Math.max(Math.ceil(x[x.length - 1]), lo + 1);
         double[] ticks = java.util.stream.DoubleStream.iterate(lo, t -> t <= hi, t -> t + 1).toArray();
         SoakChart.write(plot, "bench stream: the job as the fleet grows (" + Runtime.getRuntime().availableProcessors()
                         + " cores, broker, job and producer sharing them)",
                 new SoakChart.XAxis(x, ticks, t -> String.format(Locale.ROOT, "%,.0f patients", Math.pow(10, t))),
-                List.of(new SoakChart.Panel("sustained throughput", "events/s", List.of(new SoakChart.Series(
-                                "committed scores", col.apply(ScaleRun.Figures::sustained), Color.BLUE))),
+                List.of(new SoakChart.Panel("sustained throughput", "events/s",
+                                List.of(new SoakChart.Series("committed scores", col.apply(1), Color.BLUE))),
                         new SoakChart.Panel("keyed state per patient", "bytes", List.of(
-                                new SoakChart.Series("savepoint", col.apply(StreamBenchCommand::statePerPatient), Color.BLUE),
-                                new SoakChart.Series("RocksDB live data", col.apply(
-                                        f -> f.state().rocksLiveBytes() / (double) f.patients()), new Color(0, 130, 0)),
-                                new SoakChart.Series("full checkpoint", col.apply(
-                                        f -> f.state().fullCheckpointBytes() / (double) f.patients()), Color.GRAY))),
+                                new SoakChart.Series("savepoint", col.apply(4), Color.BLUE),
+                                new SoakChart.Series("RocksDB live data", col.apply(5), new Color(0, 130, 0)))),
                         new SoakChart.Panel("checkpoints", "s", List.of(
-                                new SoakChart.Series("incremental p99", col.apply(f -> f.state().checkpointMs()[1] / 1000.0),
-                                        new Color(150, 0, 150)),
-                                new SoakChart.Series("full savepoint", col.apply(f -> f.state().savepointMs() / 1000.0),
-                                        Color.DARK_GRAY))),
+                                new SoakChart.Series("incremental p99", scaled.apply(7, 1000.0), new Color(150, 0, 150)),
+                                new SoakChart.Series("full savepoint", scaled.apply(10, 1000.0), Color.DARK_GRAY))),
                         new SoakChart.Panel("downtime", "s", List.of(
-                                new SoakChart.Series("restore", col.apply(f -> f.state().restoreMs() / 1000.0), Color.RED),
-                                new SoakChart.Series("rescale", col.apply(f -> f.state().rescaleMs() / 1000.0),
-                                        Color.ORANGE)))));
-        Path csv = plot.resolveSibling(plot.getFileName().toString().replaceFirst("\\.png$", "") + ".csv");
-        StringBuilder rows = new StringBuilder("patients,events_per_s,alert_p50_ms,alert_p99_ms,state_bytes_per_patient,"
-                + "rocksdb_live_bytes_per_patient,checkpoint_p50_ms,checkpoint_p99_ms,checkpoint_p99_bytes,"
-                + "full_checkpoint_bytes,savepoint_ms,savepoint_bytes,restore_ms,rescale_ms,heap_mb,rss_mb,"
-                + "rocksdb_memory_mb,rocksdb_files_mb\n");
-        for (ScaleRun.Figures f : sizes) {
-            rows.append(String.format(Locale.ROOT, "%d,%.0f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.0f%n",
-                    f.patients(), f.sustained(), f.alert()[0], f.alert()[1], statePerPatient(f),
-                    f.state().rocksLiveBytes() / f.patients(), f.state().checkpointMs()[0], f.state().checkpointMs()[1],
-                    f.state().checkpointBytes()[1], f.state().fullCheckpointBytes(), f.state().savepointMs(), f.state().savepointBytes(), f.state().restoreMs(),
-                    f.state().rescaleMs(), f.state().heapMb(), f.state().rssMb(), f.state().rocksMemMb(), f.state().rocksDiskMb()));
-        }
-        Files.writeString(csv, rows);
+                                new SoakChart.Series("restore", scaled.apply(12, 1000.0), Color.RED),
+                                new SoakChart.Series("rescale", scaled.apply(13, 1000.0), Color.ORANGE)))));
         System.out.println("plot: " + plot.toAbsolutePath() + ", figures: " + csv.toAbsolutePath());
     }
 

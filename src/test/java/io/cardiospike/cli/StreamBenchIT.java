@@ -3,7 +3,6 @@ package io.cardiospike.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.local.ReplayProducer;
 import io.cardiospike.local.TopicReader;
@@ -84,18 +83,23 @@ class StreamBenchIT {
         }
 
         assertThat(sent).hasSize(PATIENTS);
+        // Every patient's beats scored once; every tenth patient's also against the batch scorer (all: a minute more).
         try (EnsembleScorer scorer = EnsembleScorer.open(models)) {
             for (Map.Entry<String, List<ReplayProducer.Event>> patient : sent.entrySet()) {
                 List<ReplayProducer.Event> beats = patient.getValue();
-                double[] rr = beats.stream().mapToDouble(ReplayProducer.Event::rrMs).toArray();
-                double[] batch = scorer.scoreRecording(rr).proba();
                 Map<Long, List<Double>> streamed = scores.getOrDefault(patient.getKey(), new HashMap<>());
                 int complete = complete(beats, geometry, latenessMs);
                 assertThat(streamed).as("beats of %s scored", patient.getKey()).hasSize(complete);
+                boolean compared = FleetIndex.patient(patient.getKey()) % 10 == 0;
+                double[] batch = compared
+                        ? scorer.scoreRecording(beats.stream().mapToDouble(ReplayProducer.Event::rrMs).toArray()).proba()
+                        : null;
                 for (int i = 0; i < complete; i++) {
                     List<Double> p = streamed.get(beats.get(i).ts());
                     assertThat(p).as("%s beat %d scored once", patient.getKey(), i).hasSize(1);
-                    assertThat(p.get(0)).as("%s beat %d", patient.getKey(), i).isCloseTo(batch[i], within(1e-5));
+                    if (compared) {
+                        assertThat(p.get(0)).as("%s beat %d", patient.getKey(), i).isCloseTo(batch[i], within(1e-5));
+                    }
                 }
             }
         }

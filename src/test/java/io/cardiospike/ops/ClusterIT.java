@@ -47,7 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The deployment a user runs, through {@code bin/cardiospike} as a user types it: {@code cluster start} (Kafka,
  * s3proxy, ZooKeeper, two Flink JobManagers, one leading, and two TaskManagers, each its own process), {@code job submit} of the shaded job jar
  * with the bundle uploaded to S3, synthetic patients streamed with {@code produce}, {@code job upgrade} mid-stream to
- * a copied bundle at parallelism 3 and then to parallelism 1, and {@code cluster stop}. Every beat must be committed
+ * a copied bundle at parallelism 3, then {@code job savepoint --stop}, {@code job migrate-savepoint} to 256 key groups
+ * and {@code job submit --from-savepoint} at parallelism 1, and {@code cluster stop}. Every beat must be committed
  * exactly once ({@code read_committed}) and equal the batch scorer; beats scored after the switch carry the new
  * {@code model_version}; checkpoints are in the bucket; the object store's key is in no log; nothing is left running.
  */
@@ -183,7 +184,7 @@ class ClusterIT {
     }
 
     @Test
-    void aJobUpgradedMidStreamToANewBundleAndRescaledKeepsEveryBeatExactlyOnce() throws Throwable {
+    void aJobUpgradedMidStreamToANewBundleMigratedToOtherKeyGroupsAndRescaledKeepsEveryBeatExactlyOnce() throws Throwable {
         clusterDir = dir.resolve("cluster");
         cli = new ClusterCli("ClusterIT", dir, clusterDir);
         List<String> ports = ports();
@@ -280,16 +281,31 @@ class ClusterIT {
                 assertThat(cli.run("job", "status").out()).contains("job " + secondJob, "model " + NEW_VERSION,
                         "parallelism 3");
 
-                ClusterCli.Result rescale = cli.run("job", "upgrade", "--parallelism", "1", "--checkpoint-interval", "1s");
-                assertThat(rescale.exit()).as("rescale to 1: %s", rescale).isZero();
+                // More key groups for a job that has run: stopped with a savepoint, the savepoint migrated to 256,
+                // and a job submitted from it at parallelism 1 (a rescale as well).
+                ClusterCli.Result stopped = cli.run("job", "savepoint", "--stop");
+                assertThat(stopped.exit()).as("job savepoint --stop: %s", stopped).isZero();
+                String savepoint = stopped.out().strip();
+                List<String> resubmit = List.of("job", "submit", "--model", newBundle.toString(), "--parallelism", "1",
+                        "--checkpoint-interval", "1s", "--idle-flush", "40s", "--allowed-lateness", "5s",
+                        "--max-parallelism", "256", "--from-savepoint");
+                ClusterCli.Result otherKeyGroups = cli.run(concat(resubmit, savepoint));
+                assertThat(otherKeyGroups.exit()).as("a 4096 savepoint into a 256 job: %s", otherKeyGroups).isEqualTo(2);
+                assertThat(otherKeyGroups.err()).contains("job migrate-savepoint");
+                ClusterCli.Result migrated = cli.run("job", "migrate-savepoint", "--from", savepoint,
+                        "--max-parallelism", "256");
+                assertThat(migrated.exit()).as("job migrate-savepoint: %s", migrated).isZero();
+                assertThat(migrated.out().strip()).isEqualTo(savepoint + "-kg256");
+                ClusterCli.Result rescale = cli.run(concat(resubmit, migrated.out().strip()));
+                assertThat(rescale.exit()).as("submitted from the migrated savepoint at 1: %s", rescale).isZero();
                 String thirdJob = jobId(rescale);
                 lastJob = thirdJob;
                 List<String> args = io.cardiospike.stream.JobParameters.args(
                         new FlinkRest(cluster.restUrl()).jobParameters(thirdJob));
                 assertThat(String.join(" ", args)).as("the resubmitted job's arguments")
-                        .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 40s",
+                        .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 40s", "--max-parallelism 256",
                                 "--model-dir s3://cardiospike/models/" + NEW_VERSION);
-                cli.log("rescaled to " + thirdJob + " (parallelism 1); scored so far " + scored.get());
+                cli.log("resubmitted from the migrated savepoint: " + thirdJob + " (parallelism 1, 256 key groups); scored so far " + scored.get());
                 for (ClusterCli.Result phase : bc.get(5, TimeUnit.MINUTES)) {
                     assertThat(phase.exit()).as("produce phases B and C: %s", phase).isZero();
                 }
@@ -392,7 +408,7 @@ class ClusterIT {
                 }
             });
             assertThat(Arrays.stream(s3.listStatus(new org.apache.flink.core.fs.Path("s3://cardiospike/savepoints"))))
-                    .as("two upgrades, two savepoints").hasSize(2);
+                    .as("two upgrades, a stop and its migration: four savepoints").hasSize(4);
             assertThat(s3.exists(new org.apache.flink.core.fs.Path("s3://cardiospike/models/" + NEW_VERSION
                     + "/manifest.json"))).isTrue();
 
@@ -460,6 +476,12 @@ class ClusterIT {
     private boolean running(String name) {
         long[] s = status().get(name);
         return s != null && s[2] == 1;
+    }
+
+    private static String[] concat(List<String> args, String last) {
+        List<String> all = new ArrayList<>(args);
+        all.add(last);
+        return all.toArray(String[]::new);
     }
 
     private static String jobId(ClusterCli.Result r) {
