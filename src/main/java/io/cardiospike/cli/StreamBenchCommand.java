@@ -50,7 +50,7 @@ final class StreamBenchCommand implements Callable<Integer> {
     List<Integer> patients;
 
     @Option(names = "--events", defaultValue = "600000",
-            description = "beats of the throughput phase, at least 10 per patient (default ${DEFAULT-VALUE})")
+            description = "beats of the throughput phase, at least 2 per patient (default ${DEFAULT-VALUE})")
     long events;
 
     @Option(names = "--warmup", defaultValue = "600000",
@@ -134,14 +134,18 @@ final class StreamBenchCommand implements Callable<Integer> {
 
     /**
      * The job's options for {@code n} patients. At a bench's rates a patient's beats come {@code n / (events/s)}
-     * seconds apart on the input clock (a second at a million patients and a million events/s, 30 s at this
-     * machine's 30,000), and the phases pause while the job catches up, so unless {@code --idle-flush} is given it
-     * grows with the fleet: 1 ms per patient, at least 2 min. A shorter one would end segments between two beats, as
-     * a real pause does, and a new segment scores nothing until its 17th beat (the window's reflection at its start).
+     * seconds apart on the input clock (a second at a million patients and a million events/s, a minute at this
+     * machine's 15,000), and a phase waits while the job works through what the one before sent (25 minutes of the
+     * fill at a million), so unless {@code --idle-flush} is given it grows with the fleet: 5 ms per patient, at least
+     * 2 min; the state retention at least twice that. A shorter one would end segments between two beats, as a real
+     * pause does, and a new segment scores nothing until its 17th beat (the window's reflection at its start).
      */
     StreamConfig config(int n) {
         if (!spec.commandLine().getParseResult().hasMatchedOption("--idle-flush")) {
-            tuning.idleFlush(Duration.ofMillis(Math.max(120_000, n)));
+            tuning.idleFlush(Duration.ofMillis(Math.max(120_000, 5L * n)));
+        }
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--state-retention")) {
+            tuning.stateRetention(Duration.ofMillis(Math.max(3_600_000, 10L * n)));
         }
         String prefix = "bench-" + Long.toHexString(System.nanoTime());
         // The run's own topics, so that an external broker's other data cannot enter the figures.

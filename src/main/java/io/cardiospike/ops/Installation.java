@@ -18,10 +18,12 @@ public record Installation(Path home) {
      * Jars of {@code target/lib} that stay off the Flink cluster's classpath: what the job jar bundles itself (so its
      * classes can only come from the submitted jar, through Flink's child-first class loader, as on any cluster) and
      * what only the broker, ZooKeeper, the REST API or the dashboard use (Flink's ZooKeeper client is its shaded one).
+     * lz4-java stays on it, as in Flink's distribution: batch jobs (the savepoint migration) compress their shuffle
+     * with it in the TaskManager's own class loader.
      */
     static final List<String> NOT_ON_FLINK_CLASSPATH = List.of(
             "kafka", "flink-connector-kafka", "onnxruntime", "jackson-", "picocli", "zstd-jni",
-            "snappy-java", "lz4-java", "javalin", "jetty-", "websocket-", "kotlin-", "plotly", "swagger-ui", "scala-",
+            "snappy-java", "javalin", "jetty-", "websocket-", "kotlin-", "plotly", "swagger-ui", "scala-",
             "zookeeper-", "netty-", "metrics-core", "audience-annotations");
 
     public static Installation current() {

@@ -58,6 +58,11 @@ public final class JobTuningOptions {
         idleFlush = gap;
     }
 
+    /** For a command whose default depends on its other options ({@code bench stream}: the fleet's size). */
+    public void stateRetention(Duration retention) {
+        stateRetention = retention;
+    }
+
     /** For a command that runs the job at another parallelism too ({@code bench stream}'s rescale). */
     public void parallelism(int tasks) {
         parallelism = tasks;

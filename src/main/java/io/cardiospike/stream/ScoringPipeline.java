@@ -152,9 +152,9 @@ public final class ScoringPipeline {
         c.set(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT, Duration.ofSeconds(1));
         c.set(CoreOptions.DEFAULT_PARALLELISM, config.parallelism());
         // Key groups: a savepoint restores at any parallelism up to this, and only into a job of the same number
-        // (job migrate-savepoint rewrites one for another). The default 4096 is sized for 10^7 patients: ~10^7 beats/s
-        // at ~20k beats/s per scoring core is ~500 scoring tasks, and 4096 leaves 8x headroom below Flink's 32768;
-        // more key groups cost only a second byte of RocksDB key prefix and more, smaller ranges to rescale.
+        // (job migrate-savepoint rewrites one for another). The default 4096 is sized for 10^7 patients: about 2,000
+        // scoring tasks at 1 beat/s each (docs/scaling.md), within 4096; Flink's limit is 32768;
+        // more key groups mean a second byte of RocksDB key prefix and more, smaller ranges to rescale (cost unmeasured).
         c.set(PipelineOptions.MAX_PARALLELISM, config.maxParallelism());
         // A job that runs for months restarts after every crash: backoff from 1 s to 1 min, reset after 10 stable
         // minutes, never giving up (a fixed number of attempts would end it after that many faults in its life).
