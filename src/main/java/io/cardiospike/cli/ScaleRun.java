@@ -83,6 +83,8 @@ final class ScaleRun implements AutoCloseable {
     private final Object lock = new Object();
     private JobClient job;
     private TopicReader reader;
+    /** Reads the job's committed offsets while a phase waits for it (one client for the run, not one a poll). */
+    private final Admin admin;
     private int restPort;
     /** Where the reader files what it reads; null between phases. */
     private Phase phase;
@@ -140,6 +142,7 @@ final class ScaleRun implements AutoCloseable {
         this.kafka = setup.broker() == null ? EmbeddedKafka.start(work.resolve("kafka")) : null;
         this.connection = kafka != null ? KafkaConnection.plain(kafka.bootstrapServers()) : setup.broker();
         this.config = with(setup.config(), "--bootstrap-servers", connection.bootstrapServers());
+        this.admin = Admin.create(connection.clientConfig(Map.of()));
         this.index = new FleetIndex(setup.patients(), setup.lookahead(), config.allowedLateness().toMillis());
         this.fleet = ReplayProducer.syntheticFleet(setup.patients(), 7, ReplayProducer.REPLAY_BASE_EPOCH_MS);
         EmbeddedKafka.createTopics(connection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
@@ -417,20 +420,18 @@ final class ScaleRun implements AutoCloseable {
 
     /** Beats in the input topic past the job's committed offsets. */
     private long lag() throws Exception {
-        try (Admin admin = Admin.create(connection.clientConfig(Map.of()))) {
-            Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
-            for (int p = 0; p < config.parallelism(); p++) {
-                ends.put(new TopicPartition(config.inputTopic(), p), OffsetSpec.latest());
-            }
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.groupId())
-                    .partitionsToOffsetAndMetadata().get();
-            long lag = 0;
-            for (var end : admin.listOffsets(ends).all().get().entrySet()) {
-                OffsetAndMetadata at = committed.get(end.getKey());
-                lag += end.getValue().offset() - (at == null ? 0 : at.offset());
-            }
-            return lag;
+        Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+        for (int p = 0; p < config.parallelism(); p++) {
+            ends.put(new TopicPartition(config.inputTopic(), p), OffsetSpec.latest());
         }
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.groupId())
+                .partitionsToOffsetAndMetadata().get();
+        long lag = 0;
+        for (var end : admin.listOffsets(ends).all().get().entrySet()) {
+            OffsetAndMetadata at = committed.get(end.getKey());
+            lag += end.getValue().offset() - (at == null ? 0 : at.offset());
+        }
+        return lag;
     }
 
     /** Scores committed per second between 10 % and 90 % of the phase's. */
@@ -632,6 +633,7 @@ final class ScaleRun implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        admin.close();
         // The job goes first: a job left running without its broker logs a stack trace per checkpoint.
         if (job != null) {
             LocalJob.stop(job, Duration.ofSeconds(15));
