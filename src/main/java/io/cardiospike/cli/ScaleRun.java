@@ -7,7 +7,7 @@ import io.cardiospike.local.LocalJob;
 import io.cardiospike.local.ReplayProducer;
 import io.cardiospike.local.TopicReader;
 import io.cardiospike.model.ScorerStages;
-import io.cardiospike.ops.FlinkRest;
+import io.cardiospike.ops.JobObserver;
 import io.cardiospike.rr.SyntheticRr;
 import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.stream.functions.PatientScorer;
@@ -494,8 +494,8 @@ final class ScaleRun implements AutoCloseable {
         return StreamConfig.fromArgs(args.toArray(String[]::new));
     }
 
-    private FlinkRest rest() {
-        return new FlinkRest("http://127.0.0.1:" + restPort);
+    private JobObserver observer() {
+        return new JobObserver("http://127.0.0.1:" + restPort);
     }
 
     /**
@@ -507,24 +507,9 @@ final class ScaleRun implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         while (System.nanoTime() < deadline) {
             try {
-                for (JsonNode v : rest().job(id).path("vertices")) {
-                    if (!v.path("name").asText().contains(SCORER)) {
-                        continue;
-                    }
-                    long latest = -1;
-                    boolean all = true;
-                    for (int i = 0; i < v.path("parallelism").asInt(); i++) {
-                        long ready = -1;
-                        for (JsonNode m : rest().get("/jobs/" + id + "/vertices/" + v.path("id").asText() + "/subtasks/"
-                                + i + "/metrics?get=" + SCORER + "." + PatientScorer.MODEL_READY_AT)) {
-                            ready = m.path("value").asLong(-1);
-                        }
-                        all &= ready >= since;
-                        latest = Math.max(latest, ready);
-                    }
-                    if (all) {
-                        return latest;
-                    }
+                List<Long> ready = observer().subtaskGauge(id, SCORER, PatientScorer.MODEL_READY_AT);
+                if (!ready.isEmpty() && ready.stream().allMatch(r -> r >= since)) {
+                    return ready.stream().mapToLong(Long::longValue).max().getAsLong();
                 }
             } catch (IOException e) {
                 // the REST endpoint is not up yet
@@ -536,15 +521,7 @@ final class ScaleRun implements AutoCloseable {
 
     /** The completed checkpoints (not savepoints) triggered since {@code sinceMs}, oldest first. */
     private List<JsonNode> checkpoints(long sinceMs) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (JsonNode c : rest().checkpoints(job.getJobID().toHexString()).path("history")) {
-            if (c.path("status").asText().equals("COMPLETED") && !c.path("is_savepoint").asBoolean()
-                    && c.path("trigger_timestamp").asLong() >= sinceMs) {
-                out.add(c);
-            }
-        }
-        out.sort((a, b) -> Long.compare(a.path("id").asLong(), b.path("id").asLong()));
-        return out;
+        return observer().completedCheckpoints(job.getJobID().toHexString(), sinceMs);
     }
 
     private static long[] percentiles(List<JsonNode> checkpoints, String field) {
@@ -558,28 +535,7 @@ final class ScaleRun implements AutoCloseable {
      * {@code max}: the largest column family's instead, for the block cache they share).
      */
     private double scorerMetric(String name, boolean max) throws IOException {
-        String id = job.getJobID().toHexString();
-        for (JsonNode v : rest().job(id).path("vertices")) {
-            if (!v.path("name").asText().contains(SCORER)) {
-                continue;
-            }
-            String base = "/jobs/" + id + "/vertices/" + v.path("id").asText() + "/subtasks/metrics";
-            List<String> names = new ArrayList<>();
-            for (JsonNode m : rest().get(base)) {
-                if (m.path("id").asText().endsWith(name)) {
-                    names.add(m.path("id").asText());
-                }
-            }
-            double total = 0;
-            if (!names.isEmpty()) {
-                for (JsonNode m : rest().get(base + "?agg=sum&get=" + String.join(",", names))) {
-                    double value = m.path("sum").asDouble();
-                    total = max ? Math.max(total, value) : total + value;
-                }
-            }
-            return total;
-        }
-        return -1;
+        return observer().operatorMetric(job.getJobID().toHexString(), SCORER, name, max);
     }
 
     /** Heap used and RSS of this process (broker, job, producer), RocksDB's memory and its files, in MB. */
@@ -598,7 +554,7 @@ final class ScaleRun implements AutoCloseable {
      */
     void soak(double rate, long count, Duration every, java.util.function.Consumer<double[]> sample) throws Exception {
         String jobId = job.getJobID().toHexString();
-        io.cardiospike.ops.JobObserver observer = new io.cardiospike.ops.JobObserver(rest());
+        JobObserver observer = observer();
         long committedBefore = scores.get();
         try (ReplayProducer producer = new ReplayProducer(connection, config.inputTopic(),
                 Double.POSITIVE_INFINITY, rate)) {

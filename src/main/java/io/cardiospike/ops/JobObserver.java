@@ -70,6 +70,71 @@ public final class JobObserver {
         }
     }
 
+    /**
+     * A gauge of every subtask of the operator whose name contains {@code operator}, in subtask order; -1 for a
+     * subtask that does not report it yet.
+     */
+    public List<Long> subtaskGauge(String id, String operator, String gauge) throws IOException {
+        List<Long> values = new java.util.ArrayList<>();
+        for (JsonNode v : rest.job(id).path("vertices")) {
+            if (!v.path("name").asText().contains(operator)) {
+                continue;
+            }
+            for (int i = 0; i < v.path("parallelism").asInt(); i++) {
+                long value = -1;
+                for (JsonNode m : rest.get("/jobs/" + id + "/vertices/" + v.path("id").asText() + "/subtasks/" + i
+                        + "/metrics?get=" + operator + "." + gauge)) {
+                    value = m.path("value").asLong(-1);
+                }
+                values.add(value);
+            }
+            break;
+        }
+        return values;
+    }
+
+    /**
+     * The metrics of the operator whose name contains {@code operator} that end with {@code suffix}, each summed over
+     * its subtasks, then added up ({@code largest}: the largest instead, for a figure the metrics share, such as
+     * RocksDB's block cache across column families); -1 when no such operator runs.
+     */
+    public double operatorMetric(String id, String operator, String suffix, boolean largest) throws IOException {
+        for (JsonNode v : rest.job(id).path("vertices")) {
+            if (!v.path("name").asText().contains(operator)) {
+                continue;
+            }
+            String base = "/jobs/" + id + "/vertices/" + v.path("id").asText() + "/subtasks/metrics";
+            List<String> names = new java.util.ArrayList<>();
+            for (JsonNode m : rest.get(base)) {
+                if (m.path("id").asText().endsWith(suffix)) {
+                    names.add(m.path("id").asText());
+                }
+            }
+            double total = 0;
+            if (!names.isEmpty()) {
+                for (JsonNode m : rest.get(base + "?agg=sum&get=" + String.join(",", names))) {
+                    double value = m.path("sum").asDouble();
+                    total = largest ? Math.max(total, value) : total + value;
+                }
+            }
+            return total;
+        }
+        return -1;
+    }
+
+    /** The completed checkpoints (not savepoints) triggered since {@code sinceMs}, oldest first, as the API lists them. */
+    public List<JsonNode> completedCheckpoints(String id, long sinceMs) throws IOException {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (JsonNode c : rest.checkpoints(id).path("history")) {
+            if (c.path("status").asText().equals("COMPLETED") && !c.path("is_savepoint").asBoolean()
+                    && c.path("trigger_timestamp").asLong() >= sinceMs) {
+                out.add(c);
+            }
+        }
+        out.sort((a, b) -> Long.compare(a.path("id").asLong(), b.path("id").asLong()));
+        return out;
+    }
+
     /** The TaskManagers (resource ids) that run some task of the job now. */
     public Set<String> taskManagersOf(String id) throws IOException {
         return rest.taskManagersOf(id);
