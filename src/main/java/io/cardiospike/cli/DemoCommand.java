@@ -31,7 +31,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.flink.core.execution.JobClient;
 import picocli.CommandLine.Command;
@@ -80,10 +79,13 @@ final class DemoCommand implements Callable<Integer> {
     boolean noDashboard;
 
     @Option(names = "--kafka-port", description = "bind the embedded broker to 127.0.0.1:PORT so your own producers and "
-            + "consumers can attach (default: a free port; the demo prints it)")
+            + "consumers can attach (default: 9092 when free, else a free port; the demo prints it)")
     Integer kafkaPort;
 
     @Mixin KafkaOptions kafkaOptions;
+
+    /** Kafka's usual port: the broker listens there when it is free. */
+    static final int DEFAULT_KAFKA_PORT = 9092;
 
     private volatile boolean stopRequested;
 
@@ -133,11 +135,20 @@ final class DemoCommand implements Callable<Integer> {
                 if (kafkaPort != null && !ClusterCommand.portFree(kafkaPort)) {
                     throw new UserException("--kafka-port " + kafkaPort + " is in use; choose another or leave it out");
                 }
+                // Kafka's usual port when it is free, so the docs' clients (127.0.0.1:9092) reach the demo as written.
+                int port = kafkaPort != null ? kafkaPort
+                        : ClusterCommand.portFree(DEFAULT_KAFKA_PORT) ? DEFAULT_KAFKA_PORT : EmbeddedKafka.freePort();
                 log("starting Kafka broker (in-process, KRaft)...");
-                kafka = kafkaPort == null ? EmbeddedKafka.start(work.resolve("kafka"))
-                        : EmbeddedKafka.start(work.resolve("kafka"), kafkaPort, EmbeddedKafka.freePort());
+                kafka = EmbeddedKafka.start(work.resolve("kafka"), port, EmbeddedKafka.freePort());
                 brokers = kafka.bootstrapServers();
                 kafkaConnection = KafkaConnection.plain(brokers);
+                if (kafkaPort == null && port != DEFAULT_KAFKA_PORT) {
+                    log(DEFAULT_KAFKA_PORT + " is taken: the broker is at " + brokers + "; give other commands "
+                            + "--bootstrap-servers " + brokers);
+                } else {
+                    log("the broker is at " + brokers + (port == DEFAULT_KAFKA_PORT
+                            ? ", where produce, consume and the docs' consumers look by default" : ""));
+                }
             }
             System.out.println("kafka: " + brokers); // attach your own producers and consumers here
             StreamConfig config = StreamConfig.builder().tuning(tuning)
@@ -156,12 +167,14 @@ final class DemoCommand implements Callable<Integer> {
             }
 
             Map<String, Map<Long, Score>> scoresByPatient = new ConcurrentHashMap<>();
-            AtomicLong scored = new AtomicLong(), alerts = new AtomicLong(), deadLetters = new AtomicLong();
-            String scoresTopic = config.scoresTopic(), alertsTopic = config.alertsTopic();
-            reader = new TopicReader(kafkaConnection,
-                    List.of(config.scoresTopic(), config.alertsTopic(), config.dlqTopic()), false, r -> {
-                        if (r.topic().equals(scoresTopic)) {
-                            scored.incrementAndGet();
+            DemoStatus status = new DemoStatus(manifest.spec().lookaheadBeats(), config.idleFlushGap());
+            String inputTopic = config.inputTopic(), scoresTopic = config.scoresTopic(), alertsTopic = config.alertsTopic();
+            reader = new TopicReader(kafkaConnection, List.of(inputTopic, scoresTopic, alertsTopic, config.dlqTopic()),
+                    false, r -> {
+                        if (r.topic().equals(inputTopic)) {
+                            status.input(r.key(), r.value(), r.readNanos());
+                        } else if (r.topic().equals(scoresTopic)) {
+                            status.scored(r.key());
                             if (pending != null) {
                                 pending.remove(beatKey(r.key(), r.value().path("ts").asLong()));
                             }
@@ -171,9 +184,11 @@ final class DemoCommand implements Callable<Integer> {
                                                 r.value().path("proba").asDouble(), r.value().path("anomaly").asBoolean()));
                             }
                         } else if (r.topic().equals(alertsTopic)) {
-                            alerts.incrementAndGet();
+                            if ("open".equals(r.value().path("status").asText())) {
+                                status.alert();
+                            }
                         } else {
-                            deadLetters.incrementAndGet();
+                            status.deadLetter(r.key(), r.value());
                             if (pending != null) {
                                 pending.remove(rejectedBeatKey(r.value()));
                             }
@@ -197,26 +212,37 @@ final class DemoCommand implements Callable<Integer> {
                     + " patients from " + replay + " at speed " + speed
                     : "streaming " + patients + " synthetic patients at speed " + speed);
 
-            long lastSent = 0, lastNanos = System.nanoTime();
+            long lastIn = 0, lastNanos = System.nanoTime();
+            String lastLine = "";
             while (!stopRequested) {
                 Thread.sleep(1000);
-                long now = System.nanoTime(), sent = feed.sent();
-                double rate = (sent - lastSent) / ((now - lastNanos) / 1e9);
-                lastSent = sent;
+                long now = System.nanoTime(), in = status.in();
+                double rate = (in - lastIn) / ((now - lastNanos) / 1e9);
+                lastIn = in;
                 lastNanos = now;
-                System.err.printf(Locale.ROOT, "\rsent %,d (%,.0f events/s) | scored %,d | alerts %,d | dlq %,d | lag %,d   ",
-                        sent, rate, scored.get(), alerts.get(), deadLetters.get(), Math.max(0, sent - scored.get()));
+                String line = status.line(rate, now);
+                if (!complete || !line.equals(lastLine)) { // once the replay is committed, only news
+                    System.err.print("\r" + line + "   ");
+                    lastLine = line;
+                }
                 if (job.getJobStatus().get().isGloballyTerminalState()) {
                     throw new IllegalStateException("the scoring job stopped: " + job.getJobStatus().get());
                 }
-                if (pending != null && !feeder.isAlive() && pending.isEmpty()) {
+                if (!complete && pending != null && !feeder.isAlive() && pending.isEmpty()) {
                     complete = true;
+                    System.err.println();
+                    log("the replay is committed: " + events.size() + " beats, " + status.scored() + " scored, "
+                            + DemoStatus.plural(status.deadLetters(), "dead letter") + ", "
+                            + DemoStatus.plural(status.alerts(), "alert")
+                            + (exitWhenDone ? "" : "; the job runs on for other producers' beats (Ctrl-C stops)"));
                     if (exitWhenDone) {
                         break;
                     }
                 }
             }
-            System.err.println();
+            if (!complete) {
+                System.err.println();
+            }
             if (scoresCsv != null && table != null) {
                 if (!complete) {
                     log("stopped before the replay was completely scored: " + scoresCsv + " has NaN for the rest");
@@ -224,8 +250,8 @@ final class DemoCommand implements Callable<Integer> {
                 writeScores(table, scoresByPatient);
                 log("wrote " + table.rowCount() + " scores to " + scoresCsv);
             }
-            log("scored " + scored.get() + " beats, " + alerts.get() + " alerts, " + deadLetters.get()
-                    + " dead letters; stopping...");
+            log("scored " + status.scored() + " beats, " + DemoStatus.plural(status.alerts(), "alert") + ", "
+                    + DemoStatus.plural(status.deadLetters(), "dead letter") + "; stopping...");
         } finally {
             if (producer != null) {
                 producer.stop();

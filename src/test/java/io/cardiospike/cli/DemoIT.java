@@ -65,6 +65,13 @@ class DemoIT {
         assertThat(Files.readAllLines(stream)).as("every replayed beat committed, as the batch scorer scores it")
                 .isEqualTo(Files.readAllLines(batch));
         assertThat(log).as("a normal stop is quiet").doesNotContain("\tat ", "Exception", " WARN ");
+        // The status line counts what the job saw, the intruder's beats and records too (3,000 beats, 4 records),
+        // and the replay's end is said once every replayed beat is committed.
+        long replayed = Files.readAllLines(input).size() - 1;
+        int end = log.indexOf("demo: the replay is committed: " + replayed + " beats");
+        assertThat(end).as(log).isPositive();
+        String lastStatus = log.substring(log.lastIndexOf('\r', end) + 1, end);
+        assertThat(lastStatus).as(log).startsWith(String.format(java.util.Locale.ROOT, "in %,d (", replayed + 3004));
     }
 
     /** Synthetic recordings the project generates itself, and the batch scorer's CSV of them. */
