@@ -91,14 +91,18 @@ final class SoakChart {
             int y = plotTop + plotHeight - k * plotHeight / 4;
             g.drawLine(MARGIN_LEFT, y, MARGIN_LEFT + plotWidth, y);
             g.setColor(Color.GRAY);
-            g.drawString(String.format(Locale.ROOT, "%.3g", max * k / 4), 8, y + 4);
+            double value = max * k / 4;
+            g.drawString(String.format(Locale.ROOT, value >= 1000 ? "%,.0f" : "%.3g", value), 8, y + 4);
             g.setColor(new Color(235, 235, 235));
         }
         g.setColor(Color.GRAY);
         g.drawRect(MARGIN_LEFT, plotTop, plotWidth, plotHeight);
         if (last) {
             for (double tick : x.ticks()) {
-                g.drawString(x.label().apply(tick), px.applyAsInt(tick) - 14, plotTop + plotHeight + 16);
+                String label = x.label().apply(tick);
+                int w = g.getFontMetrics().stringWidth(label); // centred on its tick, inside the image
+                int lx = Math.max(2, Math.min(px.applyAsInt(tick) - w / 2, WIDTH - w - 2));
+                g.drawString(label, lx, plotTop + plotHeight + 16);
             }
         }
         g.setStroke(new BasicStroke(1.8f));
