@@ -25,9 +25,10 @@ options:
   --lookahead N       beats of lookahead per window (default: $lookahead)
   --out DIR           the bundle's directory (default: bundles/<UTC time>/ of this clone)
   --work DIR          where the model inputs are exported (default: a new directory under \${TMPDIR:-/tmp})
-  --from-study NAME   start from the best trial of a bin/cardiospike search study (key=value pairs given here win)
+  --from-study NAME   start from the best trial of a bin/cardiospike search study (default: none;
+                      key=value pairs given here win)
   --storage URL       the study's storage, with --from-study (default: the embedded local PostgreSQL)
-  --cfg               print the resolved config (after the export) instead of training
+  --cfg               print the resolved config (after the export) instead of training (default: off)
   key=value           override training/conf/config.yaml (dotted keys; preset=quick|tiny merges conf/NAME.yaml)
   -h, --help          this help
 
