@@ -10,6 +10,34 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CS="$ROOT/bin/cardiospike"
 input="" past=16 lookahead=8 work="" out="" study="" storage=""
 overrides=()
+
+usage() {
+  cat <<EOF
+usage: bin/cardiospike train --input TRAIN.csv [--past N] [--lookahead N] [--out DIR] [--work DIR]
+                             [--from-study NAME [--storage URL]] [--cfg] [key=value ...]
+
+Exports the model inputs through Java, trains LightGBM + CardioNet + the stacker in Python (nested CV) and writes
+the bundle to a new directory; models/ changes only through bin/cardiospike promote DIR.
+
+options:
+  --input FILE        the labelled CSV (id,time,x,y) (required)
+  --past N            beats of past per window (default: $past)
+  --lookahead N       beats of lookahead per window (default: $lookahead)
+  --out DIR           the bundle's directory (default: bundles/<UTC time>/ of this clone)
+  --work DIR          where the model inputs are exported (default: a new directory under \${TMPDIR:-/tmp})
+  --from-study NAME   start from the best trial of a bin/cardiospike search study (default: none;
+                      key=value pairs given here win)
+  --storage URL       the study's storage, with --from-study (default: the embedded local PostgreSQL)
+  --cfg               print the resolved config (after the export) instead of training (default: off)
+  key=value           override training/conf/config.yaml (dotted keys; preset=quick|tiny merges conf/NAME.yaml)
+  -h, --help          this help
+
+config keys and their defaults (training/conf/config.yaml):
+EOF
+  sed 's/^/  /' "$ROOT/training/conf/config.yaml"
+}
+
+for a in "$@"; do case "$a" in -h|--help) usage; exit 0 ;; esac; done # before any set-up: help is instant
 while [ $# -gt 0 ]; do
   case "$1" in
     --input) input="$2"; shift 2 ;;
@@ -23,7 +51,7 @@ while [ $# -gt 0 ]; do
     *) overrides+=("$1"); shift ;;
   esac
 done
-[ -n "$input" ] || { echo "usage: bin/cardiospike train --input TRAIN.csv [--past N --lookahead N] [--out DIR] [key=value ...]" >&2; exit 2; }
+[ -n "$input" ] || { echo "cardiospike train: --input TRAIN.csv is required (bin/cardiospike train --help lists every option)" >&2; exit 2; }
 py="$("$CS" venv)"
 if [ -n "$study" ]; then # first, so that a wrong study name fails before the export
   best_line="$(PYTHONPATH="$ROOT/training" "$py" -m cardiotrain.search best --study "$study" ${storage:+--storage "$storage"})"

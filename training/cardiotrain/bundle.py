@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 from .config import resolve_path
 from .data import recordings
+from .paths import REPO
 
 log = logging.getLogger("cardiotrain")
 MODEL_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json")
@@ -21,8 +22,6 @@ MODEL_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json")
 # reader cannot take (a field it reads), never for dropping a field it ignores.
 BUNDLE_FORMAT = 2
 
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def portable_config(cfg) -> dict:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-TRAINING_DIR = Path(__file__).resolve().parent.parent
+from .paths import TRAINING_DIR
+
 CONF_DIR = TRAINING_DIR / "conf"
 
 

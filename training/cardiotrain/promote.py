@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .bundle import REPO
+from .paths import REPO
 
 BUNDLE_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json", "manifest.json", "report.md", "pr_curve.png",
                 "golden.json")
@@ -56,11 +56,19 @@ def decide(candidate: Path, current: Path) -> tuple[bool, str]:
     return f_new > f_old, line
 
 
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="cardiospike promote", description="Replace the committed bundle (models/) "
+                                 "with BUNDLE only if BUNDLE beats it in the same protocol; the answer names both "
+                                 "figures (exit 1: not promoted).")
+    ap.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle directory written by bin/cardiospike train "
+                    "(required)")
+    ap.add_argument("--into", type=Path, default=REPO / "models", metavar="DIR",
+                    help="the bundle to replace (default: models/ of this clone)")
+    return ap
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="cardiospike promote")
-    ap.add_argument("bundle", type=Path)
-    ap.add_argument("--into", type=Path, default=REPO / "models")
-    args = ap.parse_args(argv)
+    args = parser().parse_args(argv)
     missing = [f for f in BUNDLE_FILES if not (args.bundle / f).is_file()]
     if missing:
         print(f"{args.bundle} is not a complete bundle: {', '.join(missing)} missing", file=sys.stderr)

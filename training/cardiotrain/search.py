@@ -31,14 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from omegaconf import OmegaConf
-
-from .bundle import sha256_file
-from .config import TRAINING_DIR, load_config
-from .data import load_export
-from .folds import make_folds
-from .metrics import best_threshold
+# Standard library only at the top: `search --help` runs on the system python3, without the venv. numpy, OmegaConf,
+# Optuna and the models are imported by the functions that use them.
+from .paths import TRAINING_DIR
 
 log = logging.getLogger("cardiotrain")
 LAUNCHER = TRAINING_DIR.parent / "bin" / "cardiospike"
@@ -74,6 +69,7 @@ SEQUENCE_WIDTH = {"gru": ("cnn.gru_hidden", [8, 16, 24]), "conv": ("cnn.conv_cha
 
 
 def space(model: str, cfg) -> dict:
+    from omegaconf import OmegaConf
     key, widths = SEQUENCE_WIDTH[str(OmegaConf.select(cfg, "cnn.sequence", default="gru"))]
     cnn = CNN_SPACE | {key: widths}
     return {"lgbm": LGBM_SPACE, "cnn": cnn, "stack": LGBM_SPACE | cnn}[model]
@@ -81,6 +77,7 @@ def space(model: str, cfg) -> dict:
 
 def baseline_params(model: str, cfg) -> dict:
     """The configured values, as the first trial: the search starts from what `train` would do."""
+    from omegaconf import OmegaConf
     p = {k: OmegaConf.select(cfg, k) for k in space(model, cfg)}
     if "lgbm.lambda_l1" in p:
         p["lgbm.lambda_l1"] = max(float(p["lgbm.lambda_l1"]), 1e-3)   # 0 has no place on a log scale
@@ -110,9 +107,13 @@ def as_overrides(params: dict) -> list[str]:
 # -- the objective ---------------------------------------------------------------------------------------------
 
 def objective_factory(model: str, cfg, ex):
+    import numpy as np
     import optuna
+    from omegaconf import OmegaConf
     from .cnn import predict_logits, resolve_device, train_net
+    from .folds import make_folds
     from .lgbm import margins, train_lgbm
+    from .metrics import best_threshold
     from .stack import honest_stack
     from .train import fit_rows
 
@@ -123,7 +124,7 @@ def objective_factory(model: str, cfg, ex):
     device = resolve_device(cfg.device)
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
-    def pooled_f1(oof: dict, done: np.ndarray) -> float:
+    def pooled_f1(oof: dict, done) -> float:
         ev = done & fit
         if model != "stack":
             return float(best_threshold(ex.y[ev], oof[model][ev])[1])
@@ -224,6 +225,9 @@ def run_worker(storage_url: str, name: str, export_dir: Path | None, csv: Path |
                threads: int | None) -> int:
     import optuna
     from optuna.trial import TrialState
+    from .bundle import sha256_file
+    from .config import load_config
+    from .data import load_export
     study = load_study(storage_url, name)
     a = study.user_attrs
     overrides = list(a["overrides"]) + ([f"threads={threads}"] if threads else [])
@@ -262,6 +266,7 @@ def create_study(storage_url: str, name: str, model: str, cfg, overrides: list[s
     """Creates the study (once) or resumes it for `trials` more; the first trial of a new study is the configured
     baseline. Returns (study, the number of trials to reach)."""
     import optuna
+    from .bundle import sha256_file
     study = optuna.create_study(study_name=name, storage=storage_of(storage_url, cfg), direction="maximize",
                                 load_if_exists=True)
     a = study.user_attrs
@@ -312,6 +317,7 @@ def report_progress(study, seen: set, target: int) -> None:
 def coordinate(args, overrides: list[str]) -> int:
     import optuna
     from . import pg
+    from .config import load_config
     from .train import setup_logging
 
     setup_logging()
@@ -406,34 +412,57 @@ def best_overrides(storage_url: str, name: str) -> list[str]:
         raise SystemExit(f"study {name!r} has no complete trial yet") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    sub = argv[0] if argv and argv[0] in ("worker", "best") else "search"
-    rest = argv[1:] if sub != "search" else argv
-    what = {"search": "Distributed Optuna search over patient-grouped CV (key=value pairs override the config).",
+SUBCOMMANDS = ("search", "worker", "best")
+
+
+def parser(sub: str) -> argparse.ArgumentParser:
+    """The options of `search`, `search worker` or `search best`, each with its default (standard library only)."""
+    what = {"search": "Distributed Optuna search over patient-grouped CV. key=value pairs override "
+                      "training/conf/config.yaml (bin/cardiospike train --help lists the keys and their defaults).",
             "worker": "Join a search's study as one more worker process (from any machine).",
             "best": "Print a study's best trial as key=value overrides."}[sub]
     ap = argparse.ArgumentParser(prog=f"cardiospike search{'' if sub == 'search' else ' ' + sub}", description=what,
                                  epilog="also: cardiospike search worker --help, cardiospike search best --help"
                                  if sub == "search" else None)
-    ap.add_argument("--storage", required=(sub == "worker"),
-                    help="SQLAlchemy URL of the study's database (default: the embedded local PostgreSQL)")
-    ap.add_argument("--study", required=(sub != "search"), help="study name (default: MODEL-CSVNAME-UTCTIME)")
-    ap.add_argument("--trials", type=int, required=(sub == "search"),
-                    help="trials to run (a resumed study: this many more)")
-    ap.add_argument("--input", help="the labelled CSV (id,time,x,y), exported through Java for the models")
-    ap.add_argument("--threads", type=int, help="threads per worker (default: cores / workers)")
-    ap.add_argument("--export", help="an export-dataset directory to use instead of exporting the CSV")
+    ap.add_argument("--storage", metavar="URL", required=(sub == "worker"),
+                    help="SQLAlchemy URL of the study's database (" + ("required" if sub == "worker" else
+                                                                      "default: the embedded local PostgreSQL") + ")")
+    ap.add_argument("--study", metavar="NAME", required=(sub != "search"),
+                    help="study name (" + ("default: MODEL-CSVNAME-UTCTIME" if sub == "search" else "required") + ")")
+    ap.add_argument("--trials", type=int, metavar="N", required=(sub == "search"),
+                    help="trials to run, a resumed study: this many more (required)" if sub == "search" else
+                    "the study's trial budget to reach (default: the search's)")
+    ap.add_argument("--input", metavar="FILE.csv",
+                    help="the labelled CSV (id,time,x,y), exported through Java for the models (default: " +
+                    ("none; this or --export" if sub == "search" else "the study's CSV, at its path") + ")")
+    ap.add_argument("--threads", type=int, metavar="N", help="threads per worker (default: cores / workers)")
+    ap.add_argument("--export", metavar="DIR", help="an export-dataset directory to use instead of exporting the CSV "
+                    "(default: none)")
     if sub == "search":
-        ap.add_argument("--model", required=True, choices=MODELS, help="what to search: LightGBM, CardioNet or both")
-        ap.add_argument("--workers", type=int, default=1, help="worker processes started here (default 1)")
-        ap.add_argument("--past", type=int, default=16, help="beats of past per window (default 16)")
-        ap.add_argument("--lookahead", type=int, default=8, help="beats of lookahead per window (default 8)")
-        ap.add_argument("--dashboard", action="store_true", help="serve optuna-dashboard during and after it")
-        ap.add_argument("--dashboard-port", type=int, default=8085, help="the dashboard's port (default 8085)")
-        ap.add_argument("--logs", help="directory for the workers' logs (default: a temporary one)")
+        ap.add_argument("--model", required=True, choices=MODELS,
+                        help="what to search: LightGBM, CardioNet or both (required)")
+        ap.add_argument("--workers", type=int, default=1, metavar="W",
+                        help="worker processes started here (default: %(default)s)")
+        ap.add_argument("--past", type=int, default=16, metavar="P",
+                        help="beats of past per window (default: %(default)s)")
+        ap.add_argument("--lookahead", type=int, default=8, metavar="L",
+                        help="beats of lookahead per window (default: %(default)s)")
+        ap.add_argument("--dashboard", action="store_true",
+                        help="serve optuna-dashboard during and after it (default: off)")
+        ap.add_argument("--dashboard-port", type=int, default=8085, metavar="PORT",
+                        help="the dashboard's port (default: %(default)s)")
+        ap.add_argument("--logs", metavar="DIR", help="directory for the workers' logs (default: a temporary one)")
         ap.add_argument("--listen", metavar="ADDRESS", help="the embedded PostgreSQL also listens here (e.g. "
-                        "0.0.0.0) for workers on other machines, with the password of ~/.cache/cardiospike/pg/password")
+                        "0.0.0.0) for workers on other machines, with the password of ~/.cache/cardiospike/pg/password "
+                        "(default: 127.0.0.1 only)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sub = argv[0] if argv and argv[0] in ("worker", "best") else "search"
+    rest = argv[1:] if sub != "search" else argv
+    ap = parser(sub)
     args, overrides = ap.parse_known_args(rest)
     for o in overrides:
         if o.startswith("-") or "=" not in o:
