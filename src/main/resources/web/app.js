@@ -487,9 +487,9 @@ async function init() {
     dashboard.recordings = data.recordings.slice().sort((a, b) => byId(a.id, b.id));
     $('data-source').replaceChildren(...(data.source
       ? [`${plural(data.recordings.length, 'recording')} from ${data.source}`]
-      : ['No recordings on this server. Upload a CSV below to see it scored, or start the server with ',
+      : ['No recordings on this server. Upload a CSV below, or start the server with ',
         Object.assign(document.createElement('code'), { textContent: 'bin/cardiospike serve --data FILE.csv' }),
-        ' to list the recordings of a file here.']));
+        ' to list a file\'s recordings here.']));
     renderRecordings();
     dashboard.liveEnabled = health.live;
     let livePatients = [];
