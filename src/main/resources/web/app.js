@@ -3,9 +3,23 @@
 'use strict';
 
 const LIVE_BEATS = 2000; // the server keeps the same number per patient
-const dashboard = window.dashboard = { model: null, current: null, rendered: null, live: null };
+const dashboard = window.dashboard = { model: null, current: null, rendered: null, live: null, loading: [],
+  recordings: [], livePatients: [] };
 const uploads = new Map(); // option value -> scored recording
 const $ = (id) => document.getElementById(id);
+
+/** "1 alert", "2 alerts". */
+const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+/** Ids in natural order ("p2" before "p10"), so lists keep their order whatever the server sends first. */
+const byId = (a, b) => a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+const matches = (id, query) => id.toLowerCase().includes(query.trim().toLowerCase());
+
+// One time format everywhere: 24-hour HH:MM:SS, clock time for live beats, time since the start for recordings.
+const pad = (v) => String(v).padStart(2, '0');
+const clockTime = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+// Plotly reads a number on a date axis as a year, so a recording's times go in as UTC date strings from 1970-01-01.
+const elapsedDate = (ms) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+const formatX = (v) => (v instanceof Date ? clockTime(v) : String(v).slice(11, 19));
 
 // With --auth-token-file the API wants "Authorization: Bearer <token>": asked once, kept for this tab only.
 const TOKEN_KEY = 'cardiospike-token';
@@ -27,17 +41,31 @@ async function getJson(url, init) {
   return body;
 }
 
-function showError(msg) {
-  $('error').hidden = !msg;
-  $('error').textContent = msg || '';
+/** An error shown where the action was: 'error' above the chart, 'upload-error' under the upload control. */
+function showError(msg, where = 'error') {
+  $(where).hidden = !msg;
+  $(where).textContent = msg || '';
+}
+
+function clearErrors() {
+  showError(null);
+  showError(null, 'upload-error');
+}
+
+/** What is in flight ('upload', 'recording', 'live'): a badge by the title while anything is. */
+function setLoading(what, on) {
+  dashboard.loading = dashboard.loading.filter((w) => w !== what).concat(on ? [what] : []);
+  $('loading').hidden = dashboard.loading.length === 0;
+  $('content').setAttribute('aria-busy', String(dashboard.loading.length > 0));
 }
 
 // --- rendering -------------------------------------------------------------------------------------------
 
-// Recording time is ms since start; live ts may be epoch ms, shown as dates then.
+// Recording time is ms since its start, drawn on a date axis from 1970-01-01 UTC so that it reads as HH:MM:SS
+// elapsed; live ts is epoch ms, drawn as Dates (local clock time).
 function xValues(t) {
   const epoch = t.length > 0 && t[0] > 1e11;
-  return { x: epoch ? t.map((v) => new Date(v)) : t.map((v) => v / 1000), epoch };
+  return { x: epoch ? t.map((v) => new Date(v)) : t.map(elapsedDate), epoch };
 }
 
 function markerSize(p, thr) {
@@ -52,14 +80,15 @@ function render(rec, key) {
   const anom = pick(rec.anomaly), art = pick(rec.artifact);
   const traces = [
     { name: 'RR', x, y: rec.rr, type: 'scatter', mode: 'lines', line: { color: '#7f8c9a', width: 1 },
-      hovertemplate: 'RR %{y} ms<extra></extra>' },
+      hovertemplate: '%{x}<br>RR %{y} ms<extra></extra>' },
     { name: 'anomaly', x: anom.map((i) => x[i]), y: anom.map((i) => rec.rr[i]), type: 'scatter', mode: 'markers',
       marker: { color: '#d62728', size: anom.map((i) => markerSize(rec.proba[i], thr)), line: { width: 0 } },
-      text: anom.map((i) => rec.proba[i].toFixed(3)), hovertemplate: 'anomaly p=%{text}<br>RR %{y} ms<extra></extra>' },
+      text: anom.map((i) => rec.proba[i].toFixed(3)),
+      hovertemplate: '%{x}<br>anomaly p=%{text}<br>RR %{y} ms<extra></extra>' },
     { name: 'artifact', x: art.map((i) => x[i]), y: art.map((i) => rec.rr[i]), type: 'scatter', mode: 'markers',
-      marker: { color: '#ff9f1c', symbol: 'x', size: 8 }, hovertemplate: 'artifact RR %{y} ms<extra></extra>' },
+      marker: { color: '#ff9f1c', symbol: 'x', size: 8 }, hovertemplate: '%{x}<br>artifact RR %{y} ms<extra></extra>' },
     { name: 'proba', x, y: rec.proba, type: 'scatter', mode: 'lines', yaxis: 'y2', line: { color: '#1f77b4', width: 1 },
-      hovertemplate: 'p=%{y:.3f}<extra></extra>' },
+      hovertemplate: '%{x}<br>p=%{y:.3f}<extra></extra>' },
   ];
   const shapes = rec.episodes.slice(0, 300).map((e) => ({
     type: 'rect', xref: 'x', yref: 'paper', x0: e.start_x, x1: e.end_x, y0: 0.3, y1: 1,
@@ -69,7 +98,8 @@ function render(rec, key) {
   const layout = {
     margin: { l: 60, r: 20, t: 10, b: 40 }, showlegend: true, legend: { orientation: 'h', y: 1.06 },
     // one time axis under both panels (RR above, probability below)
-    xaxis: { title: { text: epoch ? 'time' : 'time (s)' }, type: epoch ? 'date' : 'linear', anchor: 'y2' },
+    xaxis: { title: { text: epoch ? 'time (HH:MM:SS)' : 'time since the start (HH:MM:SS)' }, type: 'date',
+      tickformat: '%H:%M:%S', hoverformat: '%H:%M:%S', anchor: 'y2' },
     yaxis: { title: { text: 'RR (ms)' }, domain: [0.3, 1] },
     yaxis2: { title: { text: 'proba' }, domain: [0, 0.22], range: [0, 1] },
     shapes, uirevision: key, // keep the user's zoom while live beats arrive
@@ -79,15 +109,14 @@ function render(rec, key) {
   $('recording-title').textContent = rec.id;
   $('recording-model').textContent = rec.model_version ? 'model ' + rec.model_version : '';
   const beats = rec.rr.length;
-  const n = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
-  $('summary').textContent = `${n(beats, 'beat')} · ${anom.length} anomalous · ${n(art.length, 'artifact')} · `
-    + n(rec.episodes.length, 'episode') + (rec.note ? ' · ' + rec.note : '');
+  $('summary').textContent = `${plural(beats, 'beat')} · ${anom.length} anomalous · ${plural(art.length, 'artifact')}`
+    + ` · ${plural(rec.episodes.length, 'episode')}` + (rec.note ? ' · ' + rec.note : '');
   $('episode-count').textContent = String(rec.episodes.length);
+  $('episode-start').textContent = epoch ? 'start' : 'start (since the recording began)';
   const body = $('episodes').querySelector('tbody');
   body.replaceChildren(...rec.episodes.slice(0, 500).map((e, n) => {
     const tr = document.createElement('tr');
-    const fmt = (v) => (v instanceof Date ? v.toLocaleTimeString() : Number(v).toFixed(1) + ' s');
-    [n + 1, fmt(e.start_x), fmt(e.end_x), e.beats, e.max_proba.toFixed(3)].forEach((v) => {
+    [n + 1, formatX(e.start_x), formatX(e.end_x), e.beats, e.max_proba.toFixed(3)].forEach((v) => {
       const td = document.createElement('td');
       td.textContent = v;
       tr.appendChild(td);
@@ -98,11 +127,81 @@ function render(rec, key) {
   dashboard.rendered = { key, beats, anomalies: anom.length, artifacts: art.length, episodes: rec.episodes.length };
 }
 
+/**
+ * Nothing shown, and says why: after a failed action the previous patient must not look like its result. The URL
+ * is cleared too, unless it is what named the thing that cannot be shown (the user sees what they asked for).
+ */
+function clearView(title, summary, keepUrl) {
+  stopLive();
+  dashboard.current = null;
+  dashboard.rendered = null;
+  $('recording-select').value = '';
+  if (!keepUrl) setHash(null, true);
+  Plotly.purge('chart');
+  $('recording-title').textContent = title;
+  $('recording-model').textContent = '';
+  $('summary').textContent = summary;
+  $('episode-count').textContent = '0';
+  $('episodes').querySelector('tbody').replaceChildren();
+}
+
 /** Episodes of a scored recording (beat indices) in chart coordinates. */
 function withEpisodeX(rec) {
   const { x } = xValues(rec.time);
   rec.episodes = rec.episodes.map((e) => ({ ...e, start_x: x[e.start], end_x: x[e.end], beats: e.end - e.start + 1 }));
   return rec;
+}
+
+// --- a URL per patient: #patient=ID (live), #recording=ID (data file); uploads are not stored, so no URL ------
+
+function hashFor(key) {
+  if (key && key.startsWith('live:')) return '#patient=' + encodeURIComponent(key.slice(5));
+  if (key && key.startsWith('data:')) return '#recording=' + encodeURIComponent(key.slice(5));
+  return '';
+}
+
+function keyFromHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (params.get('patient')) return 'live:' + params.get('patient');
+  if (params.get('recording')) return 'data:' + params.get('recording');
+  return null;
+}
+
+/** A user's choice adds a history entry (Back returns); the page's own first choice replaces the entry. */
+function setHash(key, replace) {
+  const hash = hashFor(key);
+  if (hash === location.hash || (!hash && !location.hash)) return;
+  const url = location.pathname + location.search + hash;
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+}
+
+/** Opens what a key names: a live patient or a recording (of the data file or an upload). */
+function openView(key, replaceHash) {
+  dashboard.autoOpen = false;
+  setHash(key, replaceHash);
+  if (key.startsWith('live:')) return followPatient(key.slice(5));
+  return selectRecording(key);
+}
+
+/** Opens what the URL names: a promise of the view, or null when the URL names nothing. */
+function openFromHash() {
+  const key = keyFromHash();
+  if (!key) return null;
+  if (key === dashboard.current) return Promise.resolve();
+  clearErrors();
+  if (key.startsWith('live:') && !dashboard.liveEnabled) {
+    clearView('Nothing shown', '', true);
+    showError(`No live view on this server, so no patient ${key.slice(5)}: it was started without `
+      + '--bootstrap-servers (bin/cardiospike demo starts one with it).');
+    return Promise.resolve();
+  }
+  if (key.startsWith('data:') && !dashboard.recordings.some((r) => 'data:' + r.id === key)) {
+    clearView('Nothing shown', '', true);
+    showError(`No recording ${key.slice(5)} on this server.`);
+    return Promise.resolve();
+  }
+  return Promise.resolve(openView(key, true));
 }
 
 // --- recordings (data file and uploads) ------------------------------------------------------------------
@@ -112,6 +211,8 @@ async function selectRecording(value) {
   showError(null);
   dashboard.current = value;
   if (!value) return;
+  $('recording-select').value = value;
+  setLoading('recording', true);
   try {
     let rec;
     if (value.startsWith('data:')) {
@@ -121,20 +222,42 @@ async function selectRecording(value) {
     }
     if (dashboard.current === value) render(withEpisodeX(rec), value);
   } catch (e) {
-    showError('Could not load the recording: ' + e.message);
+    if (dashboard.current === value) {
+      clearView('Nothing shown', '');
+      showError(`Could not load recording ${value.slice(5)}: ${e.message}`);
+    }
+  } finally {
+    setLoading('recording', false);
   }
 }
 
-function addOption(group, value, label) {
+function option(value, label) {
   const o = document.createElement('option');
   o.value = value;
   o.textContent = label;
-  group.appendChild(o);
+  return o;
+}
+
+/** The recording list: sorted by id, filtered by the search box; the shown recording stays selected. */
+function renderRecordings() {
+  const query = $('recording-search').value;
+  const shown = (id) => matches(id, query);
+  $('data-group').replaceChildren(...dashboard.recordings.filter((r) => shown(r.id)).map((r) => option('data:' + r.id,
+    `${r.id} · ${plural(r.episodes, 'episode')} · ${plural(r.beats, 'beat')}`)));
+  const uploaded = [...uploads.entries()].sort((a, b) => byId(a[0], b[0]));
+  $('upload-group').replaceChildren(...uploaded.filter(([, rec]) => shown(rec.id)).map(([value, rec]) =>
+    option(value, `${rec.id} · ${plural(rec.episodes.length, 'episode')} · ${plural(rec.beats, 'beat')} (${rec.file})`)));
+  const any = dashboard.recordings.length + uploads.size > 0;
+  $('recording-select').hidden = !any;
+  $('recording-search').hidden = !any;
+  $('recording-select').value = dashboard.current || '';
 }
 
 async function upload(file) {
-  showError(null);
+  clearErrors();
   $('upload-status').textContent = 'scoring ' + file.name + '…';
+  $('csv-upload').disabled = true;
+  setLoading('upload', true);
   const form = new FormData();
   form.append('file', file);
   try {
@@ -142,16 +265,21 @@ async function upload(file) {
     let first = null;
     for (const rec of res.recordings) {
       const value = 'upload:' + file.name + ':' + rec.id;
-      if (!uploads.has(value)) addOption($('upload-group'), value, `${rec.id} (${file.name}, ${rec.beats} beats)`);
-      uploads.set(value, rec);
+      uploads.set(value, { ...rec, file: file.name });
       first = first || value;
     }
-    $('upload-status').textContent = `${res.recordings.length} recordings from ${file.name}`;
-    $('recording-select').value = first;
-    await selectRecording(first);
+    $('upload-status').textContent = `${plural(res.recordings.length, 'recording')} from ${file.name}`;
+    $('recording-search').value = '';
+    renderRecordings();
+    await openView(first);
   } catch (e) {
     $('upload-status').textContent = '';
-    showError('Upload failed: ' + e.message);
+    showError(`Upload of ${file.name} failed: ${e.message}`, 'upload-error');
+    clearView('Nothing shown', `The upload of ${file.name} failed: see the message under the upload control.`);
+  } finally {
+    setLoading('upload', false);
+    $('csv-upload').disabled = false;
+    $('csv-upload').value = ''; // the same file, corrected, can be chosen again
   }
 }
 
@@ -168,8 +296,10 @@ function connectLive(patient) {
     patients: (data) => renderPatients(JSON.parse(data).patients),
     snapshot: (data) => {
       const s = JSON.parse(data);
+      if (dashboard.current !== 'live:' + s.patient_id) return;
       dashboard.live = { id: s.patient_id, time: s.ts, rr: s.rr, proba: s.proba, anomaly: s.anomaly,
         artifact: s.artifact, alerts: s.recent_alerts || [], model_version: s.model_version, alertCount: s.alerts };
+      setLoading('live', false);
       renderLive();
     },
     beats: (data) => {
@@ -253,52 +383,85 @@ function scheduleLiveRender() {
 function renderLive() {
   const l = dashboard.live;
   if (!l || dashboard.current !== 'live:' + l.id) return;
-  const epochTs = (t) => (t > 1e11 ? new Date(t) : t / 1000);
+  const epochTs = (t) => (t > 1e11 ? new Date(t) : elapsedDate(t));
   const episodes = l.alerts.map((a) => ({ start_x: epochTs(a.start_ts), end_x: epochTs(a.end_ts), beats: a.beats,
     max_proba: a.max_proba }));
   render({ id: l.id, time: l.time, rr: l.rr, proba: l.proba, anomaly: l.anomaly, artifact: l.artifact, episodes,
     model_version: l.model_version, note: 'live, episodes are the job\'s alerts' }, 'live:' + l.id);
 }
 
+/** The patient the page opens on: the most alerts, then the first by id. */
+function mostAlerts(patients) {
+  return [...patients].sort((a, b) => (b.alerts - a.alerts) || byId(a.patient_id, b.patient_id))[0];
+}
+
+const patientItems = new Map(); // patient id -> its <li>, updated in place so that a click is never lost
+
+function patientItem(id) {
+  let li = patientItems.get(id);
+  if (!li) {
+    li = document.createElement('li');
+    li.dataset.patient = id;
+    li.addEventListener('click', () => openView('live:' + id));
+    patientItems.set(id, li);
+  }
+  return li;
+}
+
+/** The live list, sorted by id whatever the server's order (most recently updated first), filtered by the search. */
 function renderPatients(patients) {
-  $('live-empty').hidden = patients.length > 0;
+  if (patients) dashboard.patientSummaries = new Map(patients.map((p) => [p.patient_id, p]));
+  const all = [...(dashboard.patientSummaries || new Map()).values()].sort((a, b) => byId(a.patient_id, b.patient_id));
+  dashboard.livePatients = all.map((p) => p.patient_id);
+  const query = $('patient-search').value;
+  const shown = all.filter((p) => matches(p.patient_id, query));
+  $('live-count').textContent = all.length === 0 ? '' : plural(all.length, 'patient')
+    + (shown.length < all.length ? `, ${shown.length} shown` : '');
+  $('live-empty').hidden = shown.length > 0;
+  $('live-empty').textContent = all.length === 0 ? 'no patients yet: the streaming job has scored no beats'
+    : 'no patient id contains "' + query.trim() + '"';
   const list = $('live-patients');
-  list.replaceChildren(...patients.map((p) => {
-    const li = document.createElement('li');
-    li.dataset.patient = p.patient_id;
-    if (dashboard.current === 'live:' + p.patient_id) li.classList.add('selected');
+  shown.forEach((p, i) => {
+    const li = patientItem(p.patient_id);
     const name = document.createElement('b');
     name.textContent = p.patient_id;
     const info = document.createElement('div');
     info.className = 'muted';
-    info.textContent = `${p.beats} beats · ${p.alerts} alerts`;
-    li.append(name, info);
+    info.textContent = `${plural(p.beats, 'beat')} · ${plural(p.alerts, 'alert')}`;
+    const parts = [name, info];
     if (p.latest_alert) {
       const a = document.createElement('div');
       a.className = 'alert';
-      a.textContent = `latest alert: ${p.latest_alert.beats} beats, max p ${Number(p.latest_alert.max_proba).toFixed(2)}`;
-      li.appendChild(a);
+      a.textContent = `latest alert: ${plural(p.latest_alert.beats, 'beat')}, `
+        + `max p ${Number(p.latest_alert.max_proba).toFixed(2)}`;
+      parts.push(a);
     }
-    li.addEventListener('click', () => followPatient(p.patient_id));
-    return li;
-  }));
-  dashboard.livePatients = patients.map((p) => p.patient_id);
-  const selected = list.querySelector('li.selected');
-  if (selected) selected.scrollIntoView({ block: 'nearest' }); // the re-rendered list keeps the followed patient in view
-  else if (!dashboard.current && patients.length > 0) followPatient(patients[0].patient_id); // nothing shown yet
+    li.replaceChildren(...parts);
+    li.classList.toggle('selected', dashboard.current === 'live:' + p.patient_id);
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null); // moves only what changed place
+  });
+  while (list.children.length > shown.length) list.lastElementChild.remove();
+  for (const id of [...patientItems.keys()]) {
+    if (!dashboard.patientSummaries.has(id)) patientItems.delete(id);
+  }
+  if (dashboard.autoOpen && all.length > 0) openView('live:' + mostAlerts(all).patient_id, true); // nothing shown yet
 }
 
 function followPatient(id) {
-  showError(null);
+  clearErrors();
   $('recording-select').value = '';
   dashboard.current = 'live:' + id;
   dashboard.live = null;
+  setLoading('live', true);
   document.querySelectorAll('#live-patients li').forEach((li) =>
     li.classList.toggle('selected', li.dataset.patient === id));
+  const item = patientItems.get(id);
+  if (item && item.isConnected) item.scrollIntoView({ block: 'nearest' });
   connectLive(id);
 }
 
 function stopLive() {
+  setLoading('live', false);
   // back to the patient list only, if the live view is on
   if (dashboard.current && dashboard.current.startsWith('live:') && dashboard.liveEnabled) connectLive(null);
   dashboard.live = null;
@@ -307,28 +470,50 @@ function stopLive() {
 
 // --- start -----------------------------------------------------------------------------------------------
 
+/**
+ * The first view: what the URL names; else the live view when the job has scored patients (the demo); else the
+ * recording with the most episodes; else, with a live view, its first patient once one arrives.
+ */
 async function init() {
-  showError(null);
-  $('data-group').replaceChildren(); // init runs again once a token is entered
+  clearErrors();
+  dashboard.autoOpen = false;
+  setLoading('recording', true);
   try {
     const health = await getJson('/health');
     dashboard.model = { version: health.model_version, threshold: health.threshold };
     $('model-version').textContent = health.model_version;
     $('model-threshold').textContent = health.threshold.toFixed(3);
     const data = await getJson('/api/v1/recordings');
-    $('data-source').textContent = data.source ? 'from ' + data.source : 'no --data file';
-    for (const r of data.recordings) addOption($('data-group'), 'data:' + r.id, `${r.id} (${r.beats} beats)`);
+    dashboard.recordings = data.recordings.slice().sort((a, b) => byId(a.id, b.id));
+    $('data-source').replaceChildren(...(data.source
+      ? [`${plural(data.recordings.length, 'recording')} from ${data.source}`]
+      : ['No recordings on this server. Upload a CSV below, or start the server with ',
+        Object.assign(document.createElement('code'), { textContent: 'bin/cardiospike serve --data FILE.csv' }),
+        ' to list a file\'s recordings here.']));
+    renderRecordings();
     dashboard.liveEnabled = health.live;
+    let livePatients = [];
     if (health.live) {
       $('live-panel').hidden = false;
+      livePatients = (await getJson('/api/v1/live/patients')).patients;
+      renderPatients(livePatients);
       connectLive(null);
     }
-    if (data.recordings.length > 0) { // open on the first recording rather than an empty chart
-      $('recording-select').value = 'data:' + data.recordings[0].id;
-      await selectRecording($('recording-select').value);
+    setLoading('recording', false);
+    const named = openFromHash();
+    if (named) {
+      await named;
+    } else if (livePatients.length > 0) {
+      openView('live:' + mostAlerts(livePatients).patient_id, true);
+    } else if (dashboard.recordings.length > 0) {
+      const best = [...dashboard.recordings].sort((a, b) => (b.episodes - a.episodes) || byId(a.id, b.id))[0];
+      await openView('data:' + best.id, true);
+    } else {
+      dashboard.autoOpen = health.live; // the first patient the job scores
     }
     dashboard.ready = true;
   } catch (e) {
+    setLoading('recording', false);
     showError($('token-panel').hidden ? 'Cannot reach the server: ' + e.message
       : 'Enter the server\'s API token to see its recordings.');
   }
@@ -342,6 +527,10 @@ $('token-form').addEventListener('submit', (e) => {
   $('token-panel').hidden = true;
   init();
 });
-$('recording-select').addEventListener('change', (e) => selectRecording(e.target.value));
+$('recording-select').addEventListener('change', (e) => { if (e.target.value) openView(e.target.value); });
+$('recording-search').addEventListener('input', renderRecordings);
+$('patient-search').addEventListener('input', () => renderPatients(null));
 $('csv-upload').addEventListener('change', (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
+window.addEventListener('hashchange', () => { if (dashboard.ready) openFromHash(); });
+window.addEventListener('popstate', () => { if (dashboard.ready) openFromHash(); });
 init();

@@ -5,6 +5,7 @@ import io.cardiospike.model.EpisodeTracker;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.rr.Recording;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +54,18 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
 
     List<Map<String, Object>> episodesJson() {
         return episodes.stream().map(Episode::json).toList();
+    }
+
+    /** A recording's entry in the list: what the page needs to pick one to open (the most episodes) and to label it. */
+    static Map<String, Object> counts(EnsembleScorer scorer, Recording r) {
+        Analysis a = of(scorer, r.rr());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.id());
+        m.put("beats", r.size());
+        m.put("episodes", a.episodes().size());
+        m.put("anomalies", Arrays.stream(a.anomaly()).sum());
+        m.put("artifacts", Arrays.stream(a.artifact()).sum());
+        return m;
     }
 
     /** The page's view of a recording: inputs, scores, flags and episodes, index-aligned. */

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -199,6 +200,8 @@ public final class ApiServer implements AutoCloseable {
     private final boolean ownsScorer;
     private final String dataName;
     private final Map<String, Recording> recordings;
+    /** Counts of each data-file recording, scored once on the first list request (the data and the model are fixed). */
+    private final Map<String, Map<String, Object>> recordingCounts = new ConcurrentHashMap<>();
     private final LiveFeed live;
     private final BearerTokens tokens;
     private final BodyBudget bodyBudget;
@@ -478,7 +481,7 @@ public final class ApiServer implements AutoCloseable {
     private void listRecordings(Context ctx) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (Recording r : recordings.values()) {
-            list.add(Map.of("id", r.id(), "beats", r.size()));
+            list.add(recordingCounts.computeIfAbsent(r.id(), id -> scoring(() -> Analysis.counts(scorer, r))));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("source", dataName);

@@ -333,6 +333,26 @@ class ApiServerTest {
                 "sequence", rec.get("rr")))).body());
         assertThat(rec.get("proba")).isEqualTo(predicted.get("anomaly_proba"));
         assertThat(rec.get("episodes")).isEqualTo(predicted.get("episodes"));
+
+        // the list's counts (the page opens on the recording with the most episodes) agree with each recording
+        for (JsonNode entry : list.get("recordings")) {
+            JsonNode full = JSON.readTree(get("/api/v1/recordings/" + entry.get("id").asText()).body());
+            assertThat(entry.get("beats").asInt()).isEqualTo(full.get("beats").asInt());
+            assertThat(entry.get("episodes").asInt()).isEqualTo(full.get("episodes").size());
+            assertThat(entry.get("anomalies").asInt()).isEqualTo(ones(full.get("anomaly")));
+            assertThat(entry.get("artifacts").asInt()).isEqualTo(ones(full.get("artifact")));
+        }
+        assertThat(list.get("recordings").findValuesAsText("episodes")).as("synthetic data has episodes")
+                .anyMatch(e -> Integer.parseInt(e) > 0);
+        assertThat(JSON.readTree(get("/api/v1/recordings").body())).as("cached: the same answer again").isEqualTo(list);
+    }
+
+    static int ones(JsonNode flags) {
+        int n = 0;
+        for (JsonNode f : flags) {
+            n += f.asInt();
+        }
+        return n;
     }
 
     @Test

@@ -50,9 +50,13 @@ class DashboardBrowserTest {
     @TempDir
     static Path dir;
     static EmbeddedKafka kafka;
-    static ApiServer server;
+    static ApiServer server; // live view, no data file: what `bin/cardiospike demo` starts
+    static ApiServer recorded; // a data file, no live view: `serve --data FILE`
     static ChromeDriver driver;
     static String base;
+    static String recordedBase;
+    /** The data file's ids, in the file's order: natural order would be bed-1, bed-2, bed-9, bed-10. */
+    static final List<String> FILE_IDS = List.of("bed-10", "bed-9", "bed-1", "bed-2");
 
     @BeforeAll
     static void start() throws Exception {
@@ -60,10 +64,11 @@ class DashboardBrowserTest {
         assertThat(CHROMIUM).as("apt-get install chromium chromium-driver").isExecutable();
         kafka = EmbeddedKafka.start(dir.resolve("kafka"));
         kafka.createTopics(2, "rr-scores", "rr-alerts");
-        Path data = TestData.writeCsv(dir.resolve("ward.csv"), 3, 5);
-        server = ApiServer.start(ApiServer.Options.builder().port(0).dataFile(data)
-                .bootstrapServers(kafka.bootstrapServers()).build());
+        server = ApiServer.start(ApiServer.Options.builder().port(0).bootstrapServers(kafka.bootstrapServers())
+                .build());
         base = "http://127.0.0.1:" + server.port();
+        recorded = ApiServer.start(ApiServer.Options.builder().port(0).dataFile(wardCsv()).build());
+        recordedBase = "http://127.0.0.1:" + recorded.port();
 
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
@@ -86,6 +91,9 @@ class DashboardBrowserTest {
         if (server != null) {
             server.stop();
         }
+        if (recorded != null) {
+            recorded.stop();
+        }
         if (kafka != null) {
             kafka.close();
         }
@@ -101,11 +109,91 @@ class DashboardBrowserTest {
         return w;
     }
 
+    /** Synthetic recordings under ids whose file order, text order and natural order all differ. */
+    static Path wardCsv() throws Exception {
+        Path synthetic = TestData.writeCsv(dir.resolve("synthetic.csv"), FILE_IDS.size(), 5);
+        StringBuilder csv = new StringBuilder();
+        for (String line : Files.readAllLines(synthetic)) {
+            int comma = line.indexOf(',');
+            String id = line.substring(0, comma);
+            csv.append(id.startsWith("synth-") ? FILE_IDS.get(Integer.parseInt(id.substring(6)) - 1) : id)
+                    .append(line.substring(comma)).append('\n');
+        }
+        return Files.writeString(dir.resolve("ward.csv"), csv);
+    }
+
     void openDashboard() {
-        driver.get(base + "/");
+        openDashboard(base + "/");
+    }
+
+    /** A fresh page load, as in a new tab (a URL differing only in its #fragment would not reload). */
+    void openDashboard(String url) {
+        driver.get("about:blank");
+        driver.get(url);
+        waitUntilReady();
+    }
+
+    void waitUntilReady() {
         waitUpTo(30).until(d -> Boolean.TRUE.equals(js("return !!(window.dashboard && window.dashboard.ready)")));
         assertThat(js("return typeof Plotly")).isEqualTo("object");
     }
+
+    Object renderedKey() {
+        return js("return window.dashboard.rendered && window.dashboard.rendered.key");
+    }
+
+    void waitForRendered(String key) {
+        waitUpTo(30).until(d -> key.equals(renderedKey()));
+    }
+
+    String hash() {
+        return (String) js("return location.hash");
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> texts(String cssSelector) {
+        return (List<String>) js("return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)",
+                cssSelector);
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> values(String cssSelector) {
+        return (List<String>) js("return [...document.querySelectorAll(arguments[0])].map(e => e.value)", cssSelector);
+    }
+
+    void type(String id, String text) {
+        WebElement input = driver.findElement(By.id(id));
+        input.clear();
+        if (!text.isEmpty()) {
+            input.sendKeys(text);
+        }
+        // clear() fires no input event; the page filters on input
+        js("arguments[0].dispatchEvent(new Event('input'))", input);
+    }
+
+    /** Every request takes this long (ChromeDriver's network emulation), so that a loading state can be seen. */
+    void slowNetwork(int latencyMillis) {
+        org.openqa.selenium.chromium.ChromiumNetworkConditions slow =
+                new org.openqa.selenium.chromium.ChromiumNetworkConditions();
+        slow.setLatency(Duration.ofMillis(latencyMillis));
+        driver.setNetworkConditions(slow);
+    }
+
+    void normalNetwork() {
+        driver.deleteNetworkConditions();
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> loading() {
+        return (List<String>) js("return window.dashboard.loading");
+    }
+
+    boolean loadingBadgeShown() {
+        return driver.findElement(By.id("loading")).isDisplayed();
+    }
+
+    /** 24-hour HH:MM:SS: the page's one time format (no "PM", no seconds as numbers). */
+    static final String TIME = "\\d\\d:\\d\\d:\\d\\d";
 
     /** Marker counts as Plotly holds them and as drawn in the SVG. */
     @SuppressWarnings("unchecked")
@@ -128,9 +216,20 @@ class DashboardBrowserTest {
         Files.copy(png, SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
 
-    static JsonNode getJson(String path) throws Exception {
-        return JSON.readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + path)).build(),
-                BodyHandlers.ofString()).body());
+    static JsonNode getJson(String path) {
+        return getJson(base, path);
+    }
+
+    static JsonNode getJson(String server, String path) {
+        try {
+            return JSON.readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server + path))
+                    .build(), BodyHandlers.ofString()).body());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     static int ones(JsonNode flags) {
@@ -141,28 +240,66 @@ class DashboardBrowserTest {
         return n;
     }
 
+    static String plural(long count, String word) {
+        return count + " " + word + (count == 1 ? "" : "s");
+    }
+
+    /** What the page shows for a time since the start of a recording. */
+    static String elapsed(long ms) {
+        long s = ms / 1000;
+        return String.format("%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+    }
+
     @Test
     void recordingChartMarksAnomaliesArtifactsAndEpisodes() throws Exception {
-        // the recording with the most anomalous beats, as the API reports them
+        // every recording as the API scores it: the most anomalous beats, the most episodes
         JsonNode best = null;
-        for (JsonNode r : getJson("/api/v1/recordings").get("recordings")) {
-            JsonNode rec = getJson("/api/v1/recordings/" + r.get("id").asText());
+        Map<String, Integer> episodes = new LinkedHashMap<>();
+        Map<String, String> labels = new LinkedHashMap<>();
+        for (JsonNode r : getJson(recordedBase, "/api/v1/recordings").get("recordings")) {
+            JsonNode rec = getJson(recordedBase, "/api/v1/recordings/" + r.get("id").asText());
+            episodes.put(rec.get("id").asText(), rec.get("episodes").size());
+            labels.put("data:" + rec.get("id").asText(), rec.get("id").asText() + " · "
+                    + plural(rec.get("episodes").size(), "episode") + " · " + plural(rec.get("beats").asInt(), "beat"));
             if (best == null || ones(rec.get("anomaly")) > ones(best.get("anomaly"))) {
                 best = rec;
             }
         }
+        assertThat(episodes.keySet()).as("the file's order").containsExactlyElementsOf(FILE_IDS);
         assertThat(ones(best.get("anomaly"))).as("synthetic data should contain anomalies").isPositive();
+        int mostEpisodes = episodes.values().stream().mapToInt(Integer::intValue).max().orElseThrow();
+        assertThat(episodes.values()).as("which recording to open first is a choice").anyMatch(n -> n < mostEpisodes);
 
-        openDashboard();
+        openDashboard(recordedBase + "/");
         assertThat(driver.findElement(By.id("model-version")).getText())
                 .isEqualTo(best.get("model_version").asText());
-        // it opens on the first recording, not on an empty chart
-        String first = getJson("/api/v1/recordings").get("recordings").get(0).get("id").asText();
-        assertThat(js("return window.dashboard.rendered && window.dashboard.rendered.key")).isEqualTo("data:" + first);
-        assertThat(driver.findElement(By.id("recording-title")).getText()).isEqualTo(first);
-        String key = "data:" + best.get("id").asText();
+        // it opens on the recording with the most episodes, and the URL names it
+        String first = renderedKey().toString();
+        assertThat(first).startsWith("data:");
+        assertThat(episodes.get(first.substring(5))).isEqualTo(mostEpisodes);
+        assertThat(hash()).isEqualTo("#recording=" + first.substring(5));
+        assertThat(driver.findElement(By.id("live-panel")).isDisplayed()).as("no live view on this server").isFalse();
+        assertThat(driver.findElement(By.id("data-source")).getText()).isEqualTo("4 recordings from ward.csv");
+
+        // the list is in natural id order (not the file's, not plain text order), labelled with plurals
+        assertThat(values("#data-group option")).containsExactly("data:bed-1", "data:bed-2", "data:bed-9",
+                "data:bed-10");
+        for (WebElement o : driver.findElements(By.cssSelector("#data-group option"))) {
+            assertThat(o.getText()).isEqualTo(labels.get(o.getAttribute("value")));
+        }
+        // ... and searchable by id
+        type("recording-search", "10");
+        assertThat(values("#data-group option")).containsExactly("data:bed-10");
+        type("recording-search", "BED-1");
+        assertThat(values("#data-group option")).containsExactly("data:bed-1", "data:bed-10");
+        type("recording-search", "");
+        assertThat(values("#data-group option")).hasSize(4);
+
+        String id = best.get("id").asText();
+        String key = "data:" + id;
         new Select(driver.findElement(By.id("recording-select"))).selectByValue(key);
-        waitUpTo(30).until(d -> key.equals(js("return window.dashboard.rendered && window.dashboard.rendered.key")));
+        waitForRendered(key);
+        assertThat(hash()).isEqualTo("#recording=" + id);
 
         Map<String, Long> c = chartCounts();
         assertThat(c.get("rr")).isEqualTo(best.get("beats").asLong());
@@ -176,7 +313,39 @@ class DashboardBrowserTest {
         assertThat((Boolean) js("""
                 const t = document.getElementById('chart').data.find(t => t.name === 'anomaly');
                 return t.marker.size.every(s => s >= 7 && s <= 21) && new Set(t.marker.size).size > 1;""")).isTrue();
+        assertThat(driver.findElement(By.id("summary")).getText()).isEqualTo(String.join(" · ",
+                plural(best.get("beats").asInt(), "beat"), ones(best.get("anomaly")) + " anomalous",
+                plural(ones(best.get("artifact")), "artifact"), plural(best.get("episodes").size(), "episode")));
+
+        // one time format: HH:MM:SS since the start, in the table and on the axis
+        JsonNode firstEpisode = best.get("episodes").get(0);
+        List<String> starts = texts("#episodes tbody td:nth-child(2)");
+        assertThat(starts.get(0)).isEqualTo(elapsed(best.get("time").get(firstEpisode.get("start").asInt()).asLong()));
+        assertThat(starts).allMatch(t -> t.matches(TIME));
+        assertThat(texts("#episodes tbody td:nth-child(3)")).allMatch(t -> t.matches(TIME));
+        List<String> ticks = texts("#chart .xtick text");
+        assertThat(ticks).isNotEmpty().allMatch(t -> t.matches(TIME));
+        assertThat(new java.util.HashSet<>(ticks)).as("the axis spans the recording: " + ticks).hasSizeGreaterThan(2);
+        assertThat(driver.findElement(By.tagName("body")).getText()).doesNotContainPattern("\\b[AP]M\\b");
         screenshot("dashboard.png");
+
+        // the URL goes back to the recording: reloaded, opened afresh (a new tab), changed by hand or by Back
+        driver.navigate().refresh();
+        waitUntilReady();
+        waitForRendered(key);
+        openDashboard(recordedBase + "/#recording=bed-9");
+        waitForRendered("data:bed-9");
+        assertThat(new Select(driver.findElement(By.id("recording-select"))).getFirstSelectedOption()
+                .getAttribute("value")).isEqualTo("data:bed-9");
+        js("location.hash = '#recording=bed-10'");
+        waitForRendered("data:bed-10");
+        driver.navigate().back();
+        waitForRendered("data:bed-9");
+        // a URL naming no recording says so, in view, and shows nothing
+        openDashboard(recordedBase + "/#recording=nobody");
+        assertThat(driver.findElement(By.id("error")).getText()).isEqualTo("No recording nobody on this server.");
+        assertThat(renderedKey()).isNull();
+        assertThat(hash()).as("the URL still says what was asked for").isEqualTo("#recording=nobody");
     }
 
     @Test
@@ -188,28 +357,74 @@ class DashboardBrowserTest {
     }
 
     @Test
-    void uploadedCsvIsScoredAndCharted() throws Exception {
+    void uploadedCsvIsScoredAndChartedAndItsErrorsShownByTheUploadControl() throws Exception {
         Path csv = TestData.writeCsv(dir.resolve("upload.csv"), 2, 23);
-        openDashboard();
-        driver.findElement(By.id("csv-upload")).sendKeys(csv.toAbsolutePath().toString());
+        openDashboard(recordedBase + "/");
+        assertThat(hash()).startsWith("#recording=");
+        assertThat(loading()).isEmpty();
+        assertThat(loadingBadgeShown()).isFalse();
+        slowNetwork(1500);
+        try {
+            driver.findElement(By.id("csv-upload")).sendKeys(csv.toAbsolutePath().toString());
+            // while the request is in flight: a loading badge by the title, the upload control says so
+            waitUpTo(5).until(d -> loading().contains("upload"));
+            assertThat(loadingBadgeShown()).isTrue();
+            assertThat(driver.findElement(By.id("upload-status")).getText()).isEqualTo("scoring upload.csv…");
+            assertThat(driver.findElement(By.id("csv-upload")).isEnabled()).isFalse();
+        } finally {
+            normalNetwork();
+        }
         waitUpTo(30).until(d -> {
-            Object k = js("return window.dashboard.rendered && window.dashboard.rendered.key");
+            Object k = renderedKey();
             return k != null && k.toString().startsWith("upload:upload.csv:");
         });
+        waitUpTo(5).until(d -> loading().isEmpty());
+        assertThat(loadingBadgeShown()).isFalse();
+        assertThat(driver.findElement(By.id("upload-status")).getText()).isEqualTo("2 recordings from upload.csv");
         List<WebElement> uploaded = driver.findElements(By.cssSelector("#upload-group option"));
         assertThat(uploaded).hasSize(2);
-        String id = js("return window.dashboard.rendered.key").toString().substring("upload:upload.csv:".length());
+        assertThat(hash()).as("an upload is not stored: no URL to come back to").isEmpty();
+        String id = renderedKey().toString().substring("upload:upload.csv:".length());
         Map<String, Long> c = chartCounts();
         assertThat(c.get("rr")).isPositive();
         assertThat(driver.findElement(By.id("recording-title")).getText()).isEqualTo(id);
         assertThat(driver.findElement(By.id("error")).isDisplayed()).isFalse();
+        assertThat(driver.findElement(By.id("upload-error")).isDisplayed()).isFalse();
 
-        // a broken CSV: the reader's message, naming the line, is shown on the page
+        Path one = TestData.writeCsv(dir.resolve("one.csv"), 1, 29);
+        driver.findElement(By.id("csv-upload")).sendKeys(one.toAbsolutePath().toString());
+        waitUpTo(30).until(d -> "1 recording from one.csv".equals(
+                d.findElement(By.id("upload-status")).getText()));
+        waitUpTo(30).until(d -> String.valueOf(renderedKey()).startsWith("upload:one.csv:"));
+
+        // a broken CSV: the reader's message, naming the line, under the upload control and in view; the chart and
+        // the table no longer show the last recording as if it were the broken file's
         Path bad = Files.writeString(dir.resolve("broken.csv"), "id,time,x\np1,0,800\np1,800,eight hundred\n");
         driver.findElement(By.id("csv-upload")).sendKeys(bad.toAbsolutePath().toString());
-        waitUpTo(30).until(d -> d.findElement(By.id("error")).isDisplayed());
-        assertThat(driver.findElement(By.id("error")).getText())
+        waitUpTo(30).until(d -> d.findElement(By.id("upload-error")).isDisplayed());
+        assertThat(driver.findElement(By.id("upload-error")).getText())
                 .contains("broken.csv:3: field 'x' is not a number: 'eight hundred'");
+        assertThat(driver.findElement(By.id("error")).isDisplayed()).isFalse();
+        @SuppressWarnings("unchecked")
+        Map<String, Number> place = (Map<String, Number>) js("""
+                const input = document.getElementById('csv-upload').getBoundingClientRect();
+                const error = document.getElementById('upload-error').getBoundingClientRect();
+                return { gap: error.top - input.bottom, bottom: error.bottom, view: window.innerHeight };""");
+        assertThat(place.get("gap").doubleValue()).as("just under the upload control").isBetween(0.0, 60.0);
+        assertThat(place.get("bottom").doubleValue()).as("in view").isLessThanOrEqualTo(place.get("view").doubleValue());
+        assertThat(renderedKey()).isNull();
+        assertThat(driver.findElement(By.id("recording-title")).getText()).isEqualTo("Nothing shown");
+        assertThat(driver.findElement(By.id("summary")).getText()).contains("upload of broken.csv failed");
+        assertThat(driver.findElement(By.id("episode-count")).getText()).isEqualTo("0");
+        assertThat(driver.findElements(By.cssSelector("#episodes tbody tr"))).isEmpty();
+        assertThat(js("const gd = document.getElementById('chart'); return !gd.data || gd.data.length")).isEqualTo(true);
+        assertThat(driver.findElement(By.id("recording-select")).getAttribute("value")).isEmpty();
+        assertThat(hash()).isEmpty();
+
+        // the next upload that works clears the message
+        driver.findElement(By.id("csv-upload")).sendKeys(csv.toAbsolutePath().toString());
+        waitUpTo(30).until(d -> String.valueOf(renderedKey()).startsWith("upload:upload.csv:"));
+        assertThat(driver.findElement(By.id("upload-error")).isDisplayed()).isFalse();
     }
 
     @Test
@@ -228,21 +443,100 @@ class DashboardBrowserTest {
             produceBeats(producer, "icu-8", t0, 0, 50, rnd, new int[1]);
             producer.send(new ProducerRecord<>("rr-alerts", patient, alert(patient, t0 + 100 * 800L,
                     t0 + 104 * 800L)));
-            producer.commitTransaction();
 
+            for (String bed : List.of("bed-10", "bed-2", "bed-1")) {
+                produceBeats(producer, bed, t0, 0, 20, rnd, new int[1]);
+            }
+            producer.commitTransaction();
+            waitUpTo(30).until(d -> livePatientIds().size() == 5
+                    && getJson("/api/v1/live/patients/" + patient).get("alerts").asInt() == 1);
+
+            // the demo's first view: the live patient with the most alerts, named in the URL
             openDashboard();
-            waitUpTo(30).until(d -> !d.findElements(By.cssSelector("#live-patients li[data-patient='icu-7']"))
-                    .isEmpty());
-            WebElement item = driver.findElement(By.cssSelector("#live-patients li[data-patient='icu-7']"));
-            waitUpTo(10).until(d -> d.findElement(By.cssSelector("#live-patients li[data-patient='icu-7']"))
-                    .getText().contains("latest alert"));
-            item = driver.findElement(By.cssSelector("#live-patients li[data-patient='icu-7']"));
-            item.click();
-            waitUpTo(30).until(d -> ("live:" + patient).equals(
-                    js("return window.dashboard.rendered && window.dashboard.rendered.key")));
+            waitForRendered("live:" + patient);
+            assertThat(hash()).isEqualTo("#patient=icu-7");
             waitUpTo(10).until(d -> chartCounts().get("rr") == 300);
             assertThat(chartCounts().get("anomaly")).isEqualTo(anomalies[0]);
             assertThat(chartCounts().get("episodes")).isEqualTo(1);
+            // the Recording panel speaks to someone who never saw --data
+            String hint = driver.findElement(By.id("data-source")).getText();
+            assertThat(hint).contains("Upload a CSV", "bin/cardiospike serve --data FILE.csv").doesNotContain("no --data");
+
+            // the list: in id order, plurals, the followed patient selected
+            assertThat(texts("#live-patients li b")).containsExactly("bed-1", "bed-2", "bed-10", "icu-7", "icu-8");
+            assertThat(driver.findElement(By.id("live-count")).getText()).isEqualTo("5 patients");
+            waitUpTo(10).until(d -> liveItem("icu-7").getText().contains("latest alert"));
+            assertThat(liveItem("icu-7").getText()).isEqualTo("icu-7\n300 beats · 1 alert\nlatest alert: 5 beats, max p 0.93");
+            assertThat(liveItem("icu-8").getText()).isEqualTo("icu-8\n50 beats · 0 alerts");
+            assertThat(selectedPatients()).containsExactly("icu-7");
+            assertThat(driver.findElement(By.id("summary")).getText()).contains(" · 1 episode · live");
+
+            // one time format: the episode table and the axis in 24-hour HH:MM:SS (the browser's clock)
+            Object clock = js("""
+                    const d = new Date(arguments[0]);
+                    return [d.getHours(), d.getMinutes(), d.getSeconds()].map(v => String(v).padStart(2, '0')).join(':');""",
+                    t0 + 100 * 800L);
+            assertThat(texts("#episodes tbody td:nth-child(2)")).containsExactly(clock.toString());
+            assertThat(texts("#chart .xtick text")).isNotEmpty().allMatch(t -> t.matches(TIME));
+            assertThat(driver.findElement(By.tagName("body")).getText()).doesNotContainPattern("\\b[AP]M\\b");
+
+            // three updates, each of one patient (the server lists the most recently updated first, so its order
+            // changes each time): the page's list keeps its order, its elements (a click is never lost to a
+            // redraw) and the selection
+            js("document.querySelectorAll('#live-patients li').forEach(li => li.dataset.mark = 'kept')");
+            List<List<String>> serverOrders = new java.util.ArrayList<>();
+            Map<String, Integer> beats = new java.util.HashMap<>(Map.of("bed-1", 20, "bed-10", 20, "icu-8", 50));
+            for (String updated : List.of("bed-1", "bed-10", "icu-8")) {
+                producer.beginTransaction();
+                produceBeats(producer, updated, t0, beats.get(updated), 1, rnd, new int[1]);
+                producer.commitTransaction();
+                int count = beats.merge(updated, 1, Integer::sum);
+                waitUpTo(30).until(d -> livePatientIds().get(0).equals(updated));
+                serverOrders.add(livePatientIds());
+                waitUpTo(10).until(d -> liveItem(updated).getText().contains("\n" + count + " beats"));
+                assertThat(texts("#live-patients li b")).containsExactly("bed-1", "bed-2", "bed-10", "icu-7", "icu-8");
+                assertThat((Boolean) js("return [...document.querySelectorAll('#live-patients li')]"
+                        + ".every(li => li.dataset.mark === 'kept')")).isTrue();
+                assertThat(selectedPatients()).containsExactly("icu-7");
+            }
+            assertThat(new java.util.HashSet<>(serverOrders)).as("the server's order did change").hasSize(3);
+
+            // search by id; the count says how many are shown
+            type("patient-search", "BED");
+            assertThat(texts("#live-patients li b")).containsExactly("bed-1", "bed-2", "bed-10");
+            assertThat(driver.findElement(By.id("live-count")).getText()).isEqualTo("5 patients, 3 shown");
+            type("patient-search", "nobody");
+            assertThat(texts("#live-patients li")).isEmpty();
+            assertThat(driver.findElement(By.id("live-empty")).getText()).isEqualTo("no patient id contains \"nobody\"");
+            type("patient-search", "");
+            assertThat(texts("#live-patients li b")).hasSize(5);
+
+            // choosing a patient: a loading state until its beats come, then its URL, which a reload goes back to
+            slowNetwork(1500);
+            try {
+                liveItem("icu-8").click();
+                waitUpTo(5).until(d -> loading().contains("live"));
+                assertThat(loadingBadgeShown()).isTrue();
+            } finally {
+                normalNetwork();
+            }
+            waitForRendered("live:icu-8");
+            waitUpTo(10).until(d -> loading().isEmpty());
+            assertThat(loadingBadgeShown()).isFalse();
+            assertThat(hash()).isEqualTo("#patient=icu-8");
+            assertThat(selectedPatients()).containsExactly("icu-8");
+            driver.navigate().refresh();
+            waitUntilReady();
+            waitForRendered("live:icu-8");
+            assertThat(selectedPatients()).containsExactly("icu-8");
+            liveItem(patient).click();
+            waitForRendered("live:" + patient);
+            assertThat(hash()).isEqualTo("#patient=icu-7");
+            driver.navigate().back();
+            waitForRendered("live:icu-8");
+            driver.navigate().forward();
+            waitForRendered("live:" + patient);
+            waitUpTo(10).until(d -> chartCounts().get("rr") == 300);
 
             // new beats arrive while the page watches, and the alert closes (same alert_id: one episode still)
             producer.beginTransaction();
@@ -267,9 +561,10 @@ class DashboardBrowserTest {
     void withATokenFileThePageAsksForTheTokenAndThenShowsEverything() throws Exception {
         String token = "dashboard-token-0123456789";
         Path tokens = Files.writeString(dir.resolve("tokens"), token + "\n");
+        kafka.createTopics(1, "secured-scores", "secured-alerts"); // no live patients: it opens on a recording
         try (ApiServer secured = ApiServer.start(ApiServer.Options.builder().port(0).authTokenFile(tokens)
                 .dataFile(TestData.writeCsv(dir.resolve("secured.csv"), 2, 9))
-                .bootstrapServers(kafka.bootstrapServers()).build())) {
+                .bootstrapServers(kafka.bootstrapServers()).topics("secured-scores", "secured-alerts").build())) {
             driver.get("http://127.0.0.1:" + secured.port() + "/"); // another origin: a session storage of its own
             waitUpTo(30).until(d -> Boolean.FALSE.equals(js("return document.getElementById('token-panel').hidden")));
             assertThat(js("return document.querySelectorAll('#data-group option').length")).isEqualTo(0L);
@@ -346,6 +641,21 @@ class DashboardBrowserTest {
             assertThat(lines.get(2)).isEqualTo("event: snapshot");
             assertThat(JSON.readTree(lines.get(3).substring("data:".length())).get("ts")).hasSize(100);
         }
+    }
+
+    WebElement liveItem(String patient) {
+        return driver.findElement(By.cssSelector("#live-patients li[data-patient='" + patient + "']"));
+    }
+
+    List<String> selectedPatients() {
+        return texts("#live-patients li.selected b");
+    }
+
+    /** The server's list, most recently updated first. */
+    static List<String> livePatientIds() {
+        List<String> ids = new java.util.ArrayList<>();
+        getJson("/api/v1/live/patients").get("patients").forEach(p -> ids.add(p.get("patient_id").asText()));
+        return ids;
     }
 
     static void produceBeats(KafkaProducer<String, String> producer, String patient, long t0, int from, int count,
