@@ -98,7 +98,7 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
                 AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000));
         try (Admin admin = Admin.create(c)) {
-            admin.describeCluster().clusterId().get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            admin.describeCluster().clusterId().get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof AuthenticationException || cause instanceof AuthorizationException) {

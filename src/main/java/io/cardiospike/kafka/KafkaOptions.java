@@ -55,7 +55,7 @@ public final class KafkaOptions {
     }
 
     /** How long a command waits for its broker's first answer: an absent one is reported well within 10 s. */
-    public static final Duration BROKER_CHECK_TIMEOUT = Duration.ofSeconds(7);
+    public static final Duration BROKER_CHECK_TIMEOUT = Duration.ofSeconds(5);
 
     /** The connection, checked: wrong credentials or no broker fail here with one line. */
     public KafkaConnection connect() throws IOException {
