@@ -106,15 +106,32 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
                         + this + "): " + cause.getMessage());
             }
             if (cause instanceof org.apache.kafka.common.errors.TimeoutException) {
-                throw new NoBroker(bootstrapServers); // nothing answered: not an error of a broker
+                throw silence(); // nothing answered: not an error of a broker
             }
             throw new IllegalStateException("Kafka at " + bootstrapServers + " answered with an error: " + cause);
         } catch (TimeoutException e) {
-            throw new NoBroker(bootstrapServers);
+            throw silence();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reaching Kafka at " + bootstrapServers);
         }
+    }
+
+    /**
+     * Why no answer came: nothing listens at the first address ({@link NoBroker}), or something does but would not
+     * talk to this client, typically a secured listener and no {@code --kafka-config} (a usage error).
+     */
+    private NoBroker silence() {
+        String first = bootstrapServers.split(",")[0].trim();
+        int colon = first.lastIndexOf(':');
+        try (java.net.Socket probe = new java.net.Socket()) {
+            probe.connect(new java.net.InetSocketAddress(first.substring(0, colon),
+                    Integer.parseInt(first.substring(colon + 1))), 1000);
+        } catch (IOException | RuntimeException e) {
+            return new NoBroker(bootstrapServers);
+        }
+        throw new IllegalStateException("Kafka at " + bootstrapServers + " accepts connections but did not answer "
+                + "this client (" + this + "): does its listener need --kafka-config (SASL or SSL)?");
     }
 
     /** How many partitions {@code topic} has. */
