@@ -3,7 +3,7 @@ package io.cardiospike.cli;
 import io.cardiospike.kafka.KafkaOptions;
 import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.local.TopicReader;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -38,9 +38,9 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Duration idle = maxIdle == null ? null : parseIdle(maxIdle); // a typo fails before waiting for a broker
         KafkaConnection kafka = ClientHost.localCluster(kafkaOptions).connect();
-        Duration idle = maxIdle == null ? null : TimeUtils.parseDuration(maxIdle);
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut(); // stdout (UTF-8, flushed a line at a time: Main)
         AtomicLong lastNanos = new AtomicLong(System.nanoTime()), records = new AtomicLong();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "consume-stop"));
@@ -54,7 +54,16 @@ final class ConsumeCommand implements Callable<Integer> {
                 Thread.sleep(100);
             }
         }
+        out.flush();
         spec.commandLine().getErr().println("consumed " + records.get() + " records from " + topic);
         return 0;
+    }
+
+    private static Duration parseIdle(String value) throws UserException {
+        try {
+            return TimeUtils.parseDuration(value);
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--max-idle " + value + ": not a duration; e.g. 30s, 2min");
+        }
     }
 }

@@ -11,10 +11,11 @@ import picocli.CommandLine.Option;
 
 @Command(name = "export-dataset", description = "Write model inputs (features, windows, labels) for Python training.")
 final class ExportDatasetCommand implements Callable<Integer> {
-    @Option(names = "--input", required = true, description = "CSV with id,time,x[,y]")
+    @Option(names = "--input", required = true, description = "CSV file with id,time,x[,y] (a file, not -: its "
+            + "sha256 goes into meta.json)")
     Path input;
 
-    @Option(names = "--output", required = true, description = "directory to write")
+    @Option(names = "--output", required = true, description = "directory to write (created; its parent must exist)")
     Path output;
 
     @Option(names = "--past", defaultValue = "16", description = "past context in beats (default ${DEFAULT-VALUE})")
@@ -25,6 +26,13 @@ final class ExportDatasetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (CliFiles.isStdio(input)) {
+            throw new UserException("--input -: export-dataset reads a file (meta.json records its name and sha256)");
+        }
+        Path parent = output.toAbsolutePath().getParent();
+        if (parent != null && !java.nio.file.Files.isDirectory(parent)) {
+            throw new UserException("--output " + output + ": no such directory " + parent + " (create it first)");
+        }
         RrCsv.Table table = RrCsv.read(input);
         Map<String, Object> meta = new DatasetExporter(new FeatureSpec(past, lookahead)).export(input, table, output);
         System.err.printf("exported %d beats of %d patients (%d features, window %d) to %s%n", table.rowCount(),

@@ -17,7 +17,8 @@ final class ServeCommand implements Callable<Integer> {
     int port;
 
     @Option(names = "--host", defaultValue = "127.0.0.1",
-            description = "interface to bind (default loopback; 0.0.0.0 exposes patient data to the network)")
+            description = "interface to bind (default ${DEFAULT-VALUE}, loopback; 0.0.0.0 exposes patient data to the "
+                    + "network)")
     String host;
 
     @Mixin ModelOption model;
@@ -50,6 +51,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (port < 0 || port > 65535) {
+            throw new UserException("--port " + port + ": not a TCP port; give 1-65535, or 0 for any free port");
+        }
         if (maxConcurrentRequests < 1) {
             throw new UserException("--max-concurrent-requests must be at least 1");
         }

@@ -40,6 +40,14 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
         }
     }
 
+    /** No broker answered at all (nothing listens there, or not yet): a failure, not a usage error. */
+    public static final class NoBroker extends IOException {
+        public NoBroker(String bootstrapServers) {
+            super("no broker at " + bootstrapServers + " (is Kafka running there? start one with `bin/cardiospike "
+                    + "cluster start` or `demo`, or pass --bootstrap-servers)");
+        }
+    }
+
     public static KafkaConnection plain(String bootstrapServers) {
         return new KafkaConnection(bootstrapServers, Map.of());
     }
@@ -81,29 +89,49 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
 
     /**
      * Fails at once, with one line, when the broker refuses these credentials or does not answer within
-     * {@code timeout}; a client would otherwise retry (and a job restart) for ever.
+     * {@code timeout}; a client would otherwise retry (and a job restart) for ever. No broker at all is
+     * {@link NoBroker}, after {@code timeout} (the admin client's own retries end in a TimeoutException then).
      */
-    public void check(Duration timeout) {
+    public void check(Duration timeout) throws NoBroker {
         Map<String, Object> c = clientConfig(Map.of(
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
                 AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000));
         try (Admin admin = Admin.create(c)) {
-            admin.describeCluster().clusterId().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            admin.describeCluster().clusterId().get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof AuthenticationException || cause instanceof AuthorizationException) {
                 throw new IllegalStateException("Kafka at " + bootstrapServers + " refused the client's credentials ("
                         + this + "): " + cause.getMessage());
             }
+            if (cause instanceof org.apache.kafka.common.errors.TimeoutException) {
+                throw silence(); // nothing answered: not an error of a broker
+            }
             throw new IllegalStateException("Kafka at " + bootstrapServers + " answered with an error: " + cause);
         } catch (TimeoutException e) {
-            throw new IllegalStateException("no Kafka broker answered at " + bootstrapServers + " within "
-                    + timeout.toSeconds() + " s (" + this + ")");
+            throw silence();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reaching Kafka at " + bootstrapServers);
         }
+    }
+
+    /**
+     * Why no answer came: nothing listens at the first address ({@link NoBroker}), or something does but would not
+     * talk to this client, typically a secured listener and no {@code --kafka-config} (a usage error).
+     */
+    private NoBroker silence() {
+        String first = bootstrapServers.split(",")[0].trim();
+        int colon = first.lastIndexOf(':');
+        try (java.net.Socket probe = new java.net.Socket()) {
+            probe.connect(new java.net.InetSocketAddress(first.substring(0, colon),
+                    Integer.parseInt(first.substring(colon + 1))), 1000);
+        } catch (IOException | RuntimeException e) {
+            return new NoBroker(bootstrapServers);
+        }
+        throw new IllegalStateException("Kafka at " + bootstrapServers + " accepts connections but did not answer "
+                + "this client (" + this + "): does its listener need --kafka-config (SASL or SSL)?");
     }
 
     /** How many partitions {@code topic} has. */

@@ -54,11 +54,14 @@ public final class KafkaOptions {
         return configFile;
     }
 
+    /** How long a command waits for its broker's first answer: an absent one is reported well within 10 s. */
+    public static final Duration BROKER_CHECK_TIMEOUT = Duration.ofSeconds(5);
+
     /** The connection, checked: wrong credentials or no broker fail here with one line. */
     public KafkaConnection connect() throws IOException {
         KafkaConnection kafka = KafkaConnection.of(bootstrapServers(), configFile);
         try {
-            kafka.check(Duration.ofSeconds(20));
+            kafka.check(BROKER_CHECK_TIMEOUT);
         } catch (IllegalStateException e) {
             throw new KafkaConnection.Unreachable(e.getMessage());
         }

@@ -84,6 +84,20 @@ public final class ReplayProducer implements AutoCloseable {
         return events;
     }
 
+    /**
+     * The base epoch that gives the recordings' earliest beat the event time {@code startTs}: a replay shifted as a
+     * whole, its spacing kept ({@code produce --start-ts}).
+     */
+    public static long baseEpochForStart(List<Recording> recordings, long startTs) {
+        long first = Long.MAX_VALUE;
+        for (Recording r : recordings) {
+            for (double t : r.time()) {
+                first = Math.min(first, Math.round(t));
+            }
+        }
+        return first == Long.MAX_VALUE ? startTs : startTs - first;
+    }
+
     /** The event time a replayed beat gets. */
     public static long replayTs(double time, long baseEpochMs) {
         return baseEpochMs + Math.round(time);

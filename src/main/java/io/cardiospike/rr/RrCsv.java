@@ -89,7 +89,13 @@ public final class RrCsv {
         return new Table(row, recordings);
     }
 
-    /** Writes score results in input order: {@code id,time,y,proba}, with {@code y} the 0/1 decisions given. */
+    /** The header of scored CSVs ({@code score}, the API's {@code /predict/csv}, the demo's {@code --scores-csv}). */
+    public static final String SCORES_HEADER = "id,time,y,proba,artifact";
+
+    /**
+     * Writes score results in input order: {@code id,time,y,proba,artifact}, with {@code y} the 0/1 decisions given
+     * and {@code artifact} 1 where the beat's RR is a sensor artifact ({@link Artifacts}, the API's {@code errors}).
+     */
     public static void writeScores(Writer out, Table table, List<double[]> probaPerRecording,
                                    List<int[]> decisionsPerRecording) throws IOException {
         String[] lines = new String[table.rowCount()];
@@ -99,10 +105,10 @@ public final class RrCsv {
             int[] y = decisionsPerRecording.get(r);
             for (int i = 0; i < rec.size(); i++) {
                 lines[rec.inputRows()[i]] = rec.id() + "," + formatTime(rec.time()[i]) + "," + y[i] + ","
-                        + formatProba(proba[i]);
+                        + formatProba(proba[i]) + (Artifacts.isArtifact(rec.rr()[i]) ? ",1" : ",0");
             }
         }
-        out.write("id,time,y,proba\n");
+        out.write(SCORES_HEADER + "\n");
         for (String l : lines) {
             out.write(l);
             out.write('\n');

@@ -298,7 +298,7 @@ class ApiServerTest {
                 ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + csv + "\r\n--"
                         + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
         assertThat(field.statusCode()).as(field.body()).isEqualTo(200);
-        assertThat(field.body()).startsWith("id,time,y,proba\np1,0,");
+        assertThat(field.body()).startsWith("id,time,y,proba,artifact\np1,0,");
 
         // the event stream without the live view is a 404 like its sibling live endpoints, as documented
         assertError(get("/api/v1/live/events"), 404, "live view is off");

@@ -34,7 +34,7 @@ class DemoStatusTest {
     void aQuietPatientsBeatsWaitForTheIdleFlushAndBurstsAndDeadLettersCountTheirBeats() {
         DemoStatus status = new DemoStatus(8, Duration.ofSeconds(10));
         status.input("b", json("{\"patient_id\":\"b\",\"ts\":1,\"rr_ms\":[800,810,790]}"), 0);
-        status.input("b", json("not json"), 0);
+        status.input("b", com.fasterxml.jackson.databind.node.MissingNode.getInstance(), 0); // not JSON, as TopicReader gives it
         status.deadLetter("b", json("{\"reason\":\"malformed\",\"raw_value\":\"not json\"}"));
         status.input("c", json("{\"patient_id\":\"c\",\"ts\":1,\"rr_ms\":[800,810]}"), 0);
         status.deadLetter("c", json("{\"reason\":\"late\",\"raw_value\":\"{\\\"patient_id\\\":\\\"c\\\",\\\"ts\\\":1,"

@@ -25,7 +25,7 @@ class LauncherIT {
         Result r = run(Map.of(), "score", "--input", "in.csv", "--output", "out.csv");
         assertThat(r.exit).as(r.err).isZero();
         List<String> lines = Files.readAllLines(dir.resolve("out.csv"));
-        assertThat(lines).hasSize(4).first().isEqualTo("id,time,y,proba");
+        assertThat(lines).hasSize(4).first().isEqualTo("id,time,y,proba,artifact");
     }
 
     @Test

@@ -27,11 +27,13 @@ class RrCsvTest {
 
     @Test
     void writesScoresInInputOrder() throws Exception {
-        RrCsv.Table t = parse("id,time,x\na,800,800\nb,0,700\na,0,750\n");
+        RrCsv.Table t = parse("id,time,x\na,800,800\nb,0,2400\na,0,750\n");
         StringWriter out = new StringWriter();
         RrCsv.writeScores(out, t, List.of(new double[] {0.1, 0.9}, new double[] {0.5}),
                 List.of(new int[] {0, 1}, new int[] {1}));
-        assertThat(out.toString()).isEqualTo("id,time,y,proba\na,800,1,0.90000000\nb,0,1,0.50000000\na,0,0,0.10000000\n");
+        // artifact: an RR outside 300-2000 ms (b's 2400)
+        assertThat(out.toString()).isEqualTo("id,time,y,proba,artifact\na,800,1,0.90000000,0\nb,0,1,0.50000000,1\n"
+                + "a,0,0,0.10000000,0\n");
     }
 
     @Test
