@@ -138,7 +138,7 @@ class DocsIT {
         if (command.getCommandSpec().findOption(option) != null) {
             return true;
         }
-        return !command.getCommandSpec().unmatchedArgs().isEmpty() && command.getParent() != null
+        return !command.getCommandSpec().unmatchedArgsBindings().isEmpty() && command.getParent() != null
                 && command.getParent().getSubcommands().values().stream()
                         .anyMatch(sibling -> sibling.getCommandSpec().findOption(option) != null);
     }

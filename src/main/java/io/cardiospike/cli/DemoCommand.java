@@ -212,8 +212,10 @@ final class DemoCommand implements Callable<Integer> {
                     + " patients from " + replay + " at speed " + speed
                     : "streaming " + patients + " synthetic patients at speed " + speed);
 
-            long lastIn = 0, lastNanos = System.nanoTime();
+            long lastIn = 0, lastNanos = System.nanoTime(), lastPrinted = 0;
             String lastLine = "";
+            // On a terminal the line is redrawn every second; into a file or pipe, a line every 10 s
+            boolean terminal = Progress.stderrIsTerminal();
             while (!stopRequested) {
                 Thread.sleep(1000);
                 long now = System.nanoTime(), in = status.in();
@@ -221,16 +223,21 @@ final class DemoCommand implements Callable<Integer> {
                 lastIn = in;
                 lastNanos = now;
                 String line = status.line(rate, now);
-                if (!complete || !line.equals(lastLine)) { // once the replay is committed, only news
+                boolean news = !complete || !line.equals(lastLine); // once the replay is committed, only news
+                if (news && terminal) {
                     System.err.print("\r" + line + "   ");
                     lastLine = line;
+                } else if (news && now - lastPrinted >= 10_000_000_000L) {
+                    System.err.println(line);
+                    lastLine = line;
+                    lastPrinted = now;
                 }
                 if (job.getJobStatus().get().isGloballyTerminalState()) {
                     throw new IllegalStateException("the scoring job stopped: " + job.getJobStatus().get());
                 }
                 if (!complete && pending != null && !feeder.isAlive() && pending.isEmpty()) {
                     complete = true;
-                    System.err.println();
+                    System.err.println(terminal ? "" : line);
                     log("the replay is committed: " + events.size() + " beats, " + status.scored() + " scored, "
                             + DemoStatus.plural(status.deadLetters(), "dead letter") + ", "
                             + DemoStatus.plural(status.alerts(), "alert")
@@ -240,7 +247,7 @@ final class DemoCommand implements Callable<Integer> {
                     }
                 }
             }
-            if (!complete) {
+            if (!complete && terminal) {
                 System.err.println();
             }
             if (scoresCsv != null && table != null) {
