@@ -175,7 +175,7 @@ final class ScaleRun implements AutoCloseable {
         long sendStart = System.nanoTime(), phasesStart = System.currentTimeMillis();
         send(beats, 0);
         awaitCaughtUp("throughput");
-        double sustained = sustained(full);
+        double sustained = sustained(full, sendStart, config.checkpointInterval());
         progress("  sent in %.1f s; sustained %,.0f events/s", (System.nanoTime() - sendStart) / 1e9, sustained);
 
         double rate = Math.max(100, sustained / 2);
@@ -434,10 +434,19 @@ final class ScaleRun implements AutoCloseable {
         return lag;
     }
 
-    /** Scores committed per second between 10 % and 90 % of the phase's. */
-    private static double sustained(Phase p) {
+    /**
+     * Scores committed per second between 10 % and 90 % of the phase's. Scores arrive a checkpoint's commit at a time,
+     * so a phase of a few commits would read as an absurd rate: then the whole phase, from its first send to its last
+     * score, is the figure.
+     */
+    private static double sustained(Phase p, long sendStartNanos, Duration checkpointInterval) {
         int lo = (int) (p.reads * 0.1), hi = (int) (p.reads * 0.9) - 1;
-        return hi > lo ? (hi - lo) / ((p.readNanos[hi] - p.readNanos[lo]) / 1e9) : Double.NaN;
+        if (hi <= lo) {
+            return Double.NaN;
+        }
+        long window = p.readNanos[hi] - p.readNanos[lo];
+        return window >= 5 * checkpointInterval.toNanos() ? (hi - lo) / (window / 1e9)
+                : p.reads / ((p.readNanos[p.reads - 1] - sendStartNanos) / 1e9);
     }
 
     /** A line on stderr every 10 s while the returned thread runs. */
