@@ -296,17 +296,9 @@ class DocsIT {
                 : "printed nothing in " + block.stopAfter().toSeconds() + " s";
     }
 
-    /** The Python of the test venv (confluent-kafka for the docs' consumer), as bin/cardiospike fuzz-venv makes it. */
+    /** The Python of the tests' small venv (confluent-kafka for the docs' consumer), beside its schemathesis. */
     private static String docsPython() throws IOException, InterruptedException {
-        String schemathesis = System.getenv("CARDIOSPIKE_SCHEMATHESIS");
-        if (schemathesis == null || schemathesis.isBlank()) {
-            Process p = new ProcessBuilder(ROOT.resolve("bin/cardiospike").toString(), "fuzz-venv")
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            assertThat(p.waitFor()).as("bin/cardiospike fuzz-venv").isZero();
-            schemathesis = printed.lines().reduce((a, b) -> b).orElseThrow();
-        }
-        return Path.of(schemathesis).resolveSibling("python").toString();
+        return Path.of(io.cardiospike.api.ApiFuzzIT.schemathesis()).resolveSibling("python").toString();
     }
 
     private static String read(Path file) {

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * passes its path in {@code CARDIOSPIKE_SCHEMATHESIS}). Each run is bounded (examples per operation, one worker) and
  * seeded, so it takes about a minute and repeats itself.
  */
-class ApiFuzzIT {
+public class ApiFuzzIT {
     static final Path REPORTS = Path.of("target/schemathesis").toAbsolutePath();
     static final int EXAMPLES_PER_OPERATION = 150;
     static final int SEED = 42;
@@ -87,8 +87,11 @@ class ApiFuzzIT {
         }
     }
 
-    /** The schemathesis of the fuzzing venv: as bin/cardiospike test passes it, else from bin/cardiospike itself. */
-    private static String schemathesis() throws IOException, InterruptedException {
+    /**
+     * The schemathesis of the tests' small venv (bin/cardiospike fuzz-venv): as bin/cardiospike test passes it, else
+     * from bin/cardiospike itself. DocsIT runs the docs' Python with the same venv.
+     */
+    public static String schemathesis() throws IOException, InterruptedException {
         String given = System.getenv("CARDIOSPIKE_SCHEMATHESIS");
         if (given != null && !given.isBlank()) {
             return given;
