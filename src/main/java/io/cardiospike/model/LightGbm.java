@@ -43,6 +43,9 @@ final class LightGbm {
     private final boolean[] defaultLeft;
     private final int[] children; // node n: left at 2n, right at 2n + 1
     private final double[] value; // of the leaves
+    private final double[] count; // training rows that reached each node (internal_count, leaf_count): for TreeSHAP
+    private final double[] expected; // per tree: the mean of its leaf values over the training rows
+    private final int maxDepth;
 
     LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
         List<String> lines;
@@ -92,6 +95,8 @@ final class LightGbm {
             defaultLeft = new boolean[nodes];
             children = new int[2 * (nodes + leaves)];
             value = new double[nodes + leaves];
+            count = new double[nodes + leaves];
+            expected = new double[trees.size()];
             int nodeBase = 0, leafBase = nodes;
             for (int ti = 0; ti < trees.size(); ti++) {
                 Map<String, String> t = trees.get(ti);
@@ -108,7 +113,15 @@ final class LightGbm {
                 }
                 if (n == 1) {
                     roots[ti] = leafBase;
+                    expected[ti] = values[0];
                 } else {
+                    int[] leafCount = ints(require(t, "leaf_count"), n);
+                    int[] splitCount = ints(require(t, "internal_count"), n - 1);
+                    double total = splitCount[0];
+                    for (int k = 0; k < n; k++) { // LightGBM's Tree::ExpectedValue, in its order
+                        count[leafBase + k] = leafCount[k];
+                        expected[ti] += (leafCount[k] / total) * values[k];
+                    }
                     int[] splitFeature = ints(require(t, "split_feature"), n - 1);
                     double[] thresholds = doubles(require(t, "threshold"), n - 1);
                     int[] decision = ints(require(t, "decision_type"), n - 1);
@@ -123,6 +136,7 @@ final class LightGbm {
                                     + splitFeature[k] + " of " + featureCount);
                         }
                         int g = nodeBase + k;
+                        count[g] = splitCount[k];
                         feature[g] = splitFeature[k];
                         threshold[g] = thresholds[k] + 0.0; // -0.0 becomes 0.0: the same split, and a sign bit of 0
                         missingType[g] = (byte) ((decision[k] >> 2) & 3);
@@ -143,9 +157,12 @@ final class LightGbm {
             plain &= m == 0;
         }
         onlyPlainSplits = plain;
+        int deepest = 0;
         for (int t = 0; t < roots.length; t++) {
             depth[t] = depth(roots[t]);
+            deepest = Math.max(deepest, depth[t]);
         }
+        maxDepth = deepest;
         if (featureCount != expectedFeatures) {
             throw new ModelBundleException(modelFile + ": model expects " + featureCount
                     + " features, the bundle's spec has " + expectedFeatures);
@@ -270,5 +287,137 @@ final class LightGbm {
             return children[2 * node + (defaultLeft[node] ? 0 : 1)];
         }
         return children[2 * node + (x <= threshold[node] ? 0 : 1)];
+    }
+
+    /**
+     * Exact TreeSHAP contributions of one row, as LightGBM's {@code predict(..., pred_contrib=True)} computes them:
+     * one per feature, then the model's expected raw score at index {@link #featureCount()}; they sum to the row's
+     * margin. Path-dependent SHAP (Lundberg et al., "Consistent individualized feature attribution for tree
+     * ensembles", Algorithm 2): a feature left out of a coalition follows both children of its splits, weighted by
+     * the training rows that went each way (the node counts of the model file). About a tree's leaves times its
+     * depth squared per tree: for the few rows that are explained, not for every scored one.
+     */
+    double[] contributions(double[] row, int offset) {
+        double[] x = new double[featureCount];
+        for (int k = 0; k < featureCount; k++) {
+            double v = row[offset + k];
+            x[k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
+        }
+        double[] phi = new double[featureCount + 1];
+        ShapPath path = new ShapPath((maxDepth + 2) * (maxDepth + 3) / 2);
+        for (int t = 0; t < roots.length; t++) {
+            phi[featureCount] += expected[t];
+            if (roots[t] < splits) {
+                shap(x, phi, path, 0, roots[t], 0, 1, 1, -1);
+            }
+        }
+        return phi;
+    }
+
+    /**
+     * One step of the recursion: the path of the parent (at {@code parentStart}, {@code depth} elements) is copied
+     * after itself and extended by the split that led here, so that siblings each start from their parent's path.
+     */
+    private void shap(double[] x, double[] phi, ShapPath p, int parentStart, int node, int depth, double zeroFraction,
+                      double oneFraction, int splitFeature) {
+        int start = parentStart + depth;
+        p.copy(parentStart, start, depth);
+        p.extend(start, depth, zeroFraction, oneFraction, splitFeature);
+        if (node >= splits) {
+            for (int i = 1; i <= depth; i++) {
+                double w = p.unwoundSum(start, depth, i);
+                phi[p.feature[start + i]] += w * (p.one[start + i] - p.zero[start + i]) * value[node];
+            }
+            return;
+        }
+        int hot = next(node, x[feature[node]]);
+        int cold = hot == children[2 * node] ? children[2 * node + 1] : children[2 * node];
+        double rows = count[node];
+        double inZero = 1, inOne = 1;
+        int f = feature[node];
+        int seen = 0;
+        while (seen <= depth && p.feature[start + seen] != f) {
+            seen++;
+        }
+        if (seen <= depth) { // the feature split higher up already: undo that step, this split redoes it
+            inZero = p.zero[start + seen];
+            inOne = p.one[start + seen];
+            p.unwind(start, depth, seen);
+            depth--;
+        }
+        shap(x, phi, p, start, hot, depth + 1, count[hot] / rows * inZero, inOne, f);
+        shap(x, phi, p, start, cold, depth + 1, count[cold] / rows * inZero, 0, f);
+    }
+
+    /**
+     * The unique features on a root-to-node path, each with the fraction of coalitions without it ({@code zero}:
+     * the share of training rows that go this way) and with it ({@code one}: 1 if the row goes this way, else 0),
+     * and the permutation weights; every level of the recursion keeps its own path, one after the other.
+     */
+    private static final class ShapPath {
+        final int[] feature;
+        final double[] zero, one, weight;
+
+        ShapPath(int capacity) {
+            feature = new int[capacity];
+            zero = new double[capacity];
+            one = new double[capacity];
+            weight = new double[capacity];
+        }
+
+        void copy(int from, int to, int length) {
+            System.arraycopy(feature, from, feature, to, length);
+            System.arraycopy(zero, from, zero, to, length);
+            System.arraycopy(one, from, one, to, length);
+            System.arraycopy(weight, from, weight, to, length);
+        }
+
+        /** Appends element {@code depth} to the path at {@code s} and updates the weights of the ones before it. */
+        void extend(int s, int depth, double zeroFraction, double oneFraction, int f) {
+            feature[s + depth] = f;
+            zero[s + depth] = zeroFraction;
+            one[s + depth] = oneFraction;
+            weight[s + depth] = depth == 0 ? 1 : 0;
+            for (int i = depth - 1; i >= 0; i--) {
+                weight[s + i + 1] += oneFraction * weight[s + i] * (i + 1) / (double) (depth + 1);
+                weight[s + i] = zeroFraction * weight[s + i] * (depth - i) / (double) (depth + 1);
+            }
+        }
+
+        /** Removes element {@code at}: the inverse of {@link #extend}. */
+        void unwind(int s, int depth, int at) {
+            double o = one[s + at], z = zero[s + at];
+            double carry = weight[s + depth];
+            for (int i = depth - 1; i >= 0; i--) {
+                if (o != 0) {
+                    double before = weight[s + i];
+                    weight[s + i] = carry * (depth + 1) / ((i + 1) * o);
+                    carry = before - weight[s + i] * z * (depth - i) / (double) (depth + 1);
+                } else {
+                    weight[s + i] = (weight[s + i] * (depth + 1)) / (z * (depth - i));
+                }
+            }
+            for (int i = at; i < depth; i++) {
+                feature[s + i] = feature[s + i + 1];
+                zero[s + i] = zero[s + i + 1];
+                one[s + i] = one[s + i + 1];
+            }
+        }
+
+        /** The total weight the path would have without element {@code at}, without changing it. */
+        double unwoundSum(int s, int depth, int at) {
+            double o = one[s + at], z = zero[s + at];
+            double carry = weight[s + depth], total = 0;
+            for (int i = depth - 1; i >= 0; i--) {
+                if (o != 0) {
+                    double w = carry * (depth + 1) / ((i + 1) * o);
+                    total += w;
+                    carry = weight[s + i] - w * z * ((depth - i) / (double) (depth + 1));
+                } else {
+                    total += (weight[s + i] / z) / ((depth - i) / (double) (depth + 1));
+                }
+            }
+            return total;
+        }
     }
 }

@@ -55,6 +55,56 @@ class LightGbmParityTest {
         }));
     }
 
+    /**
+     * TreeSHAP against LightGBM's own {@code pred_contrib} (to 1e-6), real rows and salted ones, and each row's
+     * contributions sum to its margin: the committed model and the one with every missing-value rule.
+     */
+    @Test
+    void contributionsAreLightGbmsPredContrib() throws Exception {
+        assertSameContributions(MODEL);
+    }
+
+    @Test
+    void contributionsUnderEveryMissingValueRuleAreLightGbms(@TempDir Path dir) throws Exception {
+        SplittableRandom random = new SplittableRandom(5);
+        assertSameContributions(variant(dir, "decision_type", t -> {
+            int missing = random.nextInt(3), defaultLeft = random.nextInt(2);
+            return String.valueOf((missing << 2) | (defaultLeft << 1));
+        }));
+    }
+
+    private static void assertSameContributions(Path file) throws Exception {
+        String text = Files.readString(file);
+        LightGbm walk = new LightGbm(file, new WindowEncoder(spec()).features().count());
+        int f = walk.featureCount();
+        double[] rows = rows(f, splits(text));
+        int n = rows.length / f;
+        double[] margins = walk.margins(rows, n);
+        LGBMBooster.loadNative();
+        try (LGBMBooster nativeBooster = LGBMBooster.loadModelFromString(text)) {
+            double[] expected = nativeBooster.predictForMat(rows, n, f, true, PredictionType.C_API_PREDICT_CONTRIB);
+            assertThat(expected).hasSize(n * (f + 1));
+            int nonZero = 0;
+            for (int r = 0; r < n; r++) {
+                double[] phi = walk.contributions(rows, r * f);
+                double sum = 0;
+                for (int k = 0; k <= f; k++) {
+                    if (Math.abs(phi[k] - expected[r * (f + 1) + k]) > 1e-6) {
+                        assertThat(phi[k]).as("row %d feature %d", r, k).isCloseTo(expected[r * (f + 1) + k],
+                                org.assertj.core.data.Offset.offset(1e-6));
+                    }
+                    sum += phi[k];
+                    nonZero += k < f && phi[k] != 0 ? 1 : 0;
+                }
+                if (Math.abs(sum - margins[r]) > 1e-9) {
+                    assertThat(sum).as("row %d: contributions sum to the margin", r)
+                            .isCloseTo(margins[r], org.assertj.core.data.Offset.offset(1e-9));
+                }
+            }
+            assertThat(nonZero).as("contributions that are not 0").isGreaterThan(n * 10);
+        }
+    }
+
     /** The committed model with each value of one per-tree field rewritten. */
     private static Path variant(Path dir, String field, java.util.function.UnaryOperator<String> rewrite)
             throws Exception {
