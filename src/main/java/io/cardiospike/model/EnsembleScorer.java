@@ -2,12 +2,15 @@ package io.cardiospike.model;
 
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.features.FeatureWording;
 import io.cardiospike.features.NetInput;
 import io.cardiospike.features.WindowEncoder;
 import io.cardiospike.rr.Artifacts;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.function.IntFunction;
+import java.util.stream.IntStream;
 
 /**
  * The one scorer behind the CLI, the streaming job and the REST API: raw RR windows in, per-beat anomaly
@@ -136,6 +139,33 @@ public final class EnsembleScorer implements AutoCloseable {
         }
         ScorerStages.add(size, t1 - t0, t2 - t1, t3 - t2, ScorerStages.cpuNanos() - t3);
         return new WindowScores(margin, logit, proba);
+    }
+
+    /**
+     * Why one window (of {@code spec().windowSize()} raw RR values, as {@link #scoreWindows} takes) scored as it did.
+     * Its probability is the one {@link #scoreWindows} gives the same window.
+     */
+    public Explanation explain(double[] rawWindow) {
+        int f = encoder.features().count(), c = spec().centre();
+        double[] features = new double[f];
+        float[] tensor = new float[encoder.netInputSize()];
+        encoder.encode(rawWindow, features, 0, tensor, 0);
+        double[] phi = lightGbm.contributions(features, 0);
+        double margin = lightGbm.margins(features, 1)[0];
+        double logit = cardioNet.logits(tensor, 1, NetInput.CHANNELS, spec().windowSize())[0];
+        boolean artifact = Artifacts.isArtifact(rawWindow[c]);
+        List<String> names = encoder.features().names();
+        double median = features[names.indexOf("median_rr")];
+        List<Explanation.Reason> reasons = IntStream.range(0, f).boxed()
+                .sorted(Comparator.comparingDouble((Integer k) -> -Math.abs(phi[k])).thenComparingInt(k -> k))
+                .limit(Explanation.REASONS)
+                .map(k -> new Explanation.Reason(names.get(k), features[k], phi[k],
+                        FeatureWording.describe(names.get(k), features[k], median)))
+                .toList();
+        List<Explanation.Share> shares = stacker.shares(margin, logit, artifact);
+        double z = shares.stream().mapToDouble(Explanation.Share::logOdds).sum();
+        return new Explanation(reasons, phi[f], margin, shares, z, stacker.proba(margin, logit, artifact),
+                rawWindow.clone(), c);
     }
 
     @Override

@@ -49,13 +49,35 @@ final class Stacker {
     double proba(double lgbmMargin, double cnnLogit, boolean artifact) {
         double z = intercept;
         for (int i = 0; i < inputs.length; i++) {
-            double x = switch (inputs[i]) {
-                case 0 -> lgbmMargin;
-                case 1 -> cnnLogit;
-                default -> artifact ? 1 : 0;
-            };
-            z += coef[i] * x;
+            z += coef[i] * input(i, lgbmMargin, cnnLogit, artifact);
         }
         return 1 / (1 + Math.exp(-z));
+    }
+
+    private double input(int i, double lgbmMargin, double cnnLogit, boolean artifact) {
+        return switch (inputs[i]) {
+            case 0 -> lgbmMargin;
+            case 1 -> cnnLogit;
+            default -> artifact ? 1 : 0;
+        };
+    }
+
+    /** Each input's term {@code coef_i * input_i} of the log-odds, in stacker.json's order, then the intercept. */
+    List<Explanation.Share> shares(double lgbmMargin, double cnnLogit, boolean artifact) {
+        double[] term = new double[inputs.length + 1];
+        double sumAbs = Math.abs(intercept);
+        for (int i = 0; i < inputs.length; i++) {
+            term[i] = coef[i] * input(i, lgbmMargin, cnnLogit, artifact);
+            sumAbs += Math.abs(term[i]);
+        }
+        term[inputs.length] = intercept;
+        List<Explanation.Share> shares = new ArrayList<>();
+        for (int i = 0; i <= inputs.length; i++) {
+            boolean isIntercept = i == inputs.length;
+            shares.add(new Explanation.Share(isIntercept ? "intercept" : INPUT_ORDER.get(inputs[i]),
+                    isIntercept ? 1 : input(i, lgbmMargin, cnnLogit, artifact), isIntercept ? intercept : coef[i],
+                    term[i], sumAbs == 0 ? 0 : term[i] / sumAbs));
+        }
+        return shares;
     }
 }
