@@ -4,7 +4,9 @@ import io.cardiospike.stream.records.DeadLetter.Reason;
 import io.cardiospike.stream.wire.StreamJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.Explanation;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
 import io.cardiospike.stream.functions.PatientScorer;
@@ -654,6 +656,52 @@ class PatientScorerTest {
                     org.assertj.core.api.Assertions.within(1e-12));
             assertThat(a.alertId).isEqualTo(AnomalyAlert.alertId("p1", a.startTs, scorer.modelVersion()));
         }
+    }
+
+    /**
+     * An open alert explains its first beat from the window that beat was scored on: the batch explanation of that
+     * beat, to the bit; a closed alert carries none, on the wire neither.
+     */
+    @Test
+    void openAlertsCarryTheBatchExplanationOfTheirFirstBeat() throws Exception {
+        Recording r = recording(600, 31);
+        var h = harness(null);
+        feed(h, beats("p1", r, BASE));
+        flushAll(h);
+        EnsembleScorer scorer = TestBundle.scorer();
+        List<AnomalyAlert> opened = alerts(h).stream().filter(a -> a.status.equals(AnomalyAlert.OPEN)).toList();
+        assertThat(opened).isNotEmpty();
+        for (AnomalyAlert o : opened) {
+            int start = 0;
+            while (BASE + (long) r.time()[start] != o.startTs) {
+                start++;
+            }
+            Explanation batch = scorer.explain(BeatWindows.cut(r.rr(), start, scorer.spec()));
+            var wire = StreamJson.read(StreamJson.alert(o));
+            var e = wire.get("explanation");
+            assertThat(e).as("open alert %s", o.alertId).isNotNull();
+            assertThat(e.get("reasons")).hasSize(Explanation.REASONS);
+            for (int k = 0; k < Explanation.REASONS; k++) {
+                assertThat(e.get("reasons").get(k).get("feature").asText()).isEqualTo(batch.reasons().get(k).feature());
+                assertThat(e.get("reasons").get(k).get("contribution").doubleValue())
+                        .isEqualTo(batch.reasons().get(k).contribution());
+                assertThat(e.get("reasons").get(k).get("text").asText()).isEqualTo(batch.reasons().get(k).text());
+            }
+            assertThat(e.get("lightgbm_margin").doubleValue()).isEqualTo(batch.lgbmMargin());
+            assertThat(e.get("proba").doubleValue()).isEqualTo(o.maxProba); // the opening beat's own probability
+            double[] window = new double[e.get("window_rr").size()];
+            for (int k = 0; k < window.length; k++) {
+                window[k] = e.get("window_rr").get(k).doubleValue();
+            }
+            assertThat(window).containsExactly(BeatWindows.cut(r.rr(), start, scorer.spec()));
+            assertThat(e.get("beat_index").intValue()).isEqualTo(scorer.spec().centre());
+            assertThat(wire.get("alert_id").asText()).isEqualTo(o.alertId);
+        }
+        List<AnomalyAlert> closed = alerts(h).stream().filter(a -> a.status.equals(AnomalyAlert.CLOSED)).toList();
+        assertThat(closed).hasSameSizeAs(opened).allSatisfy(c -> {
+            assertThat(c.explanation).isNull();
+            assertThat(StreamJson.read(StreamJson.alert(c)).has("explanation")).isFalse();
+        });
     }
 
     /** An episode open at a checkpoint is the same episode after the restore: closed once, under its id. */

@@ -112,6 +112,8 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient List<Pending> pending;
     private transient int pendingWindows;
     private transient boolean scoringScheduled;
+    /** The window of the beat the episode tracker is told of: an episode it opens is explained from it. */
+    private transient double[] trackedWindow;
     private transient Counter beatsScored;
     private transient Counter alerts;
     private transient Counter duplicates;
@@ -473,6 +475,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             double pr = proba[next++];
             boolean anomaly = scorer.isAnomalous(pr); // the same rule as the batch scorer's decide
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
+            trackedWindow = p.window;
             changed |= tracker.beat(p.ts, pr, anomaly);
         }
         if (changed) {
@@ -492,11 +495,14 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     }
 
     private void emitAlert(String status, Episode e) {
-        output.collect(ALERTS, new StreamRecord<>(new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats,
-                e.maxProba, e.sumProba / e.beats, modelVersion)));
+        AnomalyAlert alert = new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
+                e.sumProba / e.beats, modelVersion);
         if (status.equals(AnomalyAlert.OPEN)) {
             alerts.inc();
+            // the opening beat only: an explanation costs about a hundred scored beats
+            alert.explanation = StreamJson.explanation(scorer.explain(trackedWindow));
         }
+        output.collect(ALERTS, new StreamRecord<>(alert));
     }
 
     private void emit(ScoredBeat scored) {

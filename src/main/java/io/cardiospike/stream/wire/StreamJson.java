@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cardiospike.model.Explanation;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.DeadLetter.Reason;
@@ -178,7 +179,20 @@ public final class StreamJson {
             g.writeNumberField("max_proba", a.maxProba);
             g.writeNumberField("mean_proba", a.meanProba);
             g.writeStringField("model_version", a.modelVersion);
+            if (a.explanation != null) {
+                g.writeFieldName("explanation");
+                g.writeRawValue(a.explanation);
+            }
         });
+    }
+
+    /** An {@link Explanation} as the JSON text an open alert carries. */
+    public static String explanation(Explanation e) {
+        try {
+            return MAPPER.writeValueAsString(e.json());
+        } catch (IOException x) {
+            throw new UncheckedIOException(x);
+        }
     }
 
     public static byte[] deadLetter(DeadLetter d) {
