@@ -1,7 +1,10 @@
 package io.cardiospike.api;
 
+import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.EpisodeTracker;
+import io.cardiospike.model.Explanation;
+import io.cardiospike.model.WindowScores;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.rr.Recording;
 import java.util.ArrayList;
@@ -11,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /** One recording scored by the ensemble, with the per-beat flags and episodes that the API and the page show. */
-record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes) {
+record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes, double[] cnnLogit) {
 
     /** An {@link EpisodeTracker} episode of a recording: {@code start} and {@code end} are inclusive beat indices. */
     static final class Episode implements EpisodeTracker.Episode {
@@ -38,7 +41,8 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
     }
 
     static Analysis of(EnsembleScorer scorer, double[] rr) {
-        double[] proba = scorer.scoreRecording(rr).proba();
+        WindowScores scores = scorer.scoreRecording(rr);
+        double[] proba = scores.proba();
         int n = rr.length;
         int[] anomaly = scorer.decide(proba); // the same decisions as the CLI's y column
         int[] artifact = new int[n];
@@ -49,7 +53,24 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
             tracker.beat(i, proba[i], anomaly[i] == 1);
         }
         tracker.end(); // the end of the recording closes the last episode
-        return new Analysis(proba, anomaly, artifact, episodes);
+        return new Analysis(proba, anomaly, artifact, episodes, scores.cnnLogit());
+    }
+
+    /**
+     * Why each flagged beat was flagged, in beat order: {@code beat} (its index), then the {@link Explanation}'s
+     * fields. Flagged beats only: an explanation costs about as much as a hundred scored beats.
+     */
+    List<Map<String, Object>> explanationsJson(EnsembleScorer scorer, double[] rr) {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (int i = 0; i < rr.length; i++) {
+            if (anomaly[i] == 1) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("beat", i);
+                m.putAll(scorer.explain(BeatWindows.cut(rr, i, scorer.spec()), cnnLogit[i]).json());
+                list.add(m);
+            }
+        }
+        return list;
     }
 
     List<Map<String, Object>> episodesJson() {
@@ -82,6 +103,7 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
         m.put("anomaly", a.anomaly());
         m.put("artifact", a.artifact());
         m.put("episodes", a.episodesJson());
+        m.put("explanations", a.explanationsJson(scorer, r.rr()));
         return m;
     }
 }

@@ -462,6 +462,7 @@ public final class ApiServer implements AutoCloseable {
         m.put("anomaly_thresh", scorer.threshold());
         m.put("errors", a.artifact());
         m.put("episodes", a.episodesJson());
+        m.put("explanations", scoring(() -> a.explanationsJson(scorer, req.sequence())));
         m.put("model_version", scorer.modelVersion());
         ctx.json(m);
     }

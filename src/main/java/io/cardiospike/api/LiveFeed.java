@@ -3,6 +3,7 @@ package io.cardiospike.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -165,11 +166,20 @@ final class LiveFeed implements AutoCloseable {
         patientsChanged = true;
     }
 
-    /** An alert opens, then closes under the same {@code alert_id}: the later record replaces the earlier. */
+    /**
+     * An alert opens, then closes under the same {@code alert_id}: the later record replaces the earlier, and keeps
+     * the open one's explanation (only the open record carries one).
+     */
     private void onAlert(JsonNode v) {
         String id = requiredText(v, "patient_id");
         PatientBuffer p = patient(id);
         String alertId = v.path("alert_id").asText();
+        for (JsonNode a : p.alerts) {
+            if (a.path("alert_id").asText().equals(alertId) && a.has("explanation") && !v.has("explanation")
+                    && v instanceof ObjectNode o) {
+                o.set("explanation", a.get("explanation"));
+            }
+        }
         boolean known = p.alerts.removeIf(a -> a.path("alert_id").asText().equals(alertId));
         p.alerts.addLast(v);
         if (p.alerts.size() > ALERTS_PER_PATIENT) {

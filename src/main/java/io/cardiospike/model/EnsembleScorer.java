@@ -146,13 +146,23 @@ public final class EnsembleScorer implements AutoCloseable {
      * Its probability is the one {@link #scoreWindows} gives the same window.
      */
     public Explanation explain(double[] rawWindow) {
+        float[] tensor = new float[encoder.netInputSize()];
+        encoder.encode(rawWindow, new double[encoder.features().count()], 0, tensor, 0);
+        return explain(rawWindow, cardioNet.logits(tensor, 1, NetInput.CHANNELS, spec().windowSize())[0]);
+    }
+
+    /**
+     * {@link #explain(double[])} for a window already scored, whose CardioNet logit ({@link WindowScores#cnnLogit})
+     * is known: a window's logit is the same in any call, so the explanation is too, without ONNX Runtime's
+     * per-call cost.
+     */
+    public Explanation explain(double[] rawWindow, double cnnLogit) {
         int f = encoder.features().count(), c = spec().centre();
         double[] features = new double[f];
-        float[] tensor = new float[encoder.netInputSize()];
-        encoder.encode(rawWindow, features, 0, tensor, 0);
+        encoder.encode(rawWindow, features, 0, new float[encoder.netInputSize()], 0);
         double[] phi = lightGbm.contributions(features, 0);
         double margin = lightGbm.margins(features, 1)[0];
-        double logit = cardioNet.logits(tensor, 1, NetInput.CHANNELS, spec().windowSize())[0];
+        double logit = cnnLogit;
         boolean artifact = Artifacts.isArtifact(rawWindow[c]);
         List<String> names = encoder.features().names();
         double median = features[names.indexOf("median_rr")];

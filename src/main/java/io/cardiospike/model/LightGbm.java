@@ -45,7 +45,14 @@ final class LightGbm {
     private final double[] value; // of the leaves
     private final double[] count; // training rows that reached each node (internal_count, leaf_count): for TreeSHAP
     private final double[] expected; // per tree: the mean of its leaf values over the training rows
-    private final int maxDepth;
+    // TreeSHAP's input-independent part, per leaf (index leaf - splits): its root-to-leaf path (each split, the way
+    // it goes, the slot of its feature among the path's distinct features) and those features' zero fractions
+    private final int[] splitFrom, leafFrom; // per tree, with one past the end
+    private final int[] pathFrom, pathTo, pathNode, pathSlot;
+    private final boolean[] pathRight;
+    private final int[] uniqueFrom, uniqueTo, uniqueFeature;
+    private final double[] uniqueZero;
+    private final double[][] shapleyWeight; // [d][s]: s! (d - 1 - s)! / d!
 
     LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
         List<String> lines;
@@ -97,6 +104,8 @@ final class LightGbm {
             value = new double[nodes + leaves];
             count = new double[nodes + leaves];
             expected = new double[trees.size()];
+            splitFrom = new int[trees.size() + 1];
+            leafFrom = new int[trees.size() + 1];
             int nodeBase = 0, leafBase = nodes;
             for (int ti = 0; ti < trees.size(); ti++) {
                 Map<String, String> t = trees.get(ti);
@@ -148,7 +157,10 @@ final class LightGbm {
                 }
                 nodeBase += n - 1;
                 leafBase += n;
+                splitFrom[ti + 1] = nodeBase;
+                leafFrom[ti + 1] = leafBase;
             }
+            leafFrom[0] = nodes;
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw new ModelBundleException(modelFile + ": not a LightGBM text model: " + e.getMessage(), e);
         }
@@ -162,10 +174,81 @@ final class LightGbm {
             depth[t] = depth(roots[t]);
             deepest = Math.max(deepest, depth[t]);
         }
-        maxDepth = deepest;
+        // every leaf's path, its distinct features and their zero fractions
+        int leaves = value.length - splits;
+        pathFrom = new int[leaves];
+        pathTo = new int[leaves];
+        uniqueFrom = new int[leaves];
+        uniqueTo = new int[leaves];
+        List<int[]> steps = new ArrayList<>(); // {node, right, slot}
+        List<double[]> unique = new ArrayList<>(); // {feature, zero fraction}
+        for (int t = 0; t < roots.length; t++) {
+            paths(roots[t], new ArrayList<>(), steps, unique);
+        }
+        pathNode = steps.stream().mapToInt(x -> x[0]).toArray();
+        pathSlot = steps.stream().mapToInt(x -> x[2]).toArray();
+        pathRight = new boolean[steps.size()];
+        for (int i = 0; i < pathRight.length; i++) {
+            pathRight[i] = steps.get(i)[1] == 1;
+        }
+        uniqueFeature = unique.stream().mapToInt(x -> (int) x[0]).toArray();
+        uniqueZero = unique.stream().mapToDouble(x -> x[1]).toArray();
+        shapleyWeight = new double[deepest + 1][];
+        for (int d = 1; d <= deepest; d++) {
+            shapleyWeight[d] = new double[d];
+            for (int k = 0; k < d; k++) {
+                shapleyWeight[d][k] = factorial(k) * factorial(d - 1 - k) / factorial(d);
+            }
+        }
         if (featureCount != expectedFeatures) {
             throw new ModelBundleException(modelFile + ": model expects " + featureCount
                     + " features, the bundle's spec has " + expectedFeatures);
+        }
+    }
+
+    private static double factorial(int n) {
+        double f = 1;
+        for (int i = 2; i <= n; i++) {
+            f *= i;
+        }
+        return f;
+    }
+
+    /**
+     * Walks a tree depth-first, leaves in order, and records each leaf's path: its splits with the way taken, and
+     * the distinct features on it, each with its zero fraction (the share of training rows that a walk ignoring the
+     * feature sends this way: the product of child count over parent count at its splits, as TreeSHAP multiplies).
+     */
+    private void paths(int node, List<int[]> path, List<int[]> steps, List<double[]> unique) {
+        if (node >= splits) {
+            int leaf = node - splits;
+            pathFrom[leaf] = steps.size();
+            uniqueFrom[leaf] = unique.size();
+            List<Integer> features = new ArrayList<>();
+            List<Double> zero = new ArrayList<>();
+            for (int[] step : path) { // {node, right}
+                int f = feature[step[0]];
+                int slot = features.indexOf(f);
+                if (slot < 0) {
+                    slot = features.size();
+                    features.add(f);
+                    zero.add(1.0);
+                }
+                double ratio = count[children[2 * step[0] + step[1]]] / count[step[0]];
+                zero.set(slot, ratio * zero.get(slot));
+                steps.add(new int[] {step[0], step[1], slot});
+            }
+            for (int k = 0; k < features.size(); k++) {
+                unique.add(new double[] {features.get(k), zero.get(k)});
+            }
+            pathTo[leaf] = steps.size();
+            uniqueTo[leaf] = unique.size();
+            return;
+        }
+        for (int side = 0; side < 2; side++) {
+            path.add(new int[] {node, side});
+            paths(children[2 * node + side], path, steps, unique);
+            path.remove(path.size() - 1);
         }
     }
 
@@ -290,12 +373,19 @@ final class LightGbm {
     }
 
     /**
-     * Exact TreeSHAP contributions of one row, as LightGBM's {@code predict(..., pred_contrib=True)} computes them:
-     * one per feature, then the model's expected raw score at index {@link #featureCount()}; they sum to the row's
-     * margin. Path-dependent SHAP (Lundberg et al., "Consistent individualized feature attribution for tree
-     * ensembles", Algorithm 2): a feature left out of a coalition follows both children of its splits, weighted by
-     * the training rows that went each way (the node counts of the model file). About a tree's leaves times its
-     * depth squared per tree: for the few rows that are explained, not for every scored one.
+     * Exact TreeSHAP contributions of one row, as LightGBM's {@code predict(..., pred_contrib=True)} gives them: one
+     * per feature, then the model's expected raw score at index {@link #featureCount()}; they sum to the row's
+     * margin. Path-dependent SHAP (Lundberg et al. 2018): a feature left out of a coalition follows both ways at its
+     * splits, weighted by the training rows that went each way (the node counts of the model file).
+     *
+     * <p>Computed leaf by leaf in closed form rather than by LightGBM's recursion over growing paths (the same
+     * values, to rounding, at a fraction of the cost): for a leaf of value {@code v} whose path has {@code d}
+     * distinct features, each with zero fraction {@code z_k} and one fraction {@code o_k} (1 when the row takes the
+     * way of every split on the feature, else 0), feature {@code j} gets
+     * {@code v (o_j - z_j) sum over S in (distinct features but j) of s!(d-1-s)!/d! prod_(k in S) o_k
+     * prod_(k not in S, k != j) z_k} with {@code s = |S|}. Only subsets of the "hot" features ({@code o_k = 1}) count,
+     * so the sum is read off the polynomial {@code prod_(k hot) (t + z_k)}: shared by every cold feature, divided by
+     * {@code (t + z_j)} for a hot one.
      */
     double[] contributions(double[] row, int offset) {
         double[] x = new double[featureCount];
@@ -304,120 +394,77 @@ final class LightGbm {
             x[k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
         }
         double[] phi = new double[featureCount + 1];
-        ShapPath path = new ShapPath((maxDepth + 2) * (maxDepth + 3) / 2);
+        boolean[] right = new boolean[splits];
+        int most = shapleyWeight.length + 1;
+        boolean[] hot = new boolean[most];
+        double[] poly = new double[most + 1], quotient = new double[most + 1];
         for (int t = 0; t < roots.length; t++) {
             phi[featureCount] += expected[t];
-            if (roots[t] < splits) {
-                shap(x, phi, path, 0, roots[t], 0, 1, 1, -1);
+            for (int n = splitFrom[t]; n < splitFrom[t + 1]; n++) {
+                right[n] = next(n, x[feature[n]]) == children[2 * n + 1];
+            }
+            for (int leaf = leafFrom[t] - splits; leaf < leafFrom[t + 1] - splits; leaf++) {
+                addLeaf(leaf, right, phi, hot, poly, quotient);
             }
         }
         return phi;
     }
 
-    /**
-     * One step of the recursion: the path of the parent (at {@code parentStart}, {@code depth} elements) is copied
-     * after itself and extended by the split that led here, so that siblings each start from their parent's path.
-     */
-    private void shap(double[] x, double[] phi, ShapPath p, int parentStart, int node, int depth, double zeroFraction,
-                      double oneFraction, int splitFeature) {
-        int start = parentStart + depth;
-        p.copy(parentStart, start, depth);
-        p.extend(start, depth, zeroFraction, oneFraction, splitFeature);
-        if (node >= splits) {
-            for (int i = 1; i <= depth; i++) {
-                double w = p.unwoundSum(start, depth, i);
-                phi[p.feature[start + i]] += w * (p.one[start + i] - p.zero[start + i]) * value[node];
-            }
+    private void addLeaf(int leaf, boolean[] right, double[] phi, boolean[] hot, double[] poly, double[] quotient) {
+        int u0 = uniqueFrom[leaf], d = uniqueTo[leaf] - u0;
+        if (d == 0) {
             return;
         }
-        int hot = next(node, x[feature[node]]);
-        int cold = hot == children[2 * node] ? children[2 * node + 1] : children[2 * node];
-        double rows = count[node];
-        double inZero = 1, inOne = 1;
-        int f = feature[node];
-        int seen = 0;
-        while (seen <= depth && p.feature[start + seen] != f) {
-            seen++;
-        }
-        if (seen <= depth) { // the feature split higher up already: undo that step, this split redoes it
-            inZero = p.zero[start + seen];
-            inOne = p.one[start + seen];
-            p.unwind(start, depth, seen);
-            depth--;
-        }
-        shap(x, phi, p, start, hot, depth + 1, count[hot] / rows * inZero, inOne, f);
-        shap(x, phi, p, start, cold, depth + 1, count[cold] / rows * inZero, 0, f);
-    }
-
-    /**
-     * The unique features on a root-to-node path, each with the fraction of coalitions without it ({@code zero}:
-     * the share of training rows that go this way) and with it ({@code one}: 1 if the row goes this way, else 0),
-     * and the permutation weights; every level of the recursion keeps its own path, one after the other.
-     */
-    private static final class ShapPath {
-        final int[] feature;
-        final double[] zero, one, weight;
-
-        ShapPath(int capacity) {
-            feature = new int[capacity];
-            zero = new double[capacity];
-            one = new double[capacity];
-            weight = new double[capacity];
-        }
-
-        void copy(int from, int to, int length) {
-            System.arraycopy(feature, from, feature, to, length);
-            System.arraycopy(zero, from, zero, to, length);
-            System.arraycopy(one, from, one, to, length);
-            System.arraycopy(weight, from, weight, to, length);
-        }
-
-        /** Appends element {@code depth} to the path at {@code s} and updates the weights of the ones before it. */
-        void extend(int s, int depth, double zeroFraction, double oneFraction, int f) {
-            feature[s + depth] = f;
-            zero[s + depth] = zeroFraction;
-            one[s + depth] = oneFraction;
-            weight[s + depth] = depth == 0 ? 1 : 0;
-            for (int i = depth - 1; i >= 0; i--) {
-                weight[s + i + 1] += oneFraction * weight[s + i] * (i + 1) / (double) (depth + 1);
-                weight[s + i] = zeroFraction * weight[s + i] * (depth - i) / (double) (depth + 1);
+        java.util.Arrays.fill(hot, 0, d, true);
+        for (int p = pathFrom[leaf]; p < pathTo[leaf]; p++) {
+            if (right[pathNode[p]] != pathRight[p]) {
+                hot[pathSlot[p]] = false;
             }
         }
-
-        /** Removes element {@code at}: the inverse of {@link #extend}. */
-        void unwind(int s, int depth, int at) {
-            double o = one[s + at], z = zero[s + at];
-            double carry = weight[s + depth];
-            for (int i = depth - 1; i >= 0; i--) {
-                if (o != 0) {
-                    double before = weight[s + i];
-                    weight[s + i] = carry * (depth + 1) / ((i + 1) * o);
-                    carry = before - weight[s + i] * z * (depth - i) / (double) (depth + 1);
-                } else {
-                    weight[s + i] = (weight[s + i] * (depth + 1)) / (z * (depth - i));
+        // poly: coefficients of prod over hot features of (t + z_k); coldZero: the product of the cold ones' z
+        int h = 0;
+        double coldZero = 1;
+        poly[0] = 1;
+        for (int k = 0; k < d; k++) {
+            double z = uniqueZero[u0 + k];
+            if (hot[k]) {
+                poly[h + 1] = poly[h];
+                for (int m = h; m > 0; m--) {
+                    poly[m] = poly[m - 1] + z * poly[m];
+                }
+                poly[0] = z * poly[0];
+                h++;
+            } else {
+                coldZero *= z;
+            }
+        }
+        double v = value[splits + leaf];
+        double[] w = shapleyWeight[d];
+        if (h < d) {
+            double sum = 0;
+            for (int s = 0; s <= h; s++) {
+                sum += w[s] * poly[s];
+            }
+            double each = -v * coldZero * sum; // (0 - z_j) times the other cold features' z: all cold z
+            for (int k = 0; k < d; k++) {
+                if (!hot[k]) {
+                    phi[uniqueFeature[u0 + k]] += each;
                 }
             }
-            for (int i = at; i < depth; i++) {
-                feature[s + i] = feature[s + i + 1];
-                zero[s + i] = zero[s + i + 1];
-                one[s + i] = one[s + i + 1];
-            }
         }
-
-        /** The total weight the path would have without element {@code at}, without changing it. */
-        double unwoundSum(int s, int depth, int at) {
-            double o = one[s + at], z = zero[s + at];
-            double carry = weight[s + depth], total = 0;
-            for (int i = depth - 1; i >= 0; i--) {
-                if (o != 0) {
-                    double w = carry * (depth + 1) / ((i + 1) * o);
-                    total += w;
-                    carry = weight[s + i] - w * z * ((depth - i) / (double) (depth + 1));
-                } else {
-                    total += (weight[s + i] / z) / ((depth - i) / (double) (depth + 1));
+        for (int k = 0; k < d; k++) {
+            if (hot[k]) {
+                double z = uniqueZero[u0 + k];
+                quotient[h - 1] = poly[h]; // poly / (t + z), from the top
+                for (int m = h - 1; m > 0; m--) {
+                    quotient[m - 1] = poly[m] - z * quotient[m];
                 }
+                double sum = 0;
+                for (int s = 0; s < h; s++) {
+                    sum += w[s] * quotient[s];
+                }
+                phi[uniqueFeature[u0 + k]] += v * (1 - z) * coldZero * sum;
             }
-            return total;
         }
     }
 }

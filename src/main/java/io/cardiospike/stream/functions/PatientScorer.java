@@ -4,6 +4,7 @@ import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.EpisodeTracker;
+import io.cardiospike.model.WindowScores;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.stream.wire.StreamJson;
@@ -112,8 +113,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient List<Pending> pending;
     private transient int pendingWindows;
     private transient boolean scoringScheduled;
-    /** The window of the beat the episode tracker is told of: an episode it opens is explained from it. */
+    /** The beat the episode tracker is told of, window and CardioNet logit: an episode it opens explains it. */
     private transient double[] trackedWindow;
+    private transient double trackedLogit;
     private transient Counter beatsScored;
     private transient Counter alerts;
     private transient Counter duplicates;
@@ -445,10 +447,12 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 windows.add(p.window);
             }
         }
-        double[] proba = new double[0];
+        double[] proba = new double[0], logit = proba;
         if (!windows.isEmpty()) {
             long started = System.nanoTime();
-            proba = scorer.scoreWindows(windows).proba();
+            WindowScores scores = scorer.scoreWindows(windows);
+            proba = scores.proba();
+            logit = scores.cnnLogit();
             scoringLatencyMicros.update((System.nanoTime() - started) / 1000);
             windowsPerCall.update(windows.size());
         }
@@ -472,6 +476,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 changed |= tracker.end();
                 continue;
             }
+            trackedLogit = logit[next];
             double pr = proba[next++];
             boolean anomaly = scorer.isAnomalous(pr); // the same rule as the batch scorer's decide
             emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
@@ -500,7 +505,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         if (status.equals(AnomalyAlert.OPEN)) {
             alerts.inc();
             // the opening beat only: an explanation costs about a hundred scored beats
-            alert.explanation = StreamJson.explanation(scorer.explain(trackedWindow));
+            alert.explanation = StreamJson.explanation(scorer.explain(trackedWindow, trackedLogit));
         }
         output.collect(ALERTS, new StreamRecord<>(alert));
     }
