@@ -82,6 +82,7 @@ function render(rec, key) {
     { name: 'RR', x, y: rec.rr, type: 'scatter', mode: 'lines', line: { color: '#7f8c9a', width: 1 },
       hovertemplate: '%{x}<br>RR %{y} ms<extra></extra>' },
     { name: 'anomaly', x: anom.map((i) => x[i]), y: anom.map((i) => rec.rr[i]), type: 'scatter', mode: 'markers',
+      customdata: anom, // beat indices: a click explains the beat
       marker: { color: '#d62728', size: anom.map((i) => markerSize(rec.proba[i], thr)), line: { width: 0 } },
       text: anom.map((i) => rec.proba[i].toFixed(3)),
       hovertemplate: '%{x}<br>anomaly p=%{text}<br>RR %{y} ms<extra></extra>' },
@@ -102,9 +103,18 @@ function render(rec, key) {
       tickformat: '%H:%M:%S', hoverformat: '%H:%M:%S', anchor: 'y2' },
     yaxis: { title: { text: 'RR (ms)' }, domain: [0.3, 1] },
     yaxis2: { title: { text: 'proba' }, domain: [0, 0.22], range: [0, 1] },
-    shapes, uirevision: key, // keep the user's zoom while live beats arrive
+    shapes, uirevision: key, hovermode: 'closest', // keep the user's zoom while live beats arrive
   };
   Plotly.react('chart', traces, layout, { responsive: true, displaylogo: false });
+  const gd = $('chart');
+  if (gd.removeAllListeners) gd.removeAllListeners('plotly_click');
+  gd.on('plotly_click', (ev) => { // a flagged beat, through its marker or the RR line under it
+    const p = ev.points.find((pt) => pt.data.name === 'anomaly') || ev.points.find((pt) => pt.data.name === 'RR');
+    const i = p && (p.data.name === 'anomaly' ? p.customdata : p.pointIndex);
+    if (p && rec.anomaly[i]) explainBeat(i);
+  });
+  if (!dashboard.rendered || dashboard.rendered.key !== key) showExplanation(null);
+  dashboard.view = { rec, x };
 
   $('recording-title').textContent = rec.id;
   $('recording-model').textContent = rec.model_version ? 'model ' + rec.model_version : '';
@@ -121,7 +131,11 @@ function render(rec, key) {
       td.textContent = v;
       tr.appendChild(td);
     });
-    tr.addEventListener('click', () => Plotly.relayout('chart', { 'xaxis.range': [e.start_x, e.end_x] }));
+    tr.addEventListener('click', () => {
+      Plotly.relayout('chart', { 'xaxis.range': [e.start_x, e.end_x] });
+      showExplanation(e.explanation, `the beat at ${formatX(e.start_x)} (episode ${n + 1})`,
+        'No explanation came with this alert.');
+    });
     return tr;
   }));
   dashboard.rendered = { key, beats, anomalies: anom.length, artifacts: art.length, episodes: rec.episodes.length };
@@ -143,13 +157,101 @@ function clearView(title, summary, keepUrl) {
   $('summary').textContent = summary;
   $('episode-count').textContent = '0';
   $('episodes').querySelector('tbody').replaceChildren();
+  showExplanation(null);
 }
 
 /** Episodes of a scored recording (beat indices) in chart coordinates. */
 function withEpisodeX(rec) {
   const { x } = xValues(rec.time);
-  rec.episodes = rec.episodes.map((e) => ({ ...e, start_x: x[e.start], end_x: x[e.end], beats: e.end - e.start + 1 }));
+  const explained = new Map((rec.explanations || []).map((e) => [e.beat, e]));
+  rec.explanationAt = (i) => explained.get(i);
+  rec.episodes = rec.episodes.map((e) => ({ ...e, start_x: x[e.start], end_x: x[e.end], beats: e.end - e.start + 1,
+    explanation: explained.get(e.start) }));
   return rec;
+}
+
+// --- explanations: why a beat was flagged ----------------------------------------------------------------
+
+const INPUTS = { lgbm_margin: 'LightGBM', cnn_logit: 'CardioNet', artifact_c: 'artifact flag', intercept: 'intercept' };
+const signed = (v) => (v >= 0 ? '+' : '\u2212') + Math.abs(v).toFixed(2);
+
+/** A bar of |value| against the largest, red when it pushes towards an anomaly, blue when away. */
+function bar(value, largest) {
+  const track = document.createElement('span');
+  track.className = 'bar-track';
+  const b = document.createElement('span');
+  b.className = 'bar ' + (value >= 0 ? 'up' : 'down');
+  b.style.width = (100 * Math.min(1, Math.abs(value) / Math.max(1e-12, largest))).toFixed(1) + '%';
+  track.appendChild(b);
+  return track;
+}
+
+function cells(tr, ...values) {
+  for (const v of values) {
+    const td = document.createElement('td');
+    td.append(v);
+    tr.appendChild(td);
+  }
+  return tr;
+}
+
+/** A flagged beat of the chart, clicked: its explanation, or why there is none. */
+function explainBeat(i) {
+  const { rec, x } = dashboard.view || {};
+  if (!rec) return;
+  const e = rec.explanationAt && rec.explanationAt(i);
+  showExplanation(e, `the beat at ${formatX(x[i])}`, rec.explanations ? 'No explanation for this beat.'
+    : 'The streaming job explains the beat that opens an alert; click the first beat of an episode.');
+  if (!e) dashboard.explained = { label: formatX(x[i]), reasons: 0 };
+}
+
+/**
+ * Shows an explanation (the API's or an alert's): the 5 reasons with a bar each, the stacker's terms, and the RR
+ * window with the explained beat marked. Without one: hidden, or the note when a beat was asked for.
+ */
+function showExplanation(e, label, note) {
+  $('explanation').hidden = !e && !label;
+  dashboard.explained = e ? { label, reasons: e.reasons.length } : null;
+  if (!e) {
+    Plotly.purge('explanation-window');
+    $('explanation-body').hidden = true;
+    if (label) {
+      $('explanation-title').textContent = 'Why ' + label + ' was flagged';
+      $('explanation-summary').textContent = note || '';
+    }
+    return;
+  }
+  $('explanation-body').hidden = false;
+  $('explanation-title').textContent = 'Why ' + label + ' was flagged';
+  $('explanation-summary').textContent = `p = ${e.proba.toFixed(3)} (log-odds ${signed(e.log_odds)}); LightGBM `
+    + `log-odds ${signed(e.lightgbm_margin)}, from ${signed(e.lightgbm_expected)} on an average beat`;
+  const largest = Math.max(...e.reasons.map((r) => Math.abs(r.contribution)));
+  $('explanation-reasons').replaceChildren(...e.reasons.map((r) => {
+    const li = document.createElement('li');
+    li.title = r.feature;
+    const text = document.createElement('span');
+    text.className = 'reason';
+    text.textContent = r.text;
+    const value = document.createElement('span');
+    value.className = 'muted';
+    value.textContent = signed(r.contribution);
+    li.append(text, bar(r.contribution, largest), value);
+    return li;
+  }));
+  $('explanation-shares').querySelector('tbody').replaceChildren(...e.stacker.map((t) =>
+    cells(document.createElement('tr'), INPUTS[t.input] || t.input, signed(t.log_odds), bar(t.share, 1),
+      `${Math.round(100 * Math.abs(t.share))} %`)));
+  const offsets = e.window_rr.map((_, k) => k - e.beat_index);
+  Plotly.react('explanation-window', [
+    { name: 'RR', x: offsets, y: e.window_rr, type: 'scatter', mode: 'lines+markers', line: { color: '#7f8c9a' },
+      marker: { size: 5 }, hovertemplate: 'beat %{x}<br>RR %{y} ms<extra></extra>' },
+    { name: 'explained beat', x: [0], y: [e.window_rr[e.beat_index]], type: 'scatter', mode: 'markers',
+      marker: { color: '#d62728', size: 12 }, hovertemplate: 'the beat<br>RR %{y} ms<extra></extra>' },
+  ], {
+    margin: { l: 60, r: 20, t: 10, b: 40 }, showlegend: false,
+    xaxis: { title: { text: 'beats from the explained beat (right of 0: the lookahead)' }, zeroline: false },
+    yaxis: { title: { text: 'RR (ms)' } },
+  }, { responsive: true, displaylogo: false });
 }
 
 // --- a URL per patient: #patient=ID (live), #recording=ID (data file); uploads are not stored, so no URL ------
@@ -316,7 +418,8 @@ function connectLive(patient) {
       if (l && a.patient_id === l.id) {
         // an alert opens, then closes under the same alert_id: upsert
         const i = l.alerts.findIndex((x) => x.alert_id === a.alert_id);
-        if (i >= 0) l.alerts[i] = a;
+        // only the open record carries the explanation; the closed one keeps it
+        if (i >= 0) l.alerts[i] = a.explanation ? a : { ...a, explanation: l.alerts[i].explanation };
         else {
           l.alerts.push(a);
           l.alertCount = (l.alertCount || 0) + 1;
@@ -385,9 +488,11 @@ function renderLive() {
   if (!l || dashboard.current !== 'live:' + l.id) return;
   const epochTs = (t) => (t > 1e11 ? new Date(t) : elapsedDate(t));
   const episodes = l.alerts.map((a) => ({ start_x: epochTs(a.start_ts), end_x: epochTs(a.end_ts), beats: a.beats,
-    max_proba: a.max_proba }));
+    max_proba: a.max_proba, explanation: a.explanation }));
+  // the job explains the beat that opens an alert
+  const explanationAt = (i) => (l.alerts.find((a) => a.start_ts === l.time[i]) || {}).explanation;
   render({ id: l.id, time: l.time, rr: l.rr, proba: l.proba, anomaly: l.anomaly, artifact: l.artifact, episodes,
-    model_version: l.model_version, note: 'live, episodes are the job\'s alerts' }, 'live:' + l.id);
+    explanationAt, model_version: l.model_version, note: 'live, episodes are the job\'s alerts' }, 'live:' + l.id);
 }
 
 /** The patient the page opens on: the most alerts, then the first by id. */

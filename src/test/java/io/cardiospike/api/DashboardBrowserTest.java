@@ -329,6 +329,18 @@ class DashboardBrowserTest {
         assertThat(driver.findElement(By.tagName("body")).getText()).doesNotContainPattern("\\b[AP]M\\b");
         screenshot("dashboard.png");
 
+        // why: an episode, clicked, explains its first beat as the API does; so does a flagged beat of the chart
+        assertThat(driver.findElement(By.id("explanation")).isDisplayed()).isFalse();
+        driver.findElements(By.cssSelector("#episodes tbody tr")).get(0).click();
+        assertExplains(best, firstEpisode.get("start").asInt());
+        int lastFlagged = best.get("explanations").get(best.get("explanations").size() - 1).get("beat").asInt();
+        js("return Plotly.relayout('chart', {'xaxis.autorange': true})");
+        WebElement marker = driver.findElements(By.cssSelector("#chart .scatterlayer .trace")).get(1)
+                .findElements(By.cssSelector("path.point")).get(ones(best.get("anomaly")) - 1);
+        new org.openqa.selenium.interactions.Actions(driver).moveToElement(marker).click().perform();
+        assertExplains(best, lastFlagged);
+        screenshot("dashboard-explanation.png");
+
         // the URL goes back to the recording: reloaded, opened afresh (a new tab), changed by hand or by Back
         driver.navigate().refresh();
         waitUntilReady();
@@ -346,6 +358,36 @@ class DashboardBrowserTest {
         assertThat(driver.findElement(By.id("error")).getText()).isEqualTo("No recording nobody on this server.");
         assertThat(renderedKey()).isNull();
         assertThat(hash()).as("the URL still says what was asked for").isEqualTo("#recording=nobody");
+    }
+
+    /** The explanation panel shows the API's explanation of beat {@code beat} of recording {@code rec}. */
+    void assertExplains(JsonNode rec, int beat) {
+        JsonNode e = null;
+        for (JsonNode x : rec.get("explanations")) {
+            e = x.get("beat").asInt() == beat ? x : e;
+        }
+        assertThat(e).as("the API explains beat %d", beat).isNotNull();
+        String time = elapsed(rec.get("time").get(beat).asLong());
+        waitUpTo(10).until(d -> driver.findElement(By.id("explanation-title")).getText()
+                .startsWith("Why the beat at " + time));
+        assertExplanationShown(e);
+    }
+
+    void assertExplanationShown(JsonNode e) {
+        assertThat(driver.findElement(By.id("explanation")).isDisplayed()).isTrue();
+        List<String> reasons = texts("#explanation-reasons .reason");
+        assertThat(reasons).hasSize(5);
+        for (int k = 0; k < 5; k++) {
+            assertThat(reasons.get(k)).isEqualTo(e.get("reasons").get(k).get("text").asText());
+        }
+        assertThat(driver.findElements(By.cssSelector("#explanation-reasons .bar"))).hasSize(5)
+                .allMatch(b -> b.getSize().getWidth() > 0);
+        assertThat(texts("#explanation-shares tbody td:first-child"))
+                .containsExactly("LightGBM", "CardioNet", "artifact flag", "intercept");
+        assertThat(((Number) js("return document.getElementById('explanation-window').data[0].y.length")).intValue())
+                .isEqualTo(e.get("window_rr").size());
+        assertThat(((Number) js("return document.getElementById('explanation-window').data[1].y[0]")).doubleValue())
+                .isEqualTo(e.get("window_rr").get(e.get("beat_index").asInt()).asDouble());
     }
 
     @Test
@@ -441,8 +483,9 @@ class DashboardBrowserTest {
             producer.beginTransaction();
             produceBeats(producer, patient, t0, 0, 300, rnd, anomalies);
             produceBeats(producer, "icu-8", t0, 0, 50, rnd, new int[1]);
+            JsonNode explanation = explanationOfAFlaggedBeat();
             producer.send(new ProducerRecord<>("rr-alerts", patient, alert(patient, t0 + 100 * 800L,
-                    t0 + 104 * 800L)));
+                    t0 + 104 * 800L, explanation)));
 
             for (String bed : List.of("bed-10", "bed-2", "bed-1")) {
                 produceBeats(producer, bed, t0, 0, 20, rnd, new int[1]);
@@ -550,11 +593,32 @@ class DashboardBrowserTest {
             waitUpTo(10).until(d -> Boolean.TRUE.equals(js("return window.dashboard.live.alerts.length === 1 "
                     + "&& window.dashboard.live.alerts[0].end_ts === arguments[0]", t0 + 106 * 800L)));
             assertThat(chartCounts().get("episodes")).as("the closed alert replaced the open one").isEqualTo(1);
+            // the closed alert keeps the open one's explanation: the alert, clicked, says why
+            driver.findElements(By.cssSelector("#episodes tbody tr")).get(0).click();
+            waitUpTo(10).until(d -> driver.findElement(By.id("explanation-title")).getText()
+                    .startsWith("Why the beat at " + clock));
+            assertExplanationShown(explanation);
             screenshot("dashboard-live.png");
         }
         JsonNode buffered = getJson("/api/v1/live/patients/" + patient);
         assertThat(buffered.get("beats").asInt()).isEqualTo(420);
         assertThat(buffered.get("alerts").asInt()).isEqualTo(1);
+        assertThat(buffered.get("recent_alerts").get(0).get("end_ts").asLong()).isEqualTo(1_767_000_000_000L + 106 * 800L);
+        assertThat(buffered.get("recent_alerts").get(0).get("explanation")).as("kept from the open alert")
+                .isEqualTo(explanationOfAFlaggedBeat());
+    }
+
+    /** A real explanation, as an open alert carries it: the data file's first flagged beat's, without its index. */
+    static JsonNode explanationOfAFlaggedBeat() {
+        for (String id : FILE_IDS) {
+            JsonNode list = getJson(recordedBase, "/api/v1/recordings/" + id).get("explanations");
+            if (!list.isEmpty()) {
+                com.fasterxml.jackson.databind.node.ObjectNode e = list.get(0).deepCopy();
+                e.remove("beat");
+                return e;
+            }
+        }
+        throw new AssertionError("no flagged beat in the data file");
     }
 
     @Test
@@ -678,6 +742,10 @@ class DashboardBrowserTest {
     }
 
     static String alert(String patient, long start, long end) throws Exception {
+        return alert(patient, start, end, null);
+    }
+
+    static String alert(String patient, long start, long end, JsonNode explanation) throws Exception {
         Map<String, Object> a = new LinkedHashMap<>();
         a.put("alert_id", patient + "-" + start);
         a.put("patient_id", patient);
@@ -687,6 +755,9 @@ class DashboardBrowserTest {
         a.put("max_proba", 0.93);
         a.put("mean_proba", 0.81);
         a.put("model_version", "test-model");
+        if (explanation != null) {
+            a.put("explanation", explanation);
+        }
         return JSON.writeValueAsString(a);
     }
 }
