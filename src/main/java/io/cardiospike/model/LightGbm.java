@@ -45,14 +45,13 @@ final class LightGbm {
     private final double[] value; // of the leaves
     private final double[] count; // training rows that reached each node (internal_count, leaf_count): for TreeSHAP
     private final double[] expected; // per tree: the mean of its leaf values over the training rows
-    // TreeSHAP's input-independent part, per leaf (index leaf - splits): its root-to-leaf path (each split, the way
-    // it goes, the slot of its feature among the path's distinct features) and those features' zero fractions
-    private final int[] splitFrom, leafFrom; // per tree, with one past the end
-    private final int[] pathFrom, pathTo, pathNode, pathSlot;
-    private final boolean[] pathRight;
-    private final int[] uniqueFrom, uniqueTo, uniqueFeature;
-    private final double[] uniqueZero;
-    private final double[][] shapleyWeight; // [d][s]: s! (d - 1 - s)! / d!
+    // TreeSHAP's input-independent part, per tree and per edge (2 * split + side, as in children): see contributions
+    private final int[] points; // per tree: Gauss-Legendre points enough for its deepest leaf
+    private final double[][] gaussU, gaussW; // by number of points: nodes and weights on [0, 1]
+    private final int[] edgeAt; // per edge: offset of its per-point values in the four tables
+    private final double[] ratioHot, ratioCold, psiHot, psiCold; // per edge and point
+    private final double[] ratioColdAfterCold; // per edge: z / z of the feature's split above
+    private final int maxDepth;
 
     LightGbm(Path modelFile, int expectedFeatures) throws ModelBundleException {
         List<String> lines;
@@ -104,8 +103,6 @@ final class LightGbm {
             value = new double[nodes + leaves];
             count = new double[nodes + leaves];
             expected = new double[trees.size()];
-            splitFrom = new int[trees.size() + 1];
-            leafFrom = new int[trees.size() + 1];
             int nodeBase = 0, leafBase = nodes;
             for (int ti = 0; ti < trees.size(); ti++) {
                 Map<String, String> t = trees.get(ti);
@@ -157,10 +154,8 @@ final class LightGbm {
                 }
                 nodeBase += n - 1;
                 leafBase += n;
-                splitFrom[ti + 1] = nodeBase;
-                leafFrom[ti + 1] = leafBase;
             }
-            leafFrom[0] = nodes;
+
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw new ModelBundleException(modelFile + ": not a LightGBM text model: " + e.getMessage(), e);
         }
@@ -174,31 +169,34 @@ final class LightGbm {
             depth[t] = depth(roots[t]);
             deepest = Math.max(deepest, depth[t]);
         }
-        // every leaf's path, its distinct features and their zero fractions
-        int leaves = value.length - splits;
-        pathFrom = new int[leaves];
-        pathTo = new int[leaves];
-        uniqueFrom = new int[leaves];
-        uniqueTo = new int[leaves];
-        List<int[]> steps = new ArrayList<>(); // {node, right, slot}
-        List<double[]> unique = new ArrayList<>(); // {feature, zero fraction}
+        maxDepth = deepest;
+        points = new int[roots.length];
+        int most = 1;
         for (int t = 0; t < roots.length; t++) {
-            paths(roots[t], new ArrayList<>(), steps, unique);
+            points[t] = Math.max(1, (mostDistinct(roots[t], new ArrayList<>()) + 1) / 2);
+            most = Math.max(most, points[t]);
         }
-        pathNode = steps.stream().mapToInt(x -> x[0]).toArray();
-        pathSlot = steps.stream().mapToInt(x -> x[2]).toArray();
-        pathRight = new boolean[steps.size()];
-        for (int i = 0; i < pathRight.length; i++) {
-            pathRight[i] = steps.get(i)[1] == 1;
+        gaussU = new double[most + 1][];
+        gaussW = new double[most + 1][];
+        for (int n = 1; n <= most; n++) {
+            double[][] g = gaussLegendre(n);
+            gaussU[n] = g[0];
+            gaussW[n] = g[1];
         }
-        uniqueFeature = unique.stream().mapToInt(x -> (int) x[0]).toArray();
-        uniqueZero = unique.stream().mapToDouble(x -> x[1]).toArray();
-        shapleyWeight = new double[deepest + 1][];
-        for (int d = 1; d <= deepest; d++) {
-            shapleyWeight[d] = new double[d];
-            for (int k = 0; k < d; k++) {
-                shapleyWeight[d][k] = factorial(k) * factorial(d - 1 - k) / factorial(d);
-            }
+        edgeAt = new int[2 * splits];
+        ratioColdAfterCold = new double[2 * splits];
+        int size = 0;
+        for (int t = 0; t < roots.length; t++) {
+            size = layEdges(roots[t], points[t], size);
+        }
+        ratioHot = new double[size];
+        ratioCold = new double[size];
+        psiHot = new double[size];
+        psiCold = new double[size];
+        double[] zero = new double[featureCount];
+        java.util.Arrays.fill(zero, 1.0);
+        for (int t = 0; t < roots.length; t++) {
+            edges(roots[t], zero, gaussU[points[t]], gaussW[points[t]]);
         }
         if (featureCount != expectedFeatures) {
             throw new ModelBundleException(modelFile + ": model expects " + featureCount
@@ -206,50 +204,80 @@ final class LightGbm {
         }
     }
 
-    private static double factorial(int n) {
-        double f = 1;
-        for (int i = 2; i <= n; i++) {
-            f *= i;
+    /** The most distinct features on one root-to-leaf path below {@code node} ({@code above}: those over it). */
+    private int mostDistinct(int node, List<Integer> above) {
+        if (node >= splits) {
+            return (int) above.stream().distinct().count();
         }
-        return f;
+        above.add(feature[node]);
+        int most = Math.max(mostDistinct(children[2 * node], above), mostDistinct(children[2 * node + 1], above));
+        above.remove(above.size() - 1);
+        return most;
     }
 
     /**
-     * Walks a tree depth-first, leaves in order, and records each leaf's path: its splits with the way taken, and
-     * the distinct features on it, each with its zero fraction (the share of training rows that a walk ignoring the
-     * feature sends this way: the product of child count over parent count at its splits, as TreeSHAP multiplies).
+     * Fills the tables of the edges below {@code node}. {@code zero[f]}: feature f's zero fraction so far on the path
+     * (1 where it has no split yet), the product of child over parent count at its splits, as TreeSHAP multiplies.
      */
-    private void paths(int node, List<int[]> path, List<int[]> steps, List<double[]> unique) {
+    private void edges(int node, double[] zero, double[] u, double[] w) {
         if (node >= splits) {
-            int leaf = node - splits;
-            pathFrom[leaf] = steps.size();
-            uniqueFrom[leaf] = unique.size();
-            List<Integer> features = new ArrayList<>();
-            List<Double> zero = new ArrayList<>();
-            for (int[] step : path) { // {node, right}
-                int f = feature[step[0]];
-                int slot = features.indexOf(f);
-                if (slot < 0) {
-                    slot = features.size();
-                    features.add(f);
-                    zero.add(1.0);
-                }
-                double ratio = count[children[2 * step[0] + step[1]]] / count[step[0]];
-                zero.set(slot, ratio * zero.get(slot));
-                steps.add(new int[] {step[0], step[1], slot});
-            }
-            for (int k = 0; k < features.size(); k++) {
-                unique.add(new double[] {features.get(k), zero.get(k)});
-            }
-            pathTo[leaf] = steps.size();
-            uniqueTo[leaf] = unique.size();
             return;
         }
+        int f = feature[node];
+        double above = zero[f];
         for (int side = 0; side < 2; side++) {
-            path.add(new int[] {node, side});
-            paths(children[2 * node + side], path, steps, unique);
-            path.remove(path.size() - 1);
+            int e = 2 * node + side, child = children[e];
+            double z = count[child] / count[node] * above;
+            ratioColdAfterCold[e] = z / above;
+            for (int i = 0; i < u.length; i++) {
+                // the feature's factor g(u) = z + (o - z) u and its term psi(u) = (o - z) / g(u), for o = 1 and o = 0,
+                // against those of its split above (none: z = o = 1, g = 1, psi = 0), which the row took (o = 1)
+                double gAbove = above + (1 - above) * u[i], psiAbove = (1 - above) / gAbove;
+                double gHot = z + (1 - z) * u[i], gCold = z * (1 - u[i]);
+                ratioHot[edgeAt[e] + i] = gHot / gAbove;
+                ratioCold[edgeAt[e] + i] = gCold / gAbove;
+                psiHot[edgeAt[e] + i] = w[i] * ((1 - z) / gHot - psiAbove);
+                psiCold[edgeAt[e] + i] = w[i] * (-1 / (1 - u[i]) - psiAbove);
+            }
+            zero[f] = z;
+            edges(child, zero, u, w);
         }
+        zero[f] = above;
+    }
+
+    /** Places the per-point values of the edges below {@code node} from {@code at}; returns where the next go. */
+    private int layEdges(int node, int n, int at) {
+        if (node >= splits) {
+            return at;
+        }
+        edgeAt[2 * node] = at;
+        edgeAt[2 * node + 1] = at + n;
+        return layEdges(children[2 * node + 1], n, layEdges(children[2 * node], n, at + 2 * n));
+    }
+
+    /** Gauss-Legendre quadrature of {@code n} points on [0, 1] (exact for polynomials of degree 2n - 1): {u, w}. */
+    static double[][] gaussLegendre(int n) {
+        double[] u = new double[n], w = new double[n];
+        for (int k = 0; k < n; k++) {
+            double x = Math.cos(Math.PI * (k + 0.75) / (n + 0.5)), dp = 0;
+            for (int iteration = 0; iteration < 100; iteration++) { // Newton on the Legendre polynomial P_n
+                double p0 = 1, p1 = x;
+                for (int j = 2; j <= n; j++) {
+                    double p2 = ((2 * j - 1) * x * p1 - (j - 1) * p0) / j;
+                    p0 = p1;
+                    p1 = p2;
+                }
+                dp = n * (x * p1 - p0) / (x * x - 1);
+                double dx = p1 / dp;
+                x -= dx;
+                if (Math.abs(dx) < 1e-16) {
+                    break;
+                }
+            }
+            u[k] = (1 - x) / 2;
+            w[k] = 1 / ((1 - x * x) * dp * dp); // 2 / ((1 - x^2) P_n'(x)^2) on [-1, 1], halved on [0, 1]
+        }
+        return new double[][] {u, w};
     }
 
     private int depth(int node) {
@@ -378,14 +406,14 @@ final class LightGbm {
      * margin. Path-dependent SHAP (Lundberg et al. 2018): a feature left out of a coalition follows both ways at its
      * splits, weighted by the training rows that went each way (the node counts of the model file).
      *
-     * <p>Computed leaf by leaf in closed form rather than by LightGBM's recursion over growing paths (the same
-     * values, to rounding, at a fraction of the cost): for a leaf of value {@code v} whose path has {@code d}
-     * distinct features, each with zero fraction {@code z_k} and one fraction {@code o_k} (1 when the row takes the
-     * way of every split on the feature, else 0), feature {@code j} gets
-     * {@code v (o_j - z_j) sum over S in (distinct features but j) of s!(d-1-s)!/d! prod_(k in S) o_k
-     * prod_(k not in S, k != j) z_k} with {@code s = |S|}. Only subsets of the "hot" features ({@code o_k = 1}) count,
-     * so the sum is read off the polynomial {@code prod_(k hot) (t + z_k)}: shared by every cold feature, divided by
-     * {@code (t + z_j)} for a hot one.
+     * <p>Not LightGBM's recursion over growing paths (its inner loops are chains of dependent divisions) but the same
+     * values, to rounding, in the form of Linear TreeSHAP (Yu et al. 2022): for a leaf of value {@code v} whose path
+     * has distinct features {@code k}, each with zero fraction {@code z_k} and one fraction {@code o_k} (1 when the row
+     * takes the way of every split on it, else 0), the Shapley weights are Beta integrals, so feature {@code j} gets
+     * {@code v * integral over [0, 1] of (o_j - z_j) prod_(k != j) (z_k + (o_k - z_k) u) du}: a polynomial of degree
+     * below the path's length, which Gauss-Legendre quadrature integrates exactly. One walk over the tree carries each
+     * path's product at the quadrature points down and the sums of the leaves below each edge up; an edge on feature
+     * {@code j} adds its leaves' sum times the change it makes to j's term (a later split on j changes it again).
      */
     double[] contributions(double[] row, int offset) {
         double[] x = new double[featureCount];
@@ -394,77 +422,68 @@ final class LightGbm {
             x[k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
         }
         double[] phi = new double[featureCount + 1];
-        boolean[] right = new boolean[splits];
-        int most = shapleyWeight.length + 1;
-        boolean[] hot = new boolean[most];
-        double[] poly = new double[most + 1], quotient = new double[most + 1];
+        boolean[] hot = new boolean[featureCount];
+        java.util.Arrays.fill(hot, true);
+        int width = gaussU.length;
+        double[] product = new double[(maxDepth + 2) * width], below = new double[(maxDepth + 2) * width];
         for (int t = 0; t < roots.length; t++) {
             phi[featureCount] += expected[t];
-            for (int n = splitFrom[t]; n < splitFrom[t + 1]; n++) {
-                right[n] = next(n, x[feature[n]]) == children[2 * n + 1];
-            }
-            for (int leaf = leafFrom[t] - splits; leaf < leafFrom[t + 1] - splits; leaf++) {
-                addLeaf(leaf, right, phi, hot, poly, quotient);
+            if (roots[t] < splits) {
+                java.util.Arrays.fill(product, 0, points[t], 1.0);
+                walk(roots[t], 0, points[t], x, hot, product, below, phi);
             }
         }
         return phi;
     }
 
-    private void addLeaf(int leaf, boolean[] right, double[] phi, boolean[] hot, double[] poly, double[] quotient) {
-        int u0 = uniqueFrom[leaf], d = uniqueTo[leaf] - u0;
-        if (d == 0) {
+    /**
+     * Below {@code node} at {@code level}: {@code product} holds the path's product at each quadrature point; leaves
+     * {@code below} (at the same level) holding the sum over the leaves under the node of value times product.
+     */
+    private void walk(int node, int level, int n, double[] x, boolean[] hot, double[] product, double[] below,
+                      double[] phi) {
+        int at = level * n, next = at + n;
+        if (node >= splits) {
+            for (int i = 0; i < n; i++) {
+                below[at + i] = value[node] * product[at + i];
+            }
             return;
         }
-        java.util.Arrays.fill(hot, 0, d, true);
-        for (int p = pathFrom[leaf]; p < pathTo[leaf]; p++) {
-            if (right[pathNode[p]] != pathRight[p]) {
-                hot[pathSlot[p]] = false;
-            }
+        int f = feature[node];
+        int taken = next(node, x[f]);
+        boolean wasHot = hot[f];
+        for (int i = 0; i < n; i++) {
+            below[at + i] = 0;
         }
-        // poly: coefficients of prod over hot features of (t + z_k); coldZero: the product of the cold ones' z
-        int h = 0;
-        double coldZero = 1;
-        poly[0] = 1;
-        for (int k = 0; k < d; k++) {
-            double z = uniqueZero[u0 + k];
-            if (hot[k]) {
-                poly[h + 1] = poly[h];
-                for (int m = h; m > 0; m--) {
-                    poly[m] = poly[m - 1] + z * poly[m];
+        for (int side = 0; side < 2; side++) {
+            int e = 2 * node + side;
+            boolean isHot = wasHot && children[e] == taken;
+            int table = edgeAt[e];
+            if (wasHot) {
+                double[] ratio = isHot ? ratioHot : ratioCold;
+                for (int i = 0; i < n; i++) {
+                    product[next + i] = product[at + i] * ratio[table + i];
                 }
-                poly[0] = z * poly[0];
-                h++;
-            } else {
-                coldZero *= z;
-            }
-        }
-        double v = value[splits + leaf];
-        double[] w = shapleyWeight[d];
-        if (h < d) {
-            double sum = 0;
-            for (int s = 0; s <= h; s++) {
-                sum += w[s] * poly[s];
-            }
-            double each = -v * coldZero * sum; // (0 - z_j) times the other cold features' z: all cold z
-            for (int k = 0; k < d; k++) {
-                if (!hot[k]) {
-                    phi[uniqueFeature[u0 + k]] += each;
+            } else { // cold above already: only z changes, by the same factor at every point
+                double ratio = ratioColdAfterCold[e];
+                for (int i = 0; i < n; i++) {
+                    product[next + i] = product[at + i] * ratio;
                 }
             }
-        }
-        for (int k = 0; k < d; k++) {
-            if (hot[k]) {
-                double z = uniqueZero[u0 + k];
-                quotient[h - 1] = poly[h]; // poly / (t + z), from the top
-                for (int m = h - 1; m > 0; m--) {
-                    quotient[m - 1] = poly[m] - z * quotient[m];
-                }
+            hot[f] = isHot;
+            walk(children[e], level + 1, n, x, hot, product, below, phi);
+            if (wasHot) { // cold after cold leaves the feature's term as it was
+                double[] psi = isHot ? psiHot : psiCold;
                 double sum = 0;
-                for (int s = 0; s < h; s++) {
-                    sum += w[s] * quotient[s];
+                for (int i = 0; i < n; i++) {
+                    sum += below[next + i] * psi[table + i];
                 }
-                phi[uniqueFeature[u0 + k]] += v * (1 - z) * coldZero * sum;
+                phi[f] += sum;
+            }
+            for (int i = 0; i < n; i++) {
+                below[at + i] += below[next + i];
             }
         }
+        hot[f] = wasHot;
     }
 }
