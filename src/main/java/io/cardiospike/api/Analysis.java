@@ -58,7 +58,7 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
 
     /**
      * Why each flagged beat was flagged, in beat order: {@code beat} (its index), then the {@link Explanation}'s
-     * fields. Flagged beats only: an explanation costs about as much as a hundred scored beats.
+     * fields. Flagged beats only: an explanation costs about as much as 25 scored beats.
      */
     List<Map<String, Object>> explanationsJson(EnsembleScorer scorer, double[] rr) {
         List<Map<String, Object>> list = new ArrayList<>();

@@ -438,41 +438,54 @@ final class LightGbm {
 
     /**
      * Below {@code node} at {@code level}: {@code product} holds the path's product at each quadrature point; leaves
-     * {@code below} (at the same level) holding the sum over the leaves under the node of value times product.
+     * {@code below} (at the same level) holding the sum over the leaves under the node of value times product. A leaf
+     * child is done in place (half the edges end in one).
      */
     private void walk(int node, int level, int n, double[] x, boolean[] hot, double[] product, double[] below,
                       double[] phi) {
         int at = level * n, next = at + n;
-        if (node >= splits) {
-            for (int i = 0; i < n; i++) {
-                below[at + i] = value[node] * product[at + i];
-            }
-            return;
-        }
         int f = feature[node];
         int taken = next(node, x[f]);
         boolean wasHot = hot[f];
-        for (int i = 0; i < n; i++) {
-            below[at + i] = 0;
-        }
+        java.util.Arrays.fill(below, at, next, 0.0);
         for (int side = 0; side < 2; side++) {
-            int e = 2 * node + side;
-            boolean isHot = wasHot && children[e] == taken;
+            int e = 2 * node + side, child = children[e];
+            boolean isHot = wasHot && child == taken;
             int table = edgeAt[e];
+            double[] ratio = isHot ? ratioHot : ratioCold;
+            double coldRatio = ratioColdAfterCold[e];
+            if (child >= splits) { // a leaf: its value times the path's product, straight into the sums
+                double v = value[child];
+                if (wasHot) {
+                    double[] psi = isHot ? psiHot : psiCold;
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) {
+                        double h = v * product[at + i] * ratio[table + i];
+                        sum += h * psi[table + i];
+                        below[at + i] += h;
+                    }
+                    phi[f] += sum;
+                } else { // cold after cold: only z changes, by the same factor at every point; j's term stays
+                    double vr = v * coldRatio;
+                    for (int i = 0; i < n; i++) {
+                        below[at + i] += vr * product[at + i];
+                    }
+                }
+                continue;
+            }
             if (wasHot) {
-                double[] ratio = isHot ? ratioHot : ratioCold;
                 for (int i = 0; i < n; i++) {
                     product[next + i] = product[at + i] * ratio[table + i];
                 }
-            } else { // cold above already: only z changes, by the same factor at every point
-                double ratio = ratioColdAfterCold[e];
+            } else {
                 for (int i = 0; i < n; i++) {
-                    product[next + i] = product[at + i] * ratio;
+                    product[next + i] = product[at + i] * coldRatio;
                 }
             }
             hot[f] = isHot;
-            walk(children[e], level + 1, n, x, hot, product, below, phi);
-            if (wasHot) { // cold after cold leaves the feature's term as it was
+            walk(child, level + 1, n, x, hot, product, below, phi);
+            hot[f] = wasHot;
+            if (wasHot) {
                 double[] psi = isHot ? psiHot : psiCold;
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
@@ -484,6 +497,5 @@ final class LightGbm {
                 below[at + i] += below[next + i];
             }
         }
-        hot[f] = wasHot;
     }
 }

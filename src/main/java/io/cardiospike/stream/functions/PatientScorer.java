@@ -504,7 +504,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 e.sumProba / e.beats, modelVersion);
         if (status.equals(AnomalyAlert.OPEN)) {
             alerts.inc();
-            // the opening beat only: an explanation costs about a hundred scored beats
+            // the opening beat only: an explanation costs about 25 scored beats
             alert.explanation = StreamJson.explanation(scorer.explain(trackedWindow, trackedLogit));
         }
         output.collect(ALERTS, new StreamRecord<>(alert));
