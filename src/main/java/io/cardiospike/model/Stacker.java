@@ -67,7 +67,7 @@ final class Stacker {
         double[] term = new double[inputs.length + 1];
         double sumAbs = Math.abs(intercept);
         for (int i = 0; i < inputs.length; i++) {
-            term[i] = coef[i] * input(i, lgbmMargin, cnnLogit, artifact);
+            term[i] = coef[i] * input(i, lgbmMargin, cnnLogit, artifact) + 0.0; // no -0.0 on the wire
             sumAbs += Math.abs(term[i]);
         }
         term[inputs.length] = intercept;
