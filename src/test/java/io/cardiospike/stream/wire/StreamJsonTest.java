@@ -105,5 +105,10 @@ class StreamJsonTest {
                 "v1")));
         assertThat(open.path("status").asText()).isEqualTo("open");
         assertThat(open.path("alert_id").asText()).as("open and closed: one id").isEqualTo(a.path("alert_id").asText());
+        AnomalyAlert explained = new AnomalyAlert(AnomalyAlert.OPEN, "p1", 10, 10, 1, 0.9, 0.9, "v1");
+        explained.explanation = "{\"reasons\":[],\"beat_index\":16}"; // pre-rendered, written as JSON, not a string
+        JsonNode withExplanation = StreamJson.read(StreamJson.alert(explained));
+        assertThat(withExplanation.path("explanation").path("beat_index").asInt()).isEqualTo(16);
+        assertThat(withExplanation.path("model_version").asText()).isEqualTo("v1");
     }
 }
