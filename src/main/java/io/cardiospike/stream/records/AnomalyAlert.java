@@ -21,6 +21,8 @@ public class AnomalyAlert {
     public double maxProba;
     public double meanProba;
     public String modelVersion;
+    /** Within the patient's {@code --alert-hold}: emitted, never dropped, for consumers to show quietly. */
+    public boolean suppressed;
 
     public AnomalyAlert() {}
 

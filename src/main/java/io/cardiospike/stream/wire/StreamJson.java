@@ -178,6 +178,7 @@ public final class StreamJson {
             g.writeNumberField("max_proba", a.maxProba);
             g.writeNumberField("mean_proba", a.meanProba);
             g.writeStringField("model_version", a.modelVersion);
+            g.writeBooleanField("suppressed", a.suppressed);
         });
     }
 
