@@ -41,7 +41,8 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "patients the summary lists, worst first (default ${DEFAULT-VALUE})")
     int worst;
 
-    @Option(names = "--threads", defaultValue = "0", description = "scoring threads, 0 = one per core (default ${DEFAULT-VALUE})")
+    @Option(names = "--threads", defaultValue = "0",
+            description = "scoring threads, 0 = one per core (default ${DEFAULT-VALUE})")
     int threads;
 
     @Spec CommandSpec spec;

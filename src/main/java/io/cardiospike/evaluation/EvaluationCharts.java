@@ -8,6 +8,8 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -63,8 +65,8 @@ final class EvaluationCharts {
     /** The curve, with the bundle's operating point (its threshold's precision and recall) marked. */
     static void prCurve(Path png, PrCurve curve, Evaluation.BeatFigures at, double threshold) throws IOException {
         draw(png, 640, "Beat-level precision-recall (dot: the bundle's threshold " + fmt(threshold) + ")", g -> {
-            Frame f = new Frame(LEFT, 60, WIDTH - LEFT - RIGHT, 520, 0, 1, 0, 1.02);
-            f.axes(g, String.format(Locale.ROOT, "precision against recall, average precision %.3f",
+            Frame f = new Frame(LEFT, 60, WIDTH - LEFT - RIGHT, 520, 0, 1, 0, 1);
+            f.axes(g, String.format(Locale.ROOT, "precision (y) against recall (x), average precision %.3f",
                     curve.averagePrecision()), 5, "%.1f");
             f.xTicks(g, 10, "%.1f");
             g.setColor(LINE);
@@ -81,7 +83,7 @@ final class EvaluationCharts {
     /** Beat F1 per patient, lowest first; patients with nothing labelled and nothing flagged have no F1 and no bar. */
     static void patientF1(Path png, List<Evaluation.Patient> patients) throws IOException {
         List<Evaluation.Patient> bars = patients.stream().filter(p -> !Double.isNaN(p.f1()))
-                .sorted(java.util.Comparator.comparingDouble(Evaluation.Patient::f1)).toList();
+                .sorted(Comparator.comparingDouble(Evaluation.Patient::f1)).toList();
         int none = patients.size() - bars.size();
         draw(png, 420, "Beat F1 per patient, lowest first (" + bars.size() + " patients"
                 + (none > 0 ? "; " + none + " with nothing labelled or flagged not shown" : "") + ")", g -> {
@@ -111,7 +113,7 @@ final class EvaluationCharts {
         int n = rr.length;
         double t0 = n > 0 ? t[0] / 1000 : 0, t1 = n > 0 ? Math.max(t[n - 1] / 1000, t0 + 1) : 1;
         double[] sorted = rr.clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         // RR axis from the 1st to the 99th percentile: one absurd artifact (40,900 ms) would flatten the rest
         double lo = n > 0 ? Evaluation.percentile(sorted, 0.01) * 0.9 : 0;
         double hi = n > 0 ? Math.max(Evaluation.percentile(sorted, 0.99) * 1.1, lo + 1) : 1;

@@ -1,5 +1,6 @@
 package io.cardiospike.evaluation;
 
+import io.cardiospike.rr.Recording;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -103,7 +104,7 @@ public final class EvaluationReport {
                 + " | " + Evaluation.number(s.max(), "%.1f") + " |";
     }
 
-    private static List<io.cardiospike.rr.Recording> recordings(Evaluation ev) {
+    private static List<Recording> recordings(Evaluation ev) {
         return ev.scored().stream().map(Evaluation.Scored::recording).toList();
     }
 

@@ -109,7 +109,8 @@ class EvaluateCommandTest {
         assertThat(run("evaluate", "--input", in.toString(), "--worst", "3")).as(err.toString()).isZero();
         List<String> lines = out.toString().lines().toList();
         assertThat(lines.get(1)).matches("beat: precision \\d\\.\\d{3} recall \\d\\.\\d{3} F1 \\d\\.\\d{3} .*");
-        assertThat(lines.get(2)).matches("episodes: \\d+ labelled, \\d+ detected \\(recall \\d\\.\\d{3}\\), \\d+ missed");
+        assertThat(lines.get(2))
+                .matches("episodes: \\d+ labelled, \\d+ detected \\(recall \\d\\.\\d{3}\\), \\d+ missed");
         assertThat(lines).anyMatch(l -> l.startsWith("worst patients"));
         assertThat(lines).hasSize(7 + 2 + 3);
         assertThat(err.toString()).as("no progress off a terminal").isEmpty();
