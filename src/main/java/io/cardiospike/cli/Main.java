@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         description = "Heart-rhythm anomaly detection on RR-interval streams.",
         subcommands = {
             ScoreCommand.class,
+            EvaluateCommand.class,
             ExportDatasetCommand.class,
             GenerateCommand.class,
             BenchCommand.class,
