@@ -30,7 +30,8 @@ class ImportLayersTest {
             "ops", union(BASE, "stream", "local"),
             "evaluation", Set.of("model", "features", "rr"),
             "api", BASE,
-            "cli", union(BASE, "stream", "local", "ops", "api", "evaluation"));
+            "notify", union(BASE, "stream"),
+            "cli", union(BASE, "stream", "local", "ops", "api", "evaluation", "notify"));
     private static final Pattern MENTION = Pattern.compile("\\bio\\.cardiospike\\.([a-z]+)\\b");
 
     @Test
