@@ -17,21 +17,24 @@ PORT, SECRET = int(sys.argv[1]), open(sys.argv[2], "rb").read().strip()
 seen = set()  # Idempotency-Key values already handled: "<alert_id>:<status>"
 
 
+def act(alert):
+    """What the care team's system does with an alert: page, open a ticket, ... Here: print it (no patient data)."""
+    print("alert", alert["status"], alert["alert_id"], flush=True)
+
+
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-        given = self.headers.get("X-CardioSpike-Signature", "")
-        if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
-            return self.answer(401)  # not from our notify, or altered on the way: never retried
+        signature = self.headers.get("X-CardioSpike-Signature", "")
         key = self.headers.get("Idempotency-Key", "")
+        if not hmac.compare_digest(("sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()).encode(), signature.encode()):
+            return self.answer(401)  # not signed with our secret (or altered on the way): never acted on
         if key not in seen:
-            alert = json.loads(body)
-            print("alert", alert["status"], alert["alert_id"], flush=True)  # act on it here: page, ticket, ...
+            act(json.loads(body))  # if this raises, no answer goes out and notify sends the alert again
             seen.add(key)
         else:
             print("duplicate", key, flush=True)
-        self.answer(204)
+        self.answer(204)  # 2xx only once handled: at least once end to end
 
     def answer(self, status):
         self.send_response(status)
