@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The floor plan: each package uses only the rooms below it ({@code cli} → {@code api}, {@code evaluation}, {@code ops} → {@code local} →
+ * The floor plan: each package uses only the rooms below it ({@code cli} → {@code api}, {@code evaluation}, {@code notify}, {@code ops} → {@code local} →
  * {@code stream} → {@code model} → {@code features} → {@code rr}), and {@code kafka}, the ground floor, uses none.
  * Every mention counts: imports and fully qualified names in code.
  */
