@@ -244,7 +244,7 @@ class NotifyIT {
     }
 
     /**
-     * The receiver: per request, in turn, 200, then a failure (500, a stall past the timeout, 429 with Retry-After in
+     * The receiver: per request, in turn, 200, 200, then a failure (500, a stall past the timeout, 429 with Retry-After in
      * seconds, 429 with an HTTP date), never two failures in a row, so a flaky alert never reaches --give-up;
      * {@code p-refused} always 400, {@code p-down} always 503.
      */
@@ -291,7 +291,7 @@ class NotifyIT {
                 return "503";
             }
             int t = turn.getAndIncrement();
-            return t % 2 == 0 ? "200" : failures.get((t / 2) % failures.size());
+            return t % 3 != 2 ? "200" : failures.get((t / 3) % failures.size());
         }
 
         private void handle(HttpExchange x) throws IOException {
@@ -351,7 +351,17 @@ class NotifyIT {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log).toFile())).start();
     }
 
+    private final long t0 = System.nanoTime();
+
     private void await(BooleanSupplier condition, int seconds, String what, String log) throws Exception {
+        try {
+            awaitQuietly(condition, seconds, what, log);
+        } finally {
+            System.out.printf("NotifyIT: %s at %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private void awaitQuietly(BooleanSupplier condition, int seconds, String what, String log) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as("%s within %d s; %s:\n%s", what, seconds, log,
