@@ -52,15 +52,18 @@ final class NotifyCommand implements Callable<Integer> {
                     + "{base}/Observation/{alert_id} (default ${DEFAULT-VALUE})")
     String format;
 
-    @Option(names = "--group", defaultValue = "cardiospike-notify",
-            description = "Kafka consumer group; its committed offsets are where a restart resumes (default ${DEFAULT-VALUE})")
+    @Option(names = "--group", defaultValue = "cardiospike-notify", paramLabel = "NAME",
+            description = "Kafka consumer group; its committed offsets are where a restart resumes "
+                    + "(default ${DEFAULT-VALUE})")
     String group;
 
-    @Option(names = "--topic", defaultValue = "rr-alerts", description = "alerts to deliver (default ${DEFAULT-VALUE})")
+    @Option(names = "--topic", defaultValue = "rr-alerts", paramLabel = "NAME",
+            description = "alerts to deliver (default ${DEFAULT-VALUE})")
     String topic;
 
-    @Option(names = "--undelivered-topic", defaultValue = "rr-alerts-undelivered",
-            description = "where records given up go, with the last error; created if missing (default ${DEFAULT-VALUE})")
+    @Option(names = "--undelivered-topic", defaultValue = "rr-alerts-undelivered", paramLabel = "NAME",
+            description = "where records given up go, with the last error; created if missing "
+                    + "(default ${DEFAULT-VALUE})")
     String undeliveredTopic;
 
     @Option(names = "--from-beginning",
@@ -96,7 +99,8 @@ final class NotifyCommand implements Callable<Integer> {
         DeliveryPolicy policy = DeliveryPolicy.of(positive("--timeout", timeout), duration("--give-up", giveUp));
         Optional<WebhookSignature> signature = secretFile == null ? Optional.empty() : Optional.of(secret(secretFile));
         if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
-            throw new UserException("--metrics-port " + metricsPort + ": not a TCP port; give 1-65535, or 0 for any free port");
+            throw new UserException("--metrics-port " + metricsPort
+                    + ": not a TCP port; give 1-65535, or 0 for any free port");
         }
         PrintWriter err = spec.commandLine().getErr();
         KafkaConnection kafka = ClientHost.localCluster(kafkaOptions).connect();
