@@ -289,6 +289,9 @@ public final class AlertNotifier implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         closed = true;
+        if (stopped.getCount() == 0) {
+            return; // run() has ended and closed the consumer (the shutdown hook and the command both close)
+        }
         consumer.wakeup();
         stopped.await(policy.timeout().toMillis() + 15_000, TimeUnit.MILLISECONDS);
     }

@@ -58,6 +58,10 @@ public final class WebhookDelivery {
                 .header("User-Agent", "cardiospike-notify")
                 .method(payload.method(), HttpRequest.BodyPublishers.ofByteArray(payload.body()));
         signature.ifPresent(s -> request.header(WebhookSignature.HEADER, s.sign(payload.body())));
+        if ("http".equalsIgnoreCase(payload.uri().getScheme())) {
+            // no h2c upgrade on plain HTTP: some servers and proxies mishandle an Upgrade on a request with a body
+            request.version(HttpClient.Version.HTTP_1_1);
+        }
         HttpResponse<Void> response;
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.discarding());
