@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 from .config import resolve_path
 from .data import recordings
+from .episodes import report_section
 from .paths import REPO
 
 log = logging.getLogger("cardiotrain")
@@ -177,6 +178,8 @@ def write_report(path: Path, cfg, ex, cv, ev, manifest: dict, notes: str | None)
           "other patients only: " +
           ", ".join(f"{k} {m[k]['pooled_fit_patients']['f1']:.4f}" for k in ("lgbm", "cnn", "stack")),
           *_refit_section(ev["refit"]),
+          *(report_section(ev["episodes"], ev["episodes"]["scores"], int(manifest["lookahead_beats"]))
+            if ev.get("episodes") else []),
           "", "## Per outer fold (pooled threshold)", "",
           "| fold | patients | beats | lgbm F1 | lgbm P | lgbm R | cnn F1 | cnn P | cnn R | stack F1 | stack P | stack R |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -266,6 +269,8 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
     cvm["best_epochs"] = cv["best_epochs"]
     if ev["refit"] is not None:
         cvm["refit_check"] = ev["refit"]
+    if ev.get("episodes") is not None:
+        cvm["episodes"] = ev["episodes"]
     total = time.perf_counter() - timings["start"]
     n_params = int(sum(p.numel() for p in final["net"].parameters()))
     manifest = {

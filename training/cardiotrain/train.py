@@ -164,6 +164,7 @@ def threshold_metrics(y: np.ndarray, s: np.ndarray, fold_of: np.ndarray, ev: np.
 def evaluate(cfg, ex, cv: dict) -> dict:
     """Honest stacked OOF, thresholds (pooled-F1-optimal on OOF) and per-fold / pooled P/R/F1, for the inner
     models' means and, with the refit check, for the shipped protocol; the bundle's stacker and threshold."""
+    from .episodes import episode_figures
     from .stack import fit_stacker, honest_stack
 
     fold_of = cv["fold_of"]
@@ -190,8 +191,15 @@ def evaluate(cfg, ex, cv: dict) -> dict:
         ship_threshold = refit["stack"]["threshold"]
     final_stacker = fit_stacker(ship_Z[fit], y[fit], C)
     final_stacker["features"] = names
+    # Episodes as alert consumers see them (bin/cardiospike evaluate's figures): the shipped protocol's flags when
+    # the refit check ran, else the inner models' means'.
+    ep_scores, ep_threshold = (r_scores["stack"], refit["stack"]["threshold"]) if refit else \
+        (scores["stack"], res["stack"]["threshold"])
+    episodes = episode_figures(ex.ids[ev], ex.time[ev], y[ev], ep_scores[ev] >= ep_threshold,
+                               int(ex.meta["lookahead_beats"]))
+    episodes["scores"] = "shipped protocol's (refit check)" if refit else "inner models' means'"
     return {"metrics": res, "refit": refit, "scores": scores, "stacker": final_stacker, "threshold": ship_threshold,
-            "stack_features": names, "evaluated": ev}
+            "stack_features": names, "evaluated": ev, "episodes": episodes}
 
 
 def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epochs: list[int], seed: int,
@@ -278,7 +286,7 @@ def _run(cfg: DictConfig, artifacts) -> dict:
     cv = cross_validate(cfg, ex, artifacts)
     if cfg.cv.oof_out:
         refit_oof = {f"refit_{m}": s for m, s in (cv["refit_oof"] or {}).items()}
-        np.savez(resolve_path(cfg.cv.oof_out), ids=ex.ids, y=ex.y, x=ex.x, artifact=ex.artifact,
+        np.savez(resolve_path(cfg.cv.oof_out), ids=ex.ids, time=ex.time, y=ex.y, x=ex.x, artifact=ex.artifact,
                  fold_of=cv["fold_of"], **cv["oof"], **refit_oof)
     ev = evaluate(cfg, ex, cv)
     for m in MODELS:

@@ -106,7 +106,8 @@ def test_golden_consistent(tiny_bundle, golden_export):
 
 def test_report_mentions_models(tiny_bundle):
     rep = (tiny_bundle["out"] / "report.md").read_text()
-    for k in ("lgbm", "cnn", "stack", "us/window", "Per outer fold", "The shipped protocol"):
+    for k in ("lgbm", "cnn", "stack", "us/window", "Per outer fold", "The shipped protocol",
+              "Episodes (out of fold)", "| labelled episodes |"):
         assert k in rep
 
 

@@ -93,7 +93,7 @@ function render(rec, key) {
   ];
   const shapes = rec.episodes.slice(0, 300).map((e) => ({
     type: 'rect', xref: 'x', yref: 'paper', x0: e.start_x, x1: e.end_x, y0: 0.3, y1: 1,
-    fillcolor: '#d62728', opacity: 0.08, line: { width: 0 } }));
+    fillcolor: e.suppressed ? '#7f7f7f' : '#d62728', opacity: 0.08, line: { width: 0 } }));
   shapes.push({ type: 'line', xref: 'paper', x0: 0, x1: 1, yref: 'y2', y0: thr, y1: thr,
     line: { color: '#d62728', width: 1, dash: 'dot' } });
   const layout = {
@@ -126,6 +126,10 @@ function render(rec, key) {
   const body = $('episodes').querySelector('tbody');
   body.replaceChildren(...rec.episodes.slice(0, 500).map((e, n) => {
     const tr = document.createElement('tr');
+    if (e.suppressed) { // --alert-hold: shown, greyed, never hidden
+      tr.classList.add('suppressed');
+      tr.title = 'held: opened within the alert hold after this patient\'s last alert';
+    }
     [n + 1, formatX(e.start_x), formatX(e.end_x), e.beats, e.max_proba.toFixed(3)].forEach((v) => {
       const td = document.createElement('td');
       td.textContent = v;
@@ -488,7 +492,7 @@ function renderLive() {
   if (!l || dashboard.current !== 'live:' + l.id) return;
   const epochTs = (t) => (t > 1e11 ? new Date(t) : elapsedDate(t));
   const episodes = l.alerts.map((a) => ({ start_x: epochTs(a.start_ts), end_x: epochTs(a.end_ts), beats: a.beats,
-    max_proba: a.max_proba, explanation: a.explanation }));
+    max_proba: a.max_proba, suppressed: a.suppressed === true, explanation: a.explanation }));
   // the job explains the beat that opens an alert
   const explanationAt = (i) => (l.alerts.find((a) => a.start_ts === l.time[i]) || {}).explanation;
   render({ id: l.id, time: l.time, rr: l.rr, proba: l.proba, anomaly: l.anomaly, artifact: l.artifact, episodes,
@@ -532,12 +536,14 @@ function renderPatients(patients) {
     name.textContent = p.patient_id;
     const info = document.createElement('div');
     info.className = 'muted';
-    info.textContent = `${plural(p.beats, 'beat')} · ${plural(p.alerts, 'alert')}`;
+    info.textContent = `${plural(p.beats, 'beat')} · ${plural(p.alerts, 'alert')}`
+      + (p.held_alerts ? ` (${p.held_alerts} held)` : '');
     const parts = [name, info];
     if (p.latest_alert) {
       const a = document.createElement('div');
-      a.className = 'alert';
-      a.textContent = `latest alert: ${plural(p.latest_alert.beats, 'beat')}, `
+      const held = p.latest_alert.suppressed === true;
+      a.className = held ? 'alert suppressed' : 'alert';
+      a.textContent = `latest alert${held ? ' (held)' : ''}: ${plural(p.latest_alert.beats, 'beat')}, `
         + `max p ${Number(p.latest_alert.max_proba).toFixed(2)}`;
       parts.push(a);
     }

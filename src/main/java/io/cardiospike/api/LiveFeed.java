@@ -186,7 +186,11 @@ final class LiveFeed implements AutoCloseable {
             p.alerts.removeFirst();
         }
         if (!known) {
-            p.alertCount++;
+            if (v.path("suppressed").asBoolean(false)) {
+                p.heldAlertCount++; // --alert-hold: shown, but it did not page anyone
+            } else {
+                p.alertCount++;
+            }
         }
         Event e = event("alert", v.toString());
         subscribers.forEach(s -> s.offer(e));
@@ -357,6 +361,7 @@ final class LiveFeed implements AutoCloseable {
         int start, size;
         long totalBeats, anomalous;
         int alertCount;
+        int heldAlertCount;
         String modelVersion;
 
         PatientBuffer(String id, int capacity) {
@@ -394,6 +399,7 @@ final class LiveFeed implements AutoCloseable {
             m.put("anomalous_beats", anomalous);
             m.put("last_ts", size == 0 ? null : ts[(start + size - 1) % ts.length]);
             m.put("alerts", alertCount);
+            m.put("held_alerts", heldAlertCount);
             m.put("latest_alert", alerts.peekLast());
             m.put("model_version", modelVersion);
             return m;

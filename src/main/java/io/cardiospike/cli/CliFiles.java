@@ -40,6 +40,15 @@ final class CliFiles {
         return RrCsv.read(input);
     }
 
+    /** As {@link #readRecordings}, every row labelled {@code y} 0 or 1 ({@code evaluate}). */
+    static RrCsv.Table readLabelledRecordings(Path input) throws CsvFormatException, IOException {
+        if (isStdio(input)) {
+            return RrCsv.read(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), "stdin",
+                    true);
+        }
+        return RrCsv.readLabelled(input);
+    }
+
     /** Fails with one line where an output cannot go; called before the work, so a long run does not end in it. */
     static void checkWritable(String option, Path output) throws UserException {
         if (isStdio(output)) {

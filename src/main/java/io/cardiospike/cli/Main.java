@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         description = "Heart-rhythm anomaly detection on RR-interval streams.",
         subcommands = {
             ScoreCommand.class,
+            EvaluateCommand.class,
             ExportDatasetCommand.class,
             GenerateCommand.class,
             BenchCommand.class,
@@ -28,6 +29,7 @@ import picocli.CommandLine.Command;
             ProduceCommand.class,
             ChaosCommand.class,
             ConsumeCommand.class,
+            NotifyCommand.class,
         })
 public final class Main {
     /** Set (to anything but 0) for the stack trace behind a failure's one line. */

@@ -26,18 +26,36 @@ public final class RrCsv {
     public record Table(int rowCount, List<Recording> recordings) {}
 
     public static Table read(Path file) throws CsvFormatException, IOException {
+        return read(file, false);
+    }
+
+    public static Table read(BufferedReader in, String name) throws CsvFormatException, IOException {
+        return read(in, name, false);
+    }
+
+    /** As {@link #read(Path)}, requiring a {@code y} label of exactly 0 or 1 on every row (for {@code evaluate}). */
+    public static Table readLabelled(Path file) throws CsvFormatException, IOException {
+        return read(file, true);
+    }
+
+    private static Table read(Path file, boolean labelsRequired) throws CsvFormatException, IOException {
         String name = file.toString();
         if (Files.isDirectory(file)) {
             throw new CsvFormatException(name + ": is a directory, expected a CSV file");
         }
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return read(in, name);
+            return read(in, name, labelsRequired);
         } catch (NoSuchFileException e) {
             throw new CsvFormatException(name + ": no such file");
         }
     }
 
-    public static Table read(BufferedReader in, String name) throws CsvFormatException, IOException {
+    /**
+     * @param labelsRequired every row must carry {@code y} 0 or 1 (the error names the line); otherwise {@code y} is
+     *                       optional and read as an integer, -1 where empty
+     */
+    public static Table read(BufferedReader in, String name, boolean labelsRequired)
+            throws CsvFormatException, IOException {
         String header = in.readLine();
         if (header == null || header.isBlank()) {
             throw new CsvFormatException(name + ": empty file (expected a header with columns id,time,x)");
@@ -50,6 +68,10 @@ public final class RrCsv {
                 throw new CsvFormatException(name + ":1: header lacks column '" + required + "' (found: "
                         + String.join(",", columns) + "; expected id,time,x)");
             }
+        }
+        if (labelsRequired && yCol < 0) {
+            throw new CsvFormatException(name + ":1: header lacks column 'y', the labels (found: "
+                    + String.join(",", columns) + "; expected id,time,x,y)");
         }
         int needed = Math.max(Math.max(idCol, timeCol), Math.max(xCol, yCol)) + 1;
 
@@ -74,7 +96,9 @@ public final class RrCsv {
             double time = number(f[timeCol], "time", name, lineNo);
             double x = number(f[xCol], "x", name, lineNo);
             int y = -1;
-            if (yCol >= 0 && !f[yCol].isEmpty()) {
+            if (labelsRequired) {
+                y = label(f[yCol], name, lineNo);
+            } else if (yCol >= 0 && !f[yCol].isEmpty()) {
                 y = (int) number(f[yCol], "y", name, lineNo);
             }
             byPatient.computeIfAbsent(id, Builder::new).add(time, x, y, row++);
@@ -159,6 +183,15 @@ public final class RrCsv {
             throw new CsvFormatException(name + ":" + lineNo + ": field '" + field + "' is not a number: '"
                     + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "'");
         }
+    }
+
+    private static int label(String s, String name, int lineNo) throws CsvFormatException {
+        return switch (s) {
+            case "0", "0.0" -> 0;
+            case "1", "1.0" -> 1;
+            default -> throw new CsvFormatException(name + ":" + lineNo + ": label 'y' must be 0 or 1, found '"
+                    + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "'");
+        };
     }
 
     private static int column(String[] columns, String wanted) {

@@ -38,6 +38,12 @@ public final class JobTuningOptions {
             description = "a silent patient's state is removed this long after the last beat (default ${DEFAULT-VALUE})")
     Duration stateRetention;
 
+    @Option(names = "--alert-hold", converter = StreamConfig.DurationConverter.class, defaultValue = "0s",
+            description = "an episode that opens within this long (event time) after the end of the patient's last "
+                    + "alerted episode is still emitted, with \"suppressed\": true, and does not restart the hold; "
+                    + "0s: off (default ${DEFAULT-VALUE})")
+    Duration alertHold;
+
     @Option(names = "--transaction-timeout", converter = StreamConfig.DurationConverter.class, defaultValue = "10min",
             description = "producer transaction.timeout.ms; must stay below the broker's transaction.max.timeout.ms "
                     + "(default ${DEFAULT-VALUE})")

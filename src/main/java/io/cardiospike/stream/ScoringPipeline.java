@@ -112,7 +112,8 @@ public final class ScoringPipeline {
                 .keyBy(b -> b.patientId)
                 .transform("score-patients", TypeInformation.of(ScoredBeat.class),
                         new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
-                                config.allowedLateness().toMillis(), config.stateRetention().toMillis()))
+                                config.allowedLateness().toMillis(), config.stateRetention().toMillis(),
+                                config.alertHold().toMillis()))
                 .uid(SCORER_UID);
         scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
         DataStream<AnomalyAlert> alerts = scores.getSideOutput(PatientScorer.ALERTS);

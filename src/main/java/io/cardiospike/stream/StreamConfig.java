@@ -39,7 +39,8 @@ public record StreamConfig(
         Duration transactionTimeout,
         StartFrom startFrom,
         String kafkaConfig,
-        String alertsFhirTopic) implements Serializable {
+        String alertsFhirTopic,
+        Duration alertHold) implements Serializable {
 
     /** The most key groups Flink allows (its {@code KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM}). */
     public static final int UPPER_MAX_PARALLELISM = 1 << 15;
@@ -61,6 +62,9 @@ public record StreamConfig(
         }
         if (idleFlushGap.isZero() || idleFlushGap.isNegative() || allowedLateness.isNegative()) {
             throw new IllegalArgumentException("idle flush gap must be positive and allowed lateness non-negative");
+        }
+        if (alertHold.isNegative()) {
+            throw new IllegalArgumentException("alert hold must not be negative");
         }
         if (transactionTimeout.compareTo(checkpointInterval) <= 0) {
             throw new IllegalArgumentException("transaction timeout must exceed the checkpoint interval");
@@ -111,6 +115,7 @@ public record StreamConfig(
         add(a, "--start-from", startFrom.name());
         add(a, "--kafka-config", kafkaConfig);
         add(a, "--alerts-fhir-topic", alertsFhirTopic);
+        add(a, "--alert-hold", alertHold.isZero() ? null : format(alertHold));
         return a;
     }
 
@@ -245,7 +250,8 @@ public record StreamConfig(
             return new StreamConfig(kafka.bootstrapServers(), inputTopic, scoresTopic, alertsTopic, dlqTopic, modelDir,
                     tuning.parallelism, tuning.maxParallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
                     tuning.allowedLateness, tuning.stateRetention, groupId, transactionalIdPrefix,
-                    tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic);
+                    tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic,
+                    tuning.alertHold);
         }
     }
 }

@@ -490,6 +490,9 @@ class DashboardBrowserTest {
             for (String bed : List.of("bed-10", "bed-2", "bed-1")) {
                 produceBeats(producer, bed, t0, 0, 20, rnd, new int[1]);
             }
+            // held by the job's --alert-hold: shown greyed, not counted as an alert (so not the first view)
+            producer.send(new ProducerRecord<>("rr-alerts", "bed-2", alert("bed-2", t0 + 10 * 800L, t0 + 12 * 800L)
+                    .replace("}", ",\"suppressed\":true}")));
             producer.commitTransaction();
             waitUpTo(30).until(d -> livePatientIds().size() == 5
                     && getJson("/api/v1/live/patients/" + patient).get("alerts").asInt() == 1);
@@ -553,6 +556,20 @@ class DashboardBrowserTest {
             assertThat(driver.findElement(By.id("live-empty")).getText()).isEqualTo("no patient id contains \"nobody\"");
             type("patient-search", "");
             assertThat(texts("#live-patients li b")).hasSize(5);
+
+            // a held alert: in the list and the episode table, greyed
+            assertThat(liveItem("bed-2").getText()).isEqualTo(
+                    "bed-2\n20 beats · 0 alerts (1 held)\nlatest alert (held): 5 beats, max p 0.93");
+            liveItem("bed-2").click();
+            waitForRendered("live:bed-2");
+            waitUpTo(10).until(d -> texts("#episodes tbody tr").size() == 1);
+            WebElement held = driver.findElement(By.cssSelector("#episodes tbody tr"));
+            assertThat(held.getAttribute("class")).isEqualTo("suppressed");
+            assertThat(held.getCssValue("color")).isEqualTo("rgba(153, 153, 153, 1)");
+            assertThat(liveItem("bed-2").findElement(By.className("alert")).getCssValue("color"))
+                    .isEqualTo("rgba(153, 153, 153, 1)");
+            assertThat(liveItem("icu-7").findElement(By.className("alert")).getCssValue("color"))
+                    .as("an alert that paged stays red").isEqualTo("rgba(192, 57, 43, 1)");
 
             // choosing a patient: a loading state until its beats come, then its URL, which a reload goes back to
             slowNetwork(1500);

@@ -69,8 +69,13 @@ class PatientScorerTest {
     /** A harness whose processing time starts at {@code startMs} (a restore long after the snapshot). */
     private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(Path bundle,
             OperatorSubtaskState restore, long startMs) throws Exception {
+        return harness(bundle, restore, startMs, 0);
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(Path bundle,
+            OperatorSubtaskState restore, long startMs, long alertHoldMs) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>(
-                new PatientScorer(bundle.toString(), IDLE_MS, LATENESS_MS, RETENTION_MS),
+                new PatientScorer(bundle.toString(), IDLE_MS, LATENESS_MS, RETENTION_MS, alertHoldMs),
                 b -> b.patientId, Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         harnesses.add(h);
@@ -655,6 +660,66 @@ class PatientScorerTest {
             assertThat(a.meanProba).isCloseTo(Arrays.stream(ep).average().orElseThrow(),
                     org.assertj.core.api.Assertions.within(1e-12));
             assertThat(a.alertId).isEqualTo(AnomalyAlert.alertId("p1", a.startTs, scorer.modelVersion()));
+            assertThat(o.suppressed || a.suppressed).as("no alert hold by default").isFalse();
+        }
+    }
+
+    /**
+     * {@code --alert-hold}: every episode is still emitted, open and closed alike; one that opens within the hold after
+     * the end of the patient's last alerted episode says {@code suppressed} and does not restart the hold. The hold
+     * crosses a snapshot and restore.
+     */
+    @Test
+    void theAlertHoldMarksEpisodesOpeningSoonAfterAnAlertedOneAndDropsNone() throws Exception {
+        Recording r = recording(600, 31);
+        EnsembleScorer scorer = TestBundle.scorer();
+        int[] y = scorer.decide(scorer.scoreRecording(r.rr()).proba());
+        List<long[]> episodes = new ArrayList<>(); // {start ts, end ts}
+        for (int i = 0; i < y.length; i++) {
+            if (y[i] == 1 && (i == 0 || y[i - 1] == 0)) {
+                int end = i;
+                while (end + 1 < y.length && y[end + 1] == 1) {
+                    end++;
+                }
+                episodes.add(new long[] {BASE + (long) r.time()[i], BASE + (long) r.time()[end]});
+            }
+        }
+        assertThat(episodes).as("episodes to hold").hasSizeGreaterThan(3);
+        long[] gaps = new long[episodes.size() - 1];
+        for (int k = 1; k < episodes.size(); k++) {
+            gaps[k - 1] = episodes.get(k)[0] - episodes.get(k - 1)[1];
+        }
+        Arrays.sort(gaps);
+        long hold = gaps[gaps.length / 2] + 1; // about half of the episodes open within it of the one before
+        List<Boolean> expected = new ArrayList<>();
+        Long lastAlertedEnd = null;
+        for (long[] e : episodes) {
+            boolean held = lastAlertedEnd != null && e[0] - lastAlertedEnd < hold;
+            expected.add(held);
+            if (!held) {
+                lastAlertedEnd = e[1];
+            }
+        }
+        assertThat(expected).as("some held, some not").contains(true).contains(false, false);
+
+        List<Beat> beats = beats("p1", r, BASE);
+        int half = beats.size() / 2;
+        var h = harness(TestBundle.DIR, null, 0, hold);
+        feed(h, beats.subList(0, half));
+        List<AnomalyAlert> all = new ArrayList<>(alerts(h));
+        var restored = harness(TestBundle.DIR, h.snapshot(1, 1), h.getProcessingTime(), hold);
+        feed(restored, beats.subList(half, beats.size()));
+        flushAll(restored);
+        all.addAll(alerts(restored));
+
+        for (String status : List.of(AnomalyAlert.OPEN, AnomalyAlert.CLOSED)) {
+            List<AnomalyAlert> some = all.stream().filter(a -> a.status.equals(status))
+                    .collect(java.util.stream.Collectors.toMap(a -> a.alertId, a -> a, (a, b) -> b,
+                            java.util.LinkedHashMap::new)).values().stream().toList();
+            assertThat(some).as(status + " alerts: none dropped").hasSameSizeAs(episodes);
+            assertThat(some.stream().map(a -> a.startTs).toList())
+                    .isEqualTo(episodes.stream().map(e -> e[0]).toList());
+            assertThat(some.stream().map(a -> a.suppressed).toList()).as(status + " alerts held").isEqualTo(expected);
         }
     }
 

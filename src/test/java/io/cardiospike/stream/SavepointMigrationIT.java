@@ -76,7 +76,7 @@ class SavepointMigrationIT {
                 "--model-dir", TestBundle.DIR.toString(), "--parallelism", "2",
                 "--max-parallelism", Integer.toString(maxParallelism),
                 "--checkpoint-dir", dir.resolve("checkpoints").toString(), "--checkpoint-interval", "1s",
-                "--idle-flush", "12s", "--allowed-lateness", "2s",
+                "--idle-flush", "12s", "--allowed-lateness", "2s", "--alert-hold", "1h",
                 "--group-id", "mig", "--transactional-id-prefix", "mig", "--transaction-timeout", "1min");
     }
 
@@ -85,6 +85,7 @@ class SavepointMigrationIT {
         public String id;
         public byte[] state;
         public byte[] episode;
+        public Long alertHoldEnd;
 
         public Saved() {}
     }
@@ -94,12 +95,14 @@ class SavepointMigrationIT {
         private transient ValueState<PatientState> patients;
         private transient ValueState<Episode> episodes;
         private transient TypeSerializer<Episode> episodeSerializer;
+        private transient ValueState<Long> alertHolds;
 
         @Override
         public void open(org.apache.flink.api.common.functions.OpenContext context) {
             patients = getRuntimeContext().getState(PatientScorer.patientState());
             episodes = getRuntimeContext().getState(PatientScorer.episodeState());
             episodeSerializer = TypeInformation.of(Episode.class).createSerializer(new SerializerConfigImpl());
+            alertHolds = getRuntimeContext().getState(PatientScorer.alertHoldState());
         }
 
         @Override
@@ -110,6 +113,7 @@ class SavepointMigrationIT {
             Episode e = episodes.value();
             s.state = p == null ? null : bytes(PatientStateSerializer.INSTANCE, p);
             s.episode = e == null ? null : bytes(episodeSerializer, e);
+            s.alertHoldEnd = alertHolds.value();
             out.collect(s);
         }
 
@@ -136,7 +140,7 @@ class SavepointMigrationIT {
     }
 
     /**
-     * Lines {@code "<tag> state <patient> <state bytes> <episode bytes>"}, {@code "<tag> timers <patient> ..."} and
+     * Lines {@code "<tag> state <patient> <state bytes> <alert hold> <episode bytes>"}, {@code "<tag> timers <patient> ..."} and
      * {@code "<tag> flow - <entry>"} of {@code savepoint}.
      */
     static org.apache.flink.streaming.api.datastream.DataStream<String> contents(StreamExecutionEnvironment env,
@@ -145,7 +149,8 @@ class SavepointMigrationIT {
         OperatorIdentifier scorer = OperatorIdentifier.forUid(ScoringPipeline.SCORER_UID);
         var states = reader.readKeyedState(scorer, new SavedReader(), org.apache.flink.api.common.typeinfo.Types.STRING,
                         TypeInformation.of(Saved.class))
-                .map(p -> tag + " state " + p.id + " " + b64(p.state) + " " + b64(p.episode))
+                .map(p -> tag + " state " + p.id + " " + b64(p.state) + " " + (p.alertHoldEnd == null ? "-"
+                        : p.alertHoldEnd.toString()) + " " + b64(p.episode))
                 .returns(String.class);
         var flow = reader.readUnionState(scorer, PatientScorer.inputFlowState().getName(),
                         PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO)
@@ -275,6 +280,8 @@ class SavepointMigrationIT {
             assertThat(was.states).hasSize(recordings.size());
             assertThat(is.states).isEqualTo(was.states);
             assertThat(was.states.get(openPatient)).as("the open episode").doesNotEndWith(" -");
+            assertThat(was.states.values()).as("patients in an --alert-hold")
+                    .anyMatch(line -> !line.split(" ")[1].equals("-"));
             assertThat(is.flow).isNotEmpty().containsExactlyInAnyOrderElementsOf(was.flow);
             assertThat(is.timers).isEqualTo(was.timers).hasSize(recordings.size());
             // each patient's one timer: its idle check, on the input clock

@@ -15,6 +15,8 @@ import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.PatientStateSerializer;
 import io.cardiospike.stream.records.ScoredBeat;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,12 +100,14 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private final long idleFlushMs;
     private final long latenessMs;
     private final long stateRetentionMs;
+    private final long alertHoldMs;
 
     private transient EnsembleScorer scorer;
     private transient FeatureSpec spec;
     private transient String modelVersion;
     private transient ValueState<PatientState> state;
     private transient ValueState<Episode> episodes;
+    private transient ValueState<Long> lastAlertedEnd;
     private transient InternalTimerService<VoidNamespace> timers;
     /** The input clock's stalls, so that a patient's silence counts only while the input flowed. */
     private transient InputFlow flow;
@@ -139,15 +143,30 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         return new ValueStateDescriptor<>("episode", Episode.class);
     }
 
+    /**
+     * The keyed state holding the time of the last beat of the patient's last episode that was not suppressed, for
+     * {@code --alert-hold}; written only when the hold is on.
+     */
+    public static ValueStateDescriptor<Long> alertHoldState() {
+        return new ValueStateDescriptor<>("alert-hold", Long.class);
+    }
+
     /** The union operator state of the input clock's stalls ({@link InputFlow#snapshot}). */
     public static ListStateDescriptor<long[]> inputFlowState() {
         return new ListStateDescriptor<>("input-flow", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO);
     }
 
     public PatientScorer(String modelDir, long idleFlushMs, long latenessMs, long stateRetentionMs) {
-        if (idleFlushMs <= 0 || latenessMs < 0 || stateRetentionMs < 0) {
-            throw new IllegalArgumentException("idle flush gap must be positive, lateness and retention non-negative");
+        this(modelDir, idleFlushMs, latenessMs, stateRetentionMs, 0);
+    }
+
+    /** @param alertHoldMs {@code --alert-hold}: 0 for none */
+    public PatientScorer(String modelDir, long idleFlushMs, long latenessMs, long stateRetentionMs, long alertHoldMs) {
+        if (idleFlushMs <= 0 || latenessMs < 0 || stateRetentionMs < 0 || alertHoldMs < 0) {
+            throw new IllegalArgumentException("idle flush gap must be positive, lateness, retention and alert hold "
+                    + "non-negative");
         }
+        this.alertHoldMs = alertHoldMs;
         this.modelDir = modelDir;
         this.idleFlushMs = idleFlushMs;
         this.latenessMs = latenessMs;
@@ -162,6 +181,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         modelVersion = scorer.modelVersion();
         state = getPartitionedState(patientState());
         episodes = getPartitionedState(episodeState());
+        lastAlertedEnd = getPartitionedState(alertHoldState());
         timers = getInternalTimerService(TIMERS, VoidNamespaceSerializer.INSTANCE, this);
         pending = new ArrayList<>();
         MetricGroup metrics = getMetricGroup();
@@ -293,6 +313,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             }
             state.clear(); // silent for the retention period: forget the patient
             episodes.clear();
+            lastAlertedEnd.clear();
         } else {
             armIdleTimer(s, now + stateRetentionMs - silent);
             state.update(s);
@@ -500,14 +521,38 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     }
 
     private void emitAlert(String status, Episode e) {
+        try {
+            holdOrCount(status, e);
+        } catch (IOException ex) { // the tracker's callbacks take no checked exception; the state backend's own
+            throw new UncheckedIOException(ex);
+        }
         AnomalyAlert alert = new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
                 e.sumProba / e.beats, modelVersion);
-        if (status.equals(AnomalyAlert.OPEN)) {
-            alerts.inc();
-            // the opening beat only: an explanation costs about 25 scored beats
+        alert.suppressed = e.suppressed;
+        if (status.equals(AnomalyAlert.OPEN)) { // the opening beat only: an explanation costs about 25 scored beats
             alert.explanation = StreamJson.explanation(scorer.explain(trackedWindow, trackedLogit));
         }
         output.collect(ALERTS, new StreamRecord<>(alert));
+    }
+
+    private void holdOrCount(String status, Episode e) throws IOException {
+        if (status.equals(AnomalyAlert.OPEN)) {
+            e.suppressed = isHeld(e.startTs);
+            if (!e.suppressed) {
+                alerts.inc();
+            }
+        } else if (alertHoldMs > 0 && !e.suppressed) {
+            lastAlertedEnd.update(e.endTs); // the hold runs from the end of the last episode that was not held
+        }
+    }
+
+    /** {@code --alert-hold}: an episode opening this soon after the patient's last alerted one is suppressed. */
+    private boolean isHeld(long startTs) throws IOException {
+        if (alertHoldMs == 0) {
+            return false;
+        }
+        Long end = lastAlertedEnd.value();
+        return end != null && startTs - end < alertHoldMs;
     }
 
     private void emit(ScoredBeat scored) {

@@ -53,6 +53,7 @@ final class PatientStateReader extends StateReaderOperator<PatientStateReader.No
     private transient ValueState<PatientState> patients;
     private transient ValueState<Episode> episodes;
     private transient TypeSerializer<Episode> episodeSerializer;
+    private transient ValueState<Long> alertHolds;
     private transient ListState<Long> eventTimers;
     private transient ListState<Long> processingTimers;
     private transient DataOutputSerializer buffer;
@@ -71,6 +72,8 @@ final class PatientStateReader extends StateReaderOperator<PatientStateReader.No
         patients = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
                 PatientScorer.patientState());
         episodes = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, episode);
+        alertHolds = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                PatientScorer.alertHoldState());
         eventTimers = backend.getPartitionedState(GATHERED, StringSerializer.INSTANCE,
                 new ListStateDescriptor<>("event", LongSerializer.INSTANCE));
         processingTimers = backend.getPartitionedState(GATHERED, StringSerializer.INSTANCE,
@@ -127,6 +130,7 @@ final class PatientStateReader extends StateReaderOperator<PatientStateReader.No
         m.state = state == null ? null : bytes(PatientStateSerializer.INSTANCE, state);
         Episode episode = episodes.value();
         m.episode = episode == null ? null : bytes(episodeSerializer, episode);
+        m.alertHoldEnd = alertHolds.value();
         m.eventTimers = longs(eventTimers.get());
         m.processingTimers = longs(processingTimers.get());
         out.collect(m);

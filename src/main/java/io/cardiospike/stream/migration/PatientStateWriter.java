@@ -44,6 +44,7 @@ final class PatientStateWriter extends AbstractStreamOperator<TaggedOperatorSubt
     private transient ValueState<PatientState> patients;
     private transient ValueState<Episode> episodes;
     private transient TypeSerializer<Episode> episodeSerializer;
+    private transient ValueState<Long> alertHolds;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient ListState<long[]> flow;
     private transient DataInputDeserializer input;
@@ -67,6 +68,7 @@ final class PatientStateWriter extends AbstractStreamOperator<TaggedOperatorSubt
         ValueStateDescriptor<Episode> episode = PatientScorer.episodeState();
         episodes = getPartitionedState(episode); // initialises the descriptor's serializer
         episodeSerializer = episode.getSerializer();
+        alertHolds = getPartitionedState(PatientScorer.alertHoldState());
         timers = getInternalTimerService(PatientScorer.TIMERS, VoidNamespaceSerializer.INSTANCE,
                 VoidTriggerable.instance());
         input = new DataInputDeserializer();
@@ -86,6 +88,9 @@ final class PatientStateWriter extends AbstractStreamOperator<TaggedOperatorSubt
         if (m.episode != null) {
             input.setBuffer(m.episode);
             episodes.update(episodeSerializer.deserialize(input));
+        }
+        if (m.alertHoldEnd != null) {
+            alertHolds.update(m.alertHoldEnd);
         }
         for (long t : m.eventTimers) {
             timers.registerEventTimeTimer(VoidNamespace.INSTANCE, t);

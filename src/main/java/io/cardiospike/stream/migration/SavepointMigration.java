@@ -51,7 +51,7 @@ import picocli.CommandLine.Option;
  *
  * <p>What is carried, and how:
  * <ul>
- *   <li>The scorer's keyed state ({@code score-patients}: every patient's {@code patient} and {@code episode}
+ *   <li>The scorer's keyed state ({@code score-patients}: every patient's {@code patient}, {@code episode} and {@code alert-hold}
  *   ValueStates and its idle-check timers in the timer service {@code patient-timers}) is read a patient at a time
  *   ({@link PatientStateReader}) and written again, keyed by patient under the new key groups, into the same states
  *   and the same timer service ({@link PatientStateWriter}), byte for byte as the serializers wrote it. The timers

@@ -21,6 +21,8 @@ public class AnomalyAlert {
     public double maxProba;
     public double meanProba;
     public String modelVersion;
+    /** Within the patient's {@code --alert-hold}: emitted, never dropped, for consumers to show quietly. */
+    public boolean suppressed;
     /** On {@link #OPEN} alerts: why the opening beat was flagged, as JSON text (a String, so no Kryo); else null. */
     public String explanation;
 

@@ -13,6 +13,8 @@ public class Episode implements EpisodeTracker.Episode {
     public long endTs;
     public double maxProba;
     public double sumProba;
+    /** Opened within {@code --alert-hold} of the patient's last alerted episode: its alerts say so. */
+    public boolean suppressed;
 
     public Episode() {}
 

@@ -179,6 +179,7 @@ public final class StreamJson {
             g.writeNumberField("max_proba", a.maxProba);
             g.writeNumberField("mean_proba", a.meanProba);
             g.writeStringField("model_version", a.modelVersion);
+            g.writeBooleanField("suppressed", a.suppressed);
             if (a.explanation != null) {
                 g.writeFieldName("explanation");
                 g.writeRawValue(a.explanation);

@@ -100,7 +100,10 @@ class StreamJsonTest {
                 .isNotEqualTo(AnomalyAlert.alertId("p1", 11, "v1"));
         assertThat(a.path("status").asText()).isEqualTo("closed");
         assertThat(a.fieldNames()).toIterable().containsExactly("alert_id", "status", "patient_id", "start_ts",
-                "end_ts", "beats", "max_proba", "mean_proba", "model_version");
+                "end_ts", "beats", "max_proba", "mean_proba", "model_version", "suppressed");
+        assertThat(a.path("suppressed").asBoolean(true)).isFalse();
+        alert.suppressed = true;
+        assertThat(StreamJson.read(StreamJson.alert(alert)).path("suppressed").asBoolean()).isTrue();
         JsonNode open = StreamJson.read(StreamJson.alert(new AnomalyAlert(AnomalyAlert.OPEN, "p1", 10, 10, 1, 0.9, 0.9,
                 "v1")));
         assertThat(open.path("status").asText()).isEqualTo("open");
