@@ -7,10 +7,9 @@ import io.cardiospike.features.NetInput;
 import io.cardiospike.features.WindowEncoder;
 import io.cardiospike.rr.Artifacts;
 import java.nio.file.Path;
-import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
-import java.util.stream.IntStream;
 
 /**
  * The one scorer behind the CLI, the streaming job and the REST API: raw RR windows in, per-beat anomaly
@@ -33,6 +32,8 @@ public final class EnsembleScorer implements AutoCloseable {
     private final LightGbm lightGbm;
     private final CardioNet cardioNet;
     private final Stacker stacker;
+    /** Where the window's median RR is among the features: the explanations' wording is in ms around it. */
+    private final int medianFeature;
 
     private EnsembleScorer(ModelManifest manifest, LightGbm lightGbm, CardioNet cardioNet, Stacker stacker) {
         this.manifest = manifest;
@@ -40,6 +41,7 @@ public final class EnsembleScorer implements AutoCloseable {
         this.lightGbm = lightGbm;
         this.cardioNet = cardioNet;
         this.stacker = stacker;
+        this.medianFeature = encoder.features().names().indexOf("median_rr");
     }
 
     /**
@@ -157,25 +159,43 @@ public final class EnsembleScorer implements AutoCloseable {
      * per-call cost.
      */
     public Explanation explain(double[] rawWindow, double cnnLogit) {
+        long started = ScorerStages.cpuNanos();
         int f = encoder.features().count(), c = spec().centre();
         double[] features = new double[f];
         encoder.encode(rawWindow, features, 0, new float[encoder.netInputSize()], 0);
         double[] phi = lightGbm.contributions(features, 0);
-        double margin = lightGbm.margins(features, 1)[0];
-        double logit = cnnLogit;
+        double margin = lightGbm.margin(features, 0);
         boolean artifact = Artifacts.isArtifact(rawWindow[c]);
         List<String> names = encoder.features().names();
-        double median = features[names.indexOf("median_rr")];
-        List<Explanation.Reason> reasons = IntStream.range(0, f).boxed()
-                .sorted(Comparator.comparingDouble((Integer k) -> -Math.abs(phi[k])).thenComparingInt(k -> k))
-                .limit(Explanation.REASONS)
-                .map(k -> new Explanation.Reason(names.get(k), features[k], phi[k],
-                        FeatureWording.describe(names.get(k), features[k], median)))
-                .toList();
-        List<Explanation.Share> shares = stacker.shares(margin, logit, artifact);
+        double median = features[medianFeature];
+        List<Explanation.Reason> reasons = new ArrayList<>(Explanation.REASONS);
+        for (int k : largest(phi, f, Explanation.REASONS)) {
+            reasons.add(new Explanation.Reason(names.get(k), features[k], phi[k],
+                    FeatureWording.describe(names.get(k), features[k], median)));
+        }
+        List<Explanation.Share> shares = stacker.shares(margin, cnnLogit, artifact);
         double z = shares.stream().mapToDouble(Explanation.Share::logOdds).sum();
-        return new Explanation(reasons, phi[f], margin, shares, z, stacker.proba(margin, logit, artifact),
+        Explanation e = new Explanation(reasons, phi[f], margin, shares, z, stacker.proba(margin, cnnLogit, artifact),
                 rawWindow.clone(), c);
+        ScorerStages.addExplanation(ScorerStages.cpuNanos() - started);
+        return e;
+    }
+
+    /** Indices of the {@code k} largest |values| among the first {@code n}, largest first, ties by index. */
+    private static int[] largest(double[] values, int n, int k) {
+        int[] top = new int[Math.min(k, n)];
+        boolean[] taken = new boolean[n];
+        for (int r = 0; r < top.length; r++) {
+            int best = -1;
+            for (int i = 0; i < n; i++) {
+                if (!taken[i] && (best < 0 || Math.abs(values[i]) > Math.abs(values[best]))) {
+                    best = i;
+                }
+            }
+            taken[best] = true;
+            top[r] = best;
+        }
+        return top;
     }
 
     @Override

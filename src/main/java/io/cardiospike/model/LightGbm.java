@@ -321,6 +321,16 @@ final class LightGbm {
         return featureCount;
     }
 
+    /** The raw score of one row at {@code offset}: the same double as {@link #margins} gives it (trees summed in order). */
+    double margin(double[] row, int offset) {
+        double[] x = new double[featureCount];
+        for (int k = 0; k < featureCount; k++) {
+            double v = row[offset + k];
+            x[k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
+        }
+        return walkRow(x, 0);
+    }
+
     /** Raw scores (margins, before the sigmoid) of {@code rows} row-major feature rows. */
     double[] margins(double[] rowMajor, int rows) {
         double[] margins = new double[rows];

@@ -19,17 +19,23 @@ public final class ScorerStages {
     private static final LongAdder LIGHTGBM = new LongAdder();
     private static final LongAdder CARDIONET = new LongAdder();
     private static final LongAdder STACKER = new LongAdder();
+    private static final LongAdder EXPLANATIONS = new LongAdder();
+    private static final LongAdder EXPLAIN = new LongAdder();
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private ScorerStages() {}
 
-    /** Totals at one moment: model calls (batches of at most 512 windows), windows scored, nanoseconds per stage. */
+    /**
+     * Totals at one moment: model calls (batches of at most 512 windows), windows scored, nanoseconds per stage; and
+     * the explanations ({@link EnsembleScorer#explain}: one per alert or shown beat) with their nanoseconds.
+     */
     public record Totals(long calls, long windows, long encodeNanos, long lightGbmNanos, long cardioNetNanos,
-                         long stackerNanos) {
+                         long stackerNanos, long explanations, long explainNanos) {
         public Totals minus(Totals earlier) {
             return new Totals(calls - earlier.calls, windows - earlier.windows, encodeNanos - earlier.encodeNanos,
                     lightGbmNanos - earlier.lightGbmNanos, cardioNetNanos - earlier.cardioNetNanos,
-                    stackerNanos - earlier.stackerNanos);
+                    stackerNanos - earlier.stackerNanos, explanations - earlier.explanations,
+                    explainNanos - earlier.explainNanos);
         }
 
         /** Microseconds per window: encode, LightGBM, CardioNet, stacker, e.g. for a benchmark's report. */
@@ -37,7 +43,9 @@ public final class ScorerStages {
             double n = Math.max(1, windows) * 1000.0;
             return String.format(Locale.ROOT, "encode %.1f, LightGBM %.1f, CardioNet %.1f, stacker %.2f "
                     + "(%.0f windows per model call)", encodeNanos / n, lightGbmNanos / n, cardioNetNanos / n,
-                    stackerNanos / n, (double) windows / Math.max(1, calls));
+                    stackerNanos / n, (double) windows / Math.max(1, calls))
+                    + (explanations == 0 ? "" : String.format(Locale.ROOT, "; explanations %,d, %.0f us each, %.2f "
+                    + "per window", explanations, explainNanos / 1000.0 / explanations, explainNanos / n));
         }
     }
 
@@ -48,7 +56,13 @@ public final class ScorerStages {
     }
 
     public static Totals now() {
-        return new Totals(CALLS.sum(), WINDOWS.sum(), ENCODE.sum(), LIGHTGBM.sum(), CARDIONET.sum(), STACKER.sum());
+        return new Totals(CALLS.sum(), WINDOWS.sum(), ENCODE.sum(), LIGHTGBM.sum(), CARDIONET.sum(), STACKER.sum(),
+                EXPLANATIONS.sum(), EXPLAIN.sum());
+    }
+
+    static void addExplanation(long nanos) {
+        EXPLANATIONS.increment();
+        EXPLAIN.add(nanos);
     }
 
     static void add(int windows, long encode, long lightGbm, long cardioNet, long stacker) {
