@@ -457,8 +457,8 @@ final class LightGbm {
         int f = feature[node];
         int taken = next(node, x[f]);
         boolean wasHot = hot[f];
-        java.util.Arrays.fill(below, at, next, 0.0);
         for (int side = 0; side < 2; side++) {
+            boolean first = side == 0; // the first side sets the node's sums, the second adds to them (no clearing)
             int e = 2 * node + side, child = children[e];
             boolean isHot = wasHot && child == taken;
             int table = edgeAt[e];
@@ -472,13 +472,14 @@ final class LightGbm {
                     for (int i = 0; i < n; i++) {
                         double h = v * product[at + i] * ratio[table + i];
                         sum += h * psi[table + i];
-                        below[at + i] += h;
+                        below[at + i] = first ? h : below[at + i] + h;
                     }
                     phi[f] += sum;
                 } else { // cold after cold: only z changes, by the same factor at every point; j's term stays
                     double vr = v * coldRatio;
                     for (int i = 0; i < n; i++) {
-                        below[at + i] += vr * product[at + i];
+                        double h = vr * product[at + i];
+                        below[at + i] = first ? h : below[at + i] + h;
                     }
                 }
                 continue;
@@ -495,16 +496,19 @@ final class LightGbm {
             hot[f] = isHot;
             walk(child, level + 1, n, x, hot, product, below, phi);
             hot[f] = wasHot;
-            if (wasHot) {
+            if (wasHot) { // the child's sums times the change of j's term, and into this node's sums, in one pass
                 double[] psi = isHot ? psiHot : psiCold;
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
-                    sum += below[next + i] * psi[table + i];
+                    double b = below[next + i];
+                    sum += b * psi[table + i];
+                    below[at + i] = first ? b : below[at + i] + b;
                 }
                 phi[f] += sum;
-            }
-            for (int i = 0; i < n; i++) {
-                below[at + i] += below[next + i];
+            } else {
+                for (int i = 0; i < n; i++) {
+                    below[at + i] = first ? below[next + i] : below[at + i] + below[next + i];
+                }
             }
         }
     }

@@ -626,16 +626,7 @@ class PatientScorerTest {
         EnsembleScorer scorer = TestBundle.scorer();
         double[] proba = scorer.scoreRecording(r.rr()).proba();
         int[] y = scorer.decide(proba);
-        List<long[]> expected = new ArrayList<>(); // {start index, end index}
-        for (int i = 0; i < proba.length; i++) {
-            if (y[i] == 1 && (i == 0 || y[i - 1] == 0)) {
-                int end = i;
-                while (end + 1 < proba.length && y[end + 1] == 1) {
-                    end++;
-                }
-                expected.add(new long[] {i, end});
-            }
-        }
+        List<int[]> expected = runsOfFlags(y); // {start index, end index}
         List<AnomalyAlert> all = h.getSideOutput(PatientScorer.ALERTS) == null ? List.of()
                 : h.getSideOutput(PatientScorer.ALERTS).stream().map(StreamRecord::getValue).toList();
         List<AnomalyAlert> alerts = all.stream().filter(a -> a.status.equals(AnomalyAlert.CLOSED)).toList();
@@ -644,7 +635,7 @@ class PatientScorerTest {
         assertThat(opened).hasSameSizeAs(expected);
         assertThat(expected).as("the recording has episodes").isNotEmpty();
         for (int k = 0; k < expected.size(); k++) {
-            int start = (int) expected.get(k)[0], end = (int) expected.get(k)[1];
+            int start = expected.get(k)[0], end = expected.get(k)[1];
             AnomalyAlert a = alerts.get(k), o = opened.get(k);
             // The open alert: its first beat's figures, before the closing one, under the same id.
             assertThat(o.alertId).isEqualTo(a.alertId);
@@ -674,16 +665,8 @@ class PatientScorerTest {
         Recording r = recording(600, 31);
         EnsembleScorer scorer = TestBundle.scorer();
         int[] y = scorer.decide(scorer.scoreRecording(r.rr()).proba());
-        List<long[]> episodes = new ArrayList<>(); // {start ts, end ts}
-        for (int i = 0; i < y.length; i++) {
-            if (y[i] == 1 && (i == 0 || y[i - 1] == 0)) {
-                int end = i;
-                while (end + 1 < y.length && y[end + 1] == 1) {
-                    end++;
-                }
-                episodes.add(new long[] {BASE + (long) r.time()[i], BASE + (long) r.time()[end]});
-            }
-        }
+        List<long[]> episodes = runsOfFlags(y).stream() // {start ts, end ts}
+                .map(e -> new long[] {BASE + (long) r.time()[e[0]], BASE + (long) r.time()[e[1]]}).toList();
         assertThat(episodes).as("episodes to hold").hasSizeGreaterThan(3);
         long[] gaps = new long[episodes.size() - 1];
         for (int k = 1; k < episodes.size(); k++) {
@@ -807,6 +790,21 @@ class PatientScorerTest {
             end++;
         }
         assertThat(after.get(0).beats).as("the whole episode, across the restore").isEqualTo(end - start + 1);
+    }
+
+    /** The batch's episodes: runs of consecutive flagged beats, {first, last} beat index each. */
+    private static List<int[]> runsOfFlags(int[] y) {
+        List<int[]> runs = new ArrayList<>();
+        for (int i = 0; i < y.length; i++) {
+            if (y[i] == 1 && (i == 0 || y[i - 1] == 0)) {
+                int end = i;
+                while (end + 1 < y.length && y[end + 1] == 1) {
+                    end++;
+                }
+                runs.add(new int[] {i, end});
+            }
+        }
+        return runs;
     }
 
     private static List<AnomalyAlert> alerts(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) {
