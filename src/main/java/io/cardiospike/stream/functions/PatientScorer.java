@@ -4,6 +4,7 @@ import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.EpisodeTracker;
+import io.cardiospike.model.ModelManifest;
 import io.cardiospike.model.WindowScores;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.ShadowModel;
@@ -20,6 +21,7 @@ import io.cardiospike.stream.records.ShadowScore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.state.ListState;
@@ -212,8 +214,10 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         spec = scorer.spec();
         modelVersion = scorer.modelVersion();
         if (shadowModelDir != null) {
-            shadow = EnsembleScorer.open(BundleStore.localCopy(shadowModelDir)); // freed by close() if refused
-            ShadowModel.requireSameWindows(scorer.manifest(), shadow.manifest());
+            Path shadowDir = BundleStore.localCopy(shadowModelDir);
+            // before opening it: a bundle of other windows may not even load with this spec's features
+            ShadowModel.requireSameWindows(scorer.manifest(), ModelManifest.load(shadowDir));
+            shadow = EnsembleScorer.open(shadowDir);
             shadow.countAsShadow();
             shadowVersion = shadow.modelVersion();
         }
