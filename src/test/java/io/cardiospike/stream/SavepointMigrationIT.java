@@ -47,7 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code job migrate-savepoint}'s program against a real job: a job with 128 key groups replays part of six patients
  * (one stopped in the middle of an anomaly episode) and stops with a savepoint; the savepoint is migrated to 4096 key
- * groups; every patient's state and episode in the new savepoint equals the old byte for byte, every idle check is
+ * groups; every patient's state and episodes (the live model's and a shadow model's) in the new savepoint equal the
+ * old byte for byte, every idle check is
  * there, every operator is recorded under 4096, and a job of 4096 restored from it scores the rest of the replay: all
  * beats once, as the batch scorer scores the whole recordings, each episode one "open" and one "closed" alert. The old
  * savepoint is refused to a job of 4096.
@@ -56,10 +57,12 @@ class SavepointMigrationIT {
     @TempDir
     static Path dir;
     static EmbeddedKafka kafka;
+    static Path shadowBundle;
 
     @BeforeAll
     static void startBroker() throws Exception {
         kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        shadowBundle = io.cardiospike.model.BundleCopies.reweighted(dir.resolve("shadow-bundle"), "cs-shadow-mig");
     }
 
     @AfterAll
@@ -77,6 +80,7 @@ class SavepointMigrationIT {
                 "--max-parallelism", Integer.toString(maxParallelism),
                 "--checkpoint-dir", dir.resolve("checkpoints").toString(), "--checkpoint-interval", "1s",
                 "--idle-flush", "12s", "--allowed-lateness", "2s", "--alert-hold", "1h",
+                "--shadow-model-dir", shadowBundle.toString(), "--shadow-scores-topic", "mig-scores-shadow",
                 "--group-id", "mig", "--transactional-id-prefix", "mig", "--transaction-timeout", "1min");
     }
 
@@ -86,6 +90,7 @@ class SavepointMigrationIT {
         public byte[] state;
         public byte[] episode;
         public Long alertHoldEnd;
+        public byte[] shadowEpisode;
 
         public Saved() {}
     }
@@ -96,6 +101,7 @@ class SavepointMigrationIT {
         private transient ValueState<Episode> episodes;
         private transient TypeSerializer<Episode> episodeSerializer;
         private transient ValueState<Long> alertHolds;
+        private transient ValueState<Episode> shadowEpisodes;
 
         @Override
         public void open(org.apache.flink.api.common.functions.OpenContext context) {
@@ -103,6 +109,7 @@ class SavepointMigrationIT {
             episodes = getRuntimeContext().getState(PatientScorer.episodeState());
             episodeSerializer = TypeInformation.of(Episode.class).createSerializer(new SerializerConfigImpl());
             alertHolds = getRuntimeContext().getState(PatientScorer.alertHoldState());
+            shadowEpisodes = getRuntimeContext().getState(PatientScorer.shadowEpisodeState());
         }
 
         @Override
@@ -114,6 +121,8 @@ class SavepointMigrationIT {
             s.state = p == null ? null : bytes(PatientStateSerializer.INSTANCE, p);
             s.episode = e == null ? null : bytes(episodeSerializer, e);
             s.alertHoldEnd = alertHolds.value();
+            Episode shadow = shadowEpisodes.value();
+            s.shadowEpisode = shadow == null ? null : bytes(episodeSerializer, shadow);
             out.collect(s);
         }
 
@@ -140,7 +149,7 @@ class SavepointMigrationIT {
     }
 
     /**
-     * Lines {@code "<tag> state <patient> <state bytes> <alert hold> <episode bytes>"}, {@code "<tag> timers <patient> ..."} and
+     * Lines {@code "<tag> state <patient> <state bytes> <alert hold> <episode bytes> <shadow episode bytes>"}, {@code "<tag> timers <patient> ..."} and
      * {@code "<tag> flow - <entry>"} of {@code savepoint}.
      */
     static org.apache.flink.streaming.api.datastream.DataStream<String> contents(StreamExecutionEnvironment env,
@@ -150,7 +159,7 @@ class SavepointMigrationIT {
         var states = reader.readKeyedState(scorer, new SavedReader(), org.apache.flink.api.common.typeinfo.Types.STRING,
                         TypeInformation.of(Saved.class))
                 .map(p -> tag + " state " + p.id + " " + b64(p.state) + " " + (p.alertHoldEnd == null ? "-"
-                        : p.alertHoldEnd.toString()) + " " + b64(p.episode))
+                        : p.alertHoldEnd.toString()) + " " + b64(p.episode) + " " + b64(p.shadowEpisode))
                 .returns(String.class);
         var flow = reader.readUnionState(scorer, PatientScorer.inputFlowState().getName(),
                         PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO)
@@ -176,7 +185,8 @@ class SavepointMigrationIT {
         StreamConfig old = config(ScoringPipeline.LEGACY_MAX_PARALLELISM);
         StreamConfig next = config(4096);
         kafka.createTopics(1, old.inputTopic());
-        kafka.createTopics(2, old.scoresTopic(), old.alertsTopic(), old.dlqTopic(), old.alertsFhirTopic());
+        kafka.createTopics(2, old.scoresTopic(), old.alertsTopic(), old.dlqTopic(), old.alertsFhirTopic(),
+                old.shadowScoresTopic());
         List<Recording> recordings = StreamJobIT.testRecordings(0, 6);
 
         // Cut the replay in the middle of the longest anomaly episode (batch labels), late enough that the part of it
@@ -279,7 +289,8 @@ class SavepointMigrationIT {
             }
             assertThat(was.states).hasSize(recordings.size());
             assertThat(is.states).isEqualTo(was.states);
-            assertThat(was.states.get(openPatient)).as("the open episode").doesNotEndWith(" -");
+            assertThat(was.states.get(openPatient).split(" ")[2]).as("the open episode").isNotEqualTo("-");
+            assertThat(was.states.values()).as("a shadow episode open").anyMatch(line -> !line.split(" ")[3].equals("-"));
             assertThat(was.states.values()).as("patients in an --alert-hold")
                     .anyMatch(line -> !line.split(" ")[1].equals("-"));
             assertThat(is.flow).isNotEmpty().containsExactlyInAnyOrderElementsOf(was.flow);

@@ -13,6 +13,8 @@ public class MigratedPatient {
     public byte[] state;
     /** The open {@code Episode} as the state's POJO serializer writes it; null if none. */
     public byte[] episode;
+    /** The shadow model's open {@code Episode} ({@code shadow-episode} state), written like {@link #episode}; null if none. */
+    public byte[] shadowEpisode;
     /** The end of the patient's last alerted episode ({@code alert-hold} state); null if none. */
     public Long alertHoldEnd;
     /** The patient's timers in the scorer's {@code patient-timers} service. */

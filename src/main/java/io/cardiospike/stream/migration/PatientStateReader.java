@@ -54,6 +54,7 @@ final class PatientStateReader extends StateReaderOperator<PatientStateReader.No
     private transient ValueState<Episode> episodes;
     private transient TypeSerializer<Episode> episodeSerializer;
     private transient ValueState<Long> alertHolds;
+    private transient ValueState<Episode> shadowEpisodes;
     private transient ListState<Long> eventTimers;
     private transient ListState<Long> processingTimers;
     private transient DataOutputSerializer buffer;
@@ -74,6 +75,10 @@ final class PatientStateReader extends StateReaderOperator<PatientStateReader.No
         episodes = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, episode);
         alertHolds = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
                 PatientScorer.alertHoldState());
+        ValueStateDescriptor<Episode> shadowEpisode = PatientScorer.shadowEpisodeState();
+        shadowEpisode.initializeSerializerUnlessSet(getSerializerFactory());
+        shadowEpisodes = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                shadowEpisode);
         eventTimers = backend.getPartitionedState(GATHERED, StringSerializer.INSTANCE,
                 new ListStateDescriptor<>("event", LongSerializer.INSTANCE));
         processingTimers = backend.getPartitionedState(GATHERED, StringSerializer.INSTANCE,
@@ -131,6 +136,8 @@ final class PatientStateReader extends StateReaderOperator<PatientStateReader.No
         Episode episode = episodes.value();
         m.episode = episode == null ? null : bytes(episodeSerializer, episode);
         m.alertHoldEnd = alertHolds.value();
+        Episode shadowEpisode = shadowEpisodes.value();
+        m.shadowEpisode = shadowEpisode == null ? null : bytes(episodeSerializer, shadowEpisode);
         m.eventTimers = longs(eventTimers.get());
         m.processingTimers = longs(processingTimers.get());
         out.collect(m);

@@ -45,6 +45,7 @@ final class PatientStateWriter extends AbstractStreamOperator<TaggedOperatorSubt
     private transient ValueState<Episode> episodes;
     private transient TypeSerializer<Episode> episodeSerializer;
     private transient ValueState<Long> alertHolds;
+    private transient ValueState<Episode> shadowEpisodes;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient ListState<long[]> flow;
     private transient DataInputDeserializer input;
@@ -69,6 +70,7 @@ final class PatientStateWriter extends AbstractStreamOperator<TaggedOperatorSubt
         episodes = getPartitionedState(episode); // initialises the descriptor's serializer
         episodeSerializer = episode.getSerializer();
         alertHolds = getPartitionedState(PatientScorer.alertHoldState());
+        shadowEpisodes = getPartitionedState(PatientScorer.shadowEpisodeState());
         timers = getInternalTimerService(PatientScorer.TIMERS, VoidNamespaceSerializer.INSTANCE,
                 VoidTriggerable.instance());
         input = new DataInputDeserializer();
@@ -91,6 +93,10 @@ final class PatientStateWriter extends AbstractStreamOperator<TaggedOperatorSubt
         }
         if (m.alertHoldEnd != null) {
             alertHolds.update(m.alertHoldEnd);
+        }
+        if (m.shadowEpisode != null) {
+            input.setBuffer(m.shadowEpisode);
+            shadowEpisodes.update(episodeSerializer.deserialize(input)); // the same POJO serializer as the live one's
         }
         for (long t : m.eventTimers) {
             timers.registerEventTimeTimer(VoidNamespace.INSTANCE, t);
