@@ -78,5 +78,8 @@ class StreamConfigTest {
                 .containsSequence("--shadow-scores-topic", "compare");
         assertThat(StreamConfig.builder().shadowModelDir("s3://cardiospike/models/v2").shadowScoresTopic("compare")
                 .build()).isEqualTo(shadow);
+        String help = new CommandLine(new StreamConfig.Options()).getUsageMessage(CommandLine.Help.Ansi.OFF);
+        assertThat(help).as("ScoringJob --help").contains("--shadow-model-dir").contains("--shadow-scores-topic")
+                .contains("(default rr-scores-shadow)");
     }
 }
