@@ -10,6 +10,7 @@ import io.cardiospike.local.ReplayProducer;
 import io.cardiospike.local.TopicReader;
 import io.cardiospike.model.BundleCopies;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.ops.JobObserver;
 import io.cardiospike.rr.Recording;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A shadow model in the whole job (real Kafka, MiniCluster, RocksDB, exactly-once sinks): the same replay read by a
  * job with a shadow bundle and by one without. Every beat reaches {@code rr-scores-shadow} once, with each bundle's
- * batch score; {@code rr-scores} and {@code rr-alerts} are those of the job without a shadow.
+ * batch score; {@code rr-scores} and {@code rr-alerts} are those of the job without a shadow; each model's metrics
+ * (beats, flags, episodes) and the comparison's (agreement, flips) are what the batch scores predict.
  */
 class ShadowStreamIT {
     @TempDir
@@ -62,7 +64,8 @@ class ShadowStreamIT {
             List<String> topics = List.of(withShadow.scoresTopic(), withShadow.alertsTopic(),
                     withShadow.shadowScoresTopic(), without.scoresTopic(), without.alertsTopic(),
                     without.shadowScoresTopic());
-            JobClient shadowJob = LocalJob.start(withShadow, null);
+            int restPort = EmbeddedKafka.freePort();
+            JobClient shadowJob = LocalJob.start(withShadow, null, Map.of("rest.bind-port", Integer.toString(restPort)));
             JobClient plainJob = LocalJob.start(without, null);
             try (TopicReader reader = new TopicReader(kafka.bootstrapServers(), topics, r -> byTopic.computeIfAbsent(
                     r.topic(), t -> new CopyOnWriteArrayList<>()).add(r.value()));
@@ -73,6 +76,8 @@ class ShadowStreamIT {
                     StreamJobIT.await(t, 180_000, () -> byTopic.getOrDefault(t, List.of()).size() >= beats);
                 }
                 Thread.sleep(2_500); // a few more checkpoints: nothing else may arrive
+                assertMetrics(new JobObserver("http://127.0.0.1:" + restPort), shadowJob.getJobID().toHexString(),
+                        recordings, shadowDir);
             } finally {
                 LocalJob.stop(shadowJob, java.time.Duration.ofSeconds(30));
                 LocalJob.stop(plainJob, java.time.Duration.ofSeconds(30));
@@ -118,6 +123,49 @@ class ShadowStreamIT {
                     .allSatisfy(a -> assertThat(a.path("model_version").asText()).isEqualTo(live.modelVersion()));
             assertThat(byTopic.get(without.shadowScoresTopic())).as("no shadow, no shadow scores").isNull();
         }
+    }
+
+    /** Each model's metrics and the comparison, summed over the scoring tasks, as the batch scores predict them. */
+    private static void assertMetrics(JobObserver flink, String job, List<Recording> recordings, Path shadowDir)
+            throws Exception {
+        EnsembleScorer live = TestBundle.scorer();
+        long beats = 0, liveFlagged = 0, shadowFlagged = 0, toFlagged = 0, toUnflagged = 0, liveEpisodes = 0,
+                shadowEpisodes = 0;
+        try (EnsembleScorer shadow = EnsembleScorer.open(shadowDir)) {
+            for (Recording rec : recordings) {
+                int[] l = live.decide(live.scoreRecording(rec.rr()).proba());
+                int[] s = shadow.decide(shadow.scoreRecording(rec.rr()).proba());
+                for (int i = 0; i < l.length; i++) {
+                    beats++;
+                    liveFlagged += l[i];
+                    shadowFlagged += s[i];
+                    toFlagged += s[i] > l[i] ? 1 : 0;
+                    toUnflagged += s[i] < l[i] ? 1 : 0;
+                    liveEpisodes += l[i] == 1 && (i == 0 || l[i - 1] == 0) ? 1 : 0;
+                    shadowEpisodes += s[i] == 1 && (i == 0 || s[i - 1] == 0) ? 1 : 0;
+                }
+            }
+        }
+        Map<String, Long> expected = new java.util.LinkedHashMap<>();
+        expected.put("model.live.beats", beats);
+        expected.put("model.live.flaggedBeats", liveFlagged);
+        expected.put("model.live.episodesOpened", liveEpisodes);
+        expected.put("model.shadow.beats", beats);
+        expected.put("model.shadow.flaggedBeats", shadowFlagged);
+        expected.put("model.shadow.episodesOpened", shadowEpisodes);
+        expected.put("model.shadow.agreedBeats", beats - toFlagged - toUnflagged);
+        expected.put("model.shadow.flipsToFlagged", toFlagged);
+        expected.put("model.shadow.flipsToUnflagged", toUnflagged);
+        assertThat(shadowEpisodes).isNotEqualTo(liveEpisodes);
+        Map<String, Long> actual = new java.util.LinkedHashMap<>();
+        long deadline = System.currentTimeMillis() + 60_000; // the REST API's metrics are fetched every 10 s
+        do {
+            Thread.sleep(1_000);
+            for (String name : expected.keySet()) {
+                actual.put(name, (long) flink.operatorMetric(job, ScoringPipeline.SCORER_UID, "." + name, false));
+            }
+        } while (!actual.equals(expected) && System.currentTimeMillis() < deadline);
+        assertThat(actual).isEqualTo(expected);
     }
 
     private static List<JsonNode> ofPatient(List<JsonNode> records, String id) {
