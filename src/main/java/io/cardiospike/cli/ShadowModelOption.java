@@ -22,9 +22,13 @@ final class ShadowModelOption {
     }
 
     /** A local shadow bundle's manifest, checked against the live one's windows before anything starts; null if none. */
-    ModelManifest check(ModelManifest live) throws ModelBundleException {
+    ModelManifest check(ModelManifest live) throws ModelBundleException, UserException {
         if (shadowModel == null) {
             return null;
+        }
+        if (!java.nio.file.Files.isRegularFile(Path.of(shadowModel, ModelManifest.FILE))) {
+            throw new UserException("--shadow-model: no model bundle at " + shadowModel + " (missing "
+                    + ModelManifest.FILE + ")");
         }
         ModelManifest shadow = ModelManifest.load(Path.of(shadowModel));
         io.cardiospike.stream.ShadowModel.requireSameWindows(live, shadow);
