@@ -40,7 +40,8 @@ public record StreamConfig(
         StartFrom startFrom,
         String kafkaConfig,
         String alertsFhirTopic,
-        Duration alertHold) implements Serializable {
+        Duration alertHold,
+        String monitoringTopic) implements Serializable {
 
     /** The most key groups Flink allows (its {@code KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM}). */
     public static final int UPPER_MAX_PARALLELISM = 1 << 15;
@@ -116,6 +117,7 @@ public record StreamConfig(
         add(a, "--kafka-config", kafkaConfig);
         add(a, "--alerts-fhir-topic", alertsFhirTopic);
         add(a, "--alert-hold", alertHold.isZero() ? null : format(alertHold));
+        add(a, "--monitoring-topic", monitoringTopic);
         return a;
     }
 
@@ -229,6 +231,10 @@ public record StreamConfig(
         @Option(names = "--dlq-topic", defaultValue = "rr-dlq",
                 description = "rejected input with its reason (default ${DEFAULT-VALUE})")
         String dlqTopic;
+        @Option(names = "--monitoring-topic", defaultValue = "rr-monitoring",
+                description = "drift records out, when a statistic's PSI passes 0.2; nothing is written there while "
+                        + "the topic is missing (default ${DEFAULT-VALUE})")
+        String monitoringTopic;
         @Option(names = "--alerts-fhir-topic",
                 description = "also write every closed alert to this topic as a FHIR R4 Observation (default: off)")
         String alertsFhirTopic;
@@ -251,7 +257,7 @@ public record StreamConfig(
                     tuning.parallelism, tuning.maxParallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
                     tuning.allowedLateness, tuning.stateRetention, groupId, transactionalIdPrefix,
                     tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic,
-                    tuning.alertHold);
+                    tuning.alertHold, monitoringTopic);
         }
     }
 }

@@ -126,6 +126,8 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient Counter rejectedBeats;
     private transient Histogram scoringLatencyMicros;
     private transient Histogram windowsPerCall;
+    /** The live model's drift monitor (PSI gauges, rr-monitoring records); off for a bundle without a reference. */
+    private transient DriftWatch liveDrift;
 
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
@@ -191,6 +193,8 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         rejectedBeats = metrics.counter("rejectedBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
         windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
+        liveDrift = DriftWatch.open(scorer, "live", metrics,
+                e -> output.collect(DriftWatch.MONITORING, new StreamRecord<>(e)));
         long stateReadyAt = stateReadyAtMs, modelReadyAt = System.currentTimeMillis();
         metrics.gauge(STATE_READY_AT, (Gauge<Long>) () -> stateReadyAt);
         metrics.gauge(MODEL_READY_AT, (Gauge<Long>) () -> modelReadyAt);
@@ -471,11 +475,12 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         double[] proba = new double[0], logit = proba;
         if (!windows.isEmpty()) {
             long started = System.nanoTime();
-            WindowScores scores = scorer.scoreWindows(windows);
+            WindowScores scores = scorer.scoreWindows(windows, liveDrift.featureColumns());
             proba = scores.proba();
             logit = scores.cnnLogit();
             scoringLatencyMicros.update((System.nanoTime() - started) / 1000);
             windowsPerCall.update(windows.size());
+            liveDrift.observe(windows, scores);
         }
         int next = 0;
         String patientId = null;
