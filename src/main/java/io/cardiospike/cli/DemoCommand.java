@@ -155,7 +155,7 @@ final class DemoCommand implements Callable<Integer> {
                     .checkpointDir(work.resolve("checkpoints").toString()).build();
             EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
                     config.alertsTopic(),
-                    config.dlqTopic());
+                    config.dlqTopic(), config.monitoringTopic());
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
                     + StreamConfig.format(config.checkpointInterval()) + ")...");
             job = LocalJob.start(config, null);

@@ -146,7 +146,7 @@ final class ScaleRun implements AutoCloseable {
         this.index = new FleetIndex(setup.patients(), setup.lookahead(), config.allowedLateness().toMillis());
         this.fleet = ReplayProducer.syntheticFleet(setup.patients(), 7, ReplayProducer.REPLAY_BASE_EPOCH_MS);
         EmbeddedKafka.createTopics(connection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
-                config.alertsTopic(), config.dlqTopic());
+                config.alertsTopic(), config.dlqTopic(), config.monitoringTopic());
     }
 
     /**
