@@ -69,4 +69,8 @@ mkdir -p "$work"
 "$CS" generate --output "$work/golden.csv" --patients 2 --min-beats 150 --max-beats 200 --seed 11
 "$CS" export-dataset --input "$work/golden.csv" --output "$work/golden" --past "$past" --lookahead "$lookahead"
 cd "$ROOT/training"
-exec "$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$out" "${overrides[@]}"
+"$py" -m cardiotrain.train data.dir="$work/data" golden.dir="$work/golden" out="$out" "${overrides[@]}"
+# The bundle's drift reference (docs/models.md): its training data as the bundle scores it; not for --cfg (no bundle).
+if [ -f "$out/manifest.json" ]; then
+  "$CS" drift-reference --input "$input" --model "$out"
+fi

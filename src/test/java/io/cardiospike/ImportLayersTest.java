@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The floor plan: each package uses only the rooms below it ({@code cli} → {@code api}, {@code evaluation}, {@code notify}, {@code ops} → {@code local} →
- * {@code stream} → {@code model} → {@code features} → {@code rr}), and {@code kafka}, the ground floor, uses none.
+ * {@code stream} → {@code drift} → {@code model} → {@code features} → {@code rr}), and {@code kafka}, the ground floor, uses none.
  * Every mention counts: imports and fully qualified names in code.
  */
 class ImportLayersTest {
@@ -25,13 +25,14 @@ class ImportLayersTest {
             Map.entry("rr", Set.of()),
             Map.entry("features", Set.of("rr")),
             Map.entry("model", Set.of("features", "rr")),
-            Map.entry("stream", BASE),
-            Map.entry("local", union(BASE, "stream")),
-            Map.entry("ops", union(BASE, "stream", "local")),
+            Map.entry("drift", Set.of("model", "features", "rr")),
+            Map.entry("stream", union(BASE, "drift")),
+            Map.entry("local", union(BASE, "stream", "drift")),
+            Map.entry("ops", union(BASE, "stream", "local", "drift")),
             Map.entry("evaluation", Set.of("model", "features", "rr")),
             Map.entry("api", BASE),
             Map.entry("notify", union(BASE, "stream")),
-            Map.entry("cli", union(BASE, "stream", "local", "ops", "api", "evaluation", "notify")));
+            Map.entry("cli", union(BASE, "stream", "drift", "local", "ops", "api", "evaluation", "notify")));
     private static final Pattern MENTION = Pattern.compile("\\bio\\.cardiospike\\.([a-z]+)\\b");
 
     @Test

@@ -118,7 +118,7 @@ final class ChaosCommand implements Callable<Integer> {
                 .modelDir(bundle.uri()).build();
         KafkaConnection kafka = config.kafka();
         EmbeddedKafka.createTopics(kafka, cluster.partitions(), config.inputTopic(), config.scoresTopic(),
-                config.alertsTopic(), config.dlqTopic());
+                config.alertsTopic(), config.dlqTopic(), config.monitoringTopic());
 
         String job = jobs.submit(null, config.toArgs(), config.parallelism(), null);
         System.err.printf(Locale.ROOT, "chaos run %s: job %s, %d patients at %,.0f events/s for %.1f min; faults: %d "

@@ -158,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
                     .shadowModelDir(shadowModel.value()).checkpointDir(work.resolve("checkpoints").toString()).build();
             EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
                     config.alertsTopic(),
-                    config.dlqTopic());
+                    config.dlqTopic(), config.monitoringTopic());
             if (shadow != null) {
                 EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.shadowScoresTopic());
                 log("shadow model " + shadow.modelVersion() + " scores every beat beside " + manifest.modelVersion()

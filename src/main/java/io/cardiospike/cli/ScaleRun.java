@@ -154,7 +154,7 @@ final class ScaleRun implements AutoCloseable {
         this.index = new FleetIndex(setup.patients(), setup.lookahead(), config.allowedLateness().toMillis());
         this.fleet = ReplayProducer.syntheticFleet(setup.patients(), 7, ReplayProducer.REPLAY_BASE_EPOCH_MS);
         List<String> topics = new ArrayList<>(List.of(config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
-                config.dlqTopic()));
+                config.dlqTopic(), config.monitoringTopic()));
         if (config.shadowModelDir() != null) {
             topics.add(config.shadowScoresTopic());
         }

@@ -26,6 +26,7 @@ public final class EnsembleScorer implements AutoCloseable {
 
     /** Windows per model call: large enough to amortise native-call overhead, small enough to stay in cache. */
     private static final int BATCH = 512;
+    private static final int[] NO_COLUMNS = new int[0];
 
     private final ModelManifest manifest;
     private final WindowEncoder encoder;
@@ -108,28 +109,52 @@ public final class EnsembleScorer implements AutoCloseable {
         return score(i -> BeatWindows.cut(rr, i, spec()), rr.length);
     }
 
+    /** As {@link #scoreRecording(double[])}, with feature {@code columns} as {@link #scoreWindows(List, int[])}. */
+    public WindowScores scoreRecording(double[] rr, int[] columns) {
+        return score(i -> BeatWindows.cut(rr, i, spec()), rr.length, columns);
+    }
+
     /** Scores windows already cut by {@link BeatWindows} (each of {@code spec().windowSize()} raw RR values). */
     public WindowScores scoreWindows(List<double[]> rawWindows) {
         return score(rawWindows::get, rawWindows.size());
     }
 
+    /**
+     * As {@link #scoreWindows(List)}, also returning the feature {@code columns} (indices into
+     * {@code manifest().raw().feature_names}) of every window, copied from the row LightGBM scored: no second encode.
+     */
+    public WindowScores scoreWindows(List<double[]> rawWindows, int[] columns) {
+        return score(rawWindows::get, rawWindows.size(), columns);
+    }
+
+    /** Where {@code name} is among the bundle's feature columns, -1 if it is not one. */
+    public int featureColumn(String name) {
+        return encoder.features().names().indexOf(name);
+    }
+
     private WindowScores score(IntFunction<double[]> windowAt, int n) {
+        return score(windowAt, n, NO_COLUMNS);
+    }
+
+    private WindowScores score(IntFunction<double[]> windowAt, int n, int[] columns) {
         double[] margin = new double[n], logit = new double[n], proba = new double[n];
+        double[] kept = new double[n * columns.length];
         double[][] batch = new double[Math.min(BATCH, n)][];
         for (int from = 0; from < n; from += BATCH) {
             int size = Math.min(BATCH, n - from);
             for (int k = 0; k < size; k++) {
                 batch[k] = windowAt.apply(from + k);
             }
-            WindowScores part = scoreBatch(batch, size);
+            WindowScores part = scoreBatch(batch, size, columns);
             System.arraycopy(part.lgbmMargin(), 0, margin, from, size);
             System.arraycopy(part.cnnLogit(), 0, logit, from, size);
             System.arraycopy(part.proba(), 0, proba, from, size);
+            System.arraycopy(part.features(), 0, kept, from * columns.length, size * columns.length);
         }
-        return new WindowScores(margin, logit, proba);
+        return new WindowScores(margin, logit, proba, kept);
     }
 
-    private WindowScores scoreBatch(double[][] windows, int size) {
+    private WindowScores scoreBatch(double[][] windows, int size, int[] columns) {
         int f = encoder.features().count(), net = encoder.netInputSize(), c = spec().centre();
         long t0 = ScorerStages.cpuNanos();
         double[] features = new double[size * f];
@@ -147,7 +172,13 @@ public final class EnsembleScorer implements AutoCloseable {
             proba[k] = stacker.proba(margin[k], logit[k], Artifacts.isArtifact(windows[k][c]));
         }
         ScorerStages.add(countedAsShadow, size, t1 - t0, t2 - t1, t3 - t2, ScorerStages.cpuNanos() - t3);
-        return new WindowScores(margin, logit, proba);
+        double[] kept = new double[size * columns.length];
+        for (int k = 0, o = 0; k < size; k++) {
+            for (int column : columns) {
+                kept[o++] = features[k * f + column];
+            }
+        }
+        return new WindowScores(margin, logit, proba, kept);
     }
 
     /**

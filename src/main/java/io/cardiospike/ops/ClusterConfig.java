@@ -49,7 +49,7 @@ public record ClusterConfig(
 
     public static final String BUCKET = "cardiospike";
     public static final String FILE = "cluster.json";
-    public static final String[] TOPICS = {"rr-events", "rr-scores", "rr-alerts", "rr-dlq"};
+    public static final String[] TOPICS = {"rr-events", "rr-scores", "rr-alerts", "rr-dlq", "rr-monitoring"};
     /** Partitions of each topic: parallelism 1, 2, 3 or 6 all read evenly. */
     public static final int DEFAULT_PARTITIONS = 6;
     /** ZooKeeper's tick: a client's session timeout must lie within 2 and 20 ticks (ZooKeeper's own bounds). */

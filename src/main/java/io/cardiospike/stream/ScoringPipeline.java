@@ -4,6 +4,7 @@ import io.cardiospike.kafka.KafkaConnection;
 import io.cardiospike.stream.wire.KafkaJson;
 import io.cardiospike.stream.migration.KeyGroups;
 import io.cardiospike.model.ModelManifest;
+import io.cardiospike.stream.functions.DriftWatch;
 import io.cardiospike.stream.functions.InputClock;
 import io.cardiospike.stream.functions.PatientScorer;
 import io.cardiospike.stream.functions.RejectRouter;
@@ -11,10 +12,13 @@ import io.cardiospike.stream.wire.RrEventDeserializer;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.DriftEvent;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
 import io.cardiospike.stream.records.ShadowScore;
+import io.cardiospike.drift.DriftReference;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Properties;
@@ -70,15 +74,18 @@ public final class ScoringPipeline {
     private final Sink<DeadLetter> deadLetterSink;
     private final Sink<AnomalyAlert> fhirAlertsSink;
     private final Sink<ShadowScore> shadowScoresSink;
+    private final Sink<DriftEvent> monitoringSink;
 
     /**
      * {@code clock} writes the ticks that {@code source} reads back ({@link InputClock}); the source runs
      * {@code sourceParallelism} subtasks; {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none;
-     * {@code shadowScoresSink}: both models' scores when {@code config} names a shadow model (else null).
+     * {@code shadowScoresSink}: both models' scores when {@code config} names a shadow model (else null);
+     * {@code monitoringSink}: drift records ({@link DriftWatch}), or null for none.
      */
     public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, int sourceParallelism, InputClock clock,
                            Sink<ScoredBeat> scoresSink, Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
-                           Sink<AnomalyAlert> fhirAlertsSink, Sink<ShadowScore> shadowScoresSink) {
+                           Sink<AnomalyAlert> fhirAlertsSink, Sink<ShadowScore> shadowScoresSink,
+                           Sink<DriftEvent> monitoringSink) {
         if ((config.shadowModelDir() == null) != (shadowScoresSink == null)) {
             throw new IllegalArgumentException("a shadow model needs a sink for its scores, and only a shadow model");
         }
@@ -91,6 +98,7 @@ public final class ScoringPipeline {
         this.deadLetterSink = deadLetterSink;
         this.fhirAlertsSink = fhirAlertsSink;
         this.shadowScoresSink = shadowScoresSink;
+        this.monitoringSink = monitoringSink;
     }
 
     /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
@@ -105,7 +113,29 @@ public final class ScoringPipeline {
                 config.alertsFhirTopic() == null ? null
                         : kafkaSink(config, KafkaJson.fhirAlerts(config.alertsFhirTopic()), "fhir"),
                 config.shadowModelDir() == null ? null
-                        : kafkaSink(config, KafkaJson.shadowScores(config.shadowScoresTopic()), "shadow"));
+                        : kafkaSink(config, KafkaJson.shadowScores(config.shadowScoresTopic()), "shadow"),
+                kafkaSink(config, KafkaJson.monitoring(config.monitoringTopic(), hasTopic(config,
+                        config.monitoringTopic())), "monitoring"));
+    }
+
+    /**
+     * Whether {@code topic} exists. A drift record to a missing topic would fail the job at every restart; without
+     * the topic the sink writes nothing (the gauges still say it all) and the log says so once.
+     */
+    private static boolean hasTopic(StreamConfig config, String topic) {
+        try {
+            config.kafka().partitions(topic, Duration.ofSeconds(30));
+            return true;
+        } catch (IOException e) {
+            LoggerFactory.getLogger(ScoringPipeline.class).warn("topic {} cannot be described, so the job writes no "
+                    + "drift records there (its drift gauges stay on); create it and restart the job: {}", topic,
+                    firstLine(e.getMessage()));
+            return false;
+        }
+    }
+
+    private static String firstLine(String message) {
+        return message == null ? "" : message.lines().findFirst().orElse("");
     }
 
     /** Adds the pipeline to {@code env}. */
@@ -139,6 +169,10 @@ public final class ScoringPipeline {
         DataStream<DeadLetter> deadLetters = beats.getSideOutput(RejectRouter.DEAD_LETTERS)
                 .union(scores.getSideOutput(PatientScorer.REJECTED_BEATS));
         deadLetters.sinkTo(deadLetterSink).name("rr-dlq").uid("rr-dlq-sink");
+        if (monitoringSink != null) {
+            scores.getSideOutput(DriftWatch.MONITORING).sinkTo(monitoringSink).name("rr-monitoring")
+                    .uid("rr-monitoring-sink");
+        }
     }
 
     /**
@@ -230,7 +264,9 @@ public final class ScoringPipeline {
      */
     static void submit(String[] args) throws Exception {
         StreamConfig config = StreamConfig.fromArgs(args);
-        ModelManifest manifest = ModelManifest.load(BundleStore.localCopy(config.modelDir()));
+        Path bundle = BundleStore.localCopy(config.modelDir());
+        ModelManifest manifest = ModelManifest.load(bundle);
+        DriftReference.of(manifest, bundle); // a malformed drift reference fails here, not in every task
         ModelManifest shadow = ShadowModel.check(config); // a shadow that cannot share the windows: refused here
         config.kafka().check(Duration.ofSeconds(30)); // wrong credentials: one clear failure, not a restart loop
         String stamps = config.kafka().topicConfig(config.inputTopic(), "message.timestamp.type", Duration.ofSeconds(30));

@@ -42,7 +42,8 @@ public record StreamConfig(
         String alertsFhirTopic,
         Duration alertHold,
         String shadowModelDir,
-        String shadowScoresTopic) implements Serializable {
+        String shadowScoresTopic,
+        String monitoringTopic) implements Serializable {
 
     /** The most key groups Flink allows (its {@code KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM}). */
     public static final int UPPER_MAX_PARALLELISM = 1 << 15;
@@ -120,6 +121,7 @@ public record StreamConfig(
         add(a, "--alert-hold", alertHold.isZero() ? null : format(alertHold));
         add(a, "--shadow-model-dir", shadowModelDir);
         add(a, "--shadow-scores-topic", shadowScoresTopic);
+        add(a, "--monitoring-topic", monitoringTopic);
         return a;
     }
 
@@ -244,6 +246,10 @@ public record StreamConfig(
         @Option(names = "--dlq-topic", defaultValue = "rr-dlq",
                 description = "rejected input with its reason (default ${DEFAULT-VALUE})")
         String dlqTopic;
+        @Option(names = "--monitoring-topic", defaultValue = "rr-monitoring",
+                description = "drift records out, when a statistic's PSI passes 0.2; nothing is written there while "
+                        + "the topic is missing (default ${DEFAULT-VALUE})")
+        String monitoringTopic;
         @Option(names = "--alerts-fhir-topic",
                 description = "also write every closed alert to this topic as a FHIR R4 Observation (default: off)")
         String alertsFhirTopic;
@@ -274,7 +280,7 @@ public record StreamConfig(
                     tuning.parallelism, tuning.maxParallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
                     tuning.allowedLateness, tuning.stateRetention, groupId, transactionalIdPrefix,
                     tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic,
-                    tuning.alertHold, shadowModelDir, shadowScoresTopic);
+                    tuning.alertHold, shadowModelDir, shadowScoresTopic, monitoringTopic);
         }
     }
 }

@@ -56,6 +56,16 @@ class ProductionFilesTest {
             "flink_taskmanager_job_task_operator_windowsPerCall",
             "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max",
             "flink_taskmanager_job_task_operator_pendingRecords",
+            // drift (DriftWatch): psi_<statistic> under the group model=live|shadow, a label
+            "flink_taskmanager_job_task_operator_model_psi_rr_ms",
+            "flink_taskmanager_job_task_operator_model_psi_median_rr",
+            "flink_taskmanager_job_task_operator_model_psi_iqr_rr",
+            "flink_taskmanager_job_task_operator_model_psi_rmssd",
+            "flink_taskmanager_job_task_operator_model_psi_rel_0",
+            "flink_taskmanager_job_task_operator_model_psi_step_0",
+            "flink_taskmanager_job_task_operator_model_psi_proba",
+            "flink_taskmanager_job_task_operator_model_psi_flagged_rate",
+            "flink_taskmanager_job_task_operator_model_psi_artifact_rate",
             "flink_jobmanager_job_lastCheckpointDuration",
             "flink_jobmanager_job_lastCheckpointSize",
             "flink_jobmanager_job_numberOfCompletedCheckpoints",
@@ -225,7 +235,7 @@ class ProductionFilesTest {
         StreamConfig job = StreamConfig.fromArgs(composeJobArgs());
         assertThat(Integer.parseInt(partitions.group(1)) % job.parallelism()).as("partitions per subtask").isZero();
         assertThat(List.of(ClusterConfig.TOPICS))
-                .contains(job.inputTopic(), job.scoresTopic(), job.alertsTopic(), job.dlqTopic());
+                .contains(job.inputTopic(), job.scoresTopic(), job.alertsTopic(), job.dlqTopic(), job.monitoringTopic());
     }
 
     @Test

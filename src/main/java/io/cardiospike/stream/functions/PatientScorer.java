@@ -146,6 +146,10 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private transient Counter rejectedBeats;
     private transient Histogram scoringLatencyMicros;
     private transient Histogram windowsPerCall;
+    /** The live model's drift monitor (PSI gauges, rr-monitoring records); off for a bundle without a reference. */
+    private transient DriftWatch liveDrift;
+    /** The shadow model's drift against its own bundle's reference, while a shadow is set. */
+    private transient DriftWatch shadowDrift;
 
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
@@ -235,9 +239,13 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
         windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
         liveMetrics = new ModelMetrics(metrics, "live");
+        liveDrift = DriftWatch.open(scorer, "live", metrics,
+                e -> output.collect(DriftWatch.MONITORING, new StreamRecord<>(e)));
         if (shadow != null) {
             shadowMetrics = new ModelMetrics(metrics, "shadow");
             comparison = new ModelMetrics.Comparison(metrics);
+            shadowDrift = DriftWatch.open(shadow, "shadow", metrics,
+                    e -> output.collect(DriftWatch.MONITORING, new StreamRecord<>(e)));
         }
         long stateReadyAt = stateReadyAtMs, modelReadyAt = System.currentTimeMillis();
         metrics.gauge(STATE_READY_AT, (Gauge<Long>) () -> stateReadyAt);
@@ -524,13 +532,16 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         double[] proba = new double[0], logit = proba, shadowProba = proba;
         if (!windows.isEmpty()) {
             long started = System.nanoTime();
-            WindowScores scores = scorer.scoreWindows(windows);
+            WindowScores scores = scorer.scoreWindows(windows, liveDrift.featureColumns());
             proba = scores.proba();
             logit = scores.cnnLogit();
             scoringLatencyMicros.update((System.nanoTime() - started) / 1000);
             windowsPerCall.update(windows.size());
-            if (shadow != null) {
-                shadowProba = shadow.scoreWindows(windows).proba(); // the same windows: no state of its own
+            liveDrift.observe(windows, scores);
+            if (shadow != null) { // the same windows: no state of its own
+                WindowScores shadowScores = shadow.scoreWindows(windows, shadowDrift.featureColumns());
+                shadowProba = shadowScores.proba();
+                shadowDrift.observe(windows, shadowScores);
             }
         }
         int next = 0;

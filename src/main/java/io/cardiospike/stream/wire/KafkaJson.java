@@ -2,6 +2,7 @@ package io.cardiospike.stream.wire;
 
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.DriftEvent;
 import io.cardiospike.stream.records.ScoredBeat;
 import io.cardiospike.stream.records.ShadowScore;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +34,14 @@ public final class KafkaJson {
     public static KafkaRecordSerializationSchema<DeadLetter> deadLetters(String topic) {
         return (d, ctx, ts) -> new ProducerRecord<>(topic, key(d.rawKey != null ? StreamJson.cut(d.rawKey) : d.patientId),
                 StreamJson.deadLetter(d));
+    }
+
+    /**
+     * Drift records keyed by model version; {@code write} false drops every record (the topic is missing: the sink
+     * stays in the job, so its savepoints keep the same operators, and writes nothing).
+     */
+    public static KafkaRecordSerializationSchema<DriftEvent> monitoring(String topic, boolean write) {
+        return (d, ctx, ts) -> write ? new ProducerRecord<>(topic, key(d.modelVersion), StreamJson.monitoring(d)) : null;
     }
 
     private static byte[] key(String id) {

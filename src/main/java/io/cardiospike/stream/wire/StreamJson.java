@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardiospike.model.Explanation;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.DeadLetter;
+import io.cardiospike.stream.records.DriftEvent;
 import io.cardiospike.stream.records.DeadLetter.Reason;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
@@ -220,6 +221,21 @@ public final class StreamJson {
         } catch (IOException x) {
             throw new UncheckedIOException(x);
         }
+    }
+
+    /** An {@code rr-monitoring} record (docs/models.md, Drift). */
+    public static byte[] monitoring(DriftEvent d) {
+        return write(g -> {
+            g.writeStringField("kind", d.kind);
+            g.writeStringField("model", d.model);
+            g.writeStringField("model_version", d.modelVersion);
+            g.writeStringField("statistic", d.statistic);
+            g.writeNumberField("psi", Math.round(d.psi * 1e4) / 1e4);
+            g.writeNumberField("threshold", d.threshold);
+            g.writeNumberField("beats", d.beats);
+            g.writeStringField("window", d.window);
+            g.writeNumberField("at", d.at);
+        });
     }
 
     public static byte[] deadLetter(DeadLetter d) {
