@@ -149,7 +149,7 @@ def evidence(candidate: Path, new: dict, current: Path, old: dict, input_csv: Pa
 
 def evaluate_text(bundle: Path, input_csv: Path) -> tuple[bool, str]:
     """bin/cardiospike evaluate of one bundle on the training data: (ran, its summary or its error)."""
-    r = subprocess.run([str(LAUNCHER), "evaluate", "--input", str(input_csv), "--model", str(bundle)],
+    r = subprocess.run([str(LAUNCHER), "evaluate", "--input", str(input_csv), "--model", str(bundle), "--worst", "5"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return False, (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
