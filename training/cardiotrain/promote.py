@@ -186,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="cardiospike promote",
         description="Replace the committed bundle (models/) with BUNDLE only if, on the same training beats out of "
-                    "fold, its F1 gain has a 95%% bootstrap confidence interval (over patients) above zero, or one "
+                    "fold, its F1 gain has a 95% bootstrap confidence interval (over patients) above zero, or one "
                     "that includes zero and --reason is given; prints the evidence and bin/cardiospike evaluate of "
                     "both bundles (exit 1: not promoted, 2: wrong input).")
     ap.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle directory written by bin/cardiospike train "

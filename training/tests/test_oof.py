@@ -6,10 +6,11 @@ import shutil
 import numpy as np
 
 from cardiotrain import oof
+from cardiotrain.bundle import MODEL_FILES
 from cardiotrain.data import load_export
 from cardiotrain.metrics import prf
 from cardiotrain.promote import sha256_file
-from conftest import _launch
+from conftest import REPO, _launch
 
 
 def test_a_bundle_carries_its_predictions_and_no_data(tiny_bundle, synth_export):
@@ -59,3 +60,15 @@ def test_the_training_csv_is_read_in_the_exports_order(tmp_path):
     patient, y = oof.training_labels(csv)
     assert np.array_equal(patient, ex.ids.astype(str)) and np.array_equal(y, ex.y)
     assert len(set(patient[:50])) == 1 != len(set(patient))
+
+
+def test_the_committed_bundle_carries_its_predictions():
+    """models/oof.npz (from a rerun of its training): listed, of the data the manifest names, every beat out of fold."""
+    models = REPO / "models"
+    m = json.loads((models / "manifest.json").read_text())
+    assert m["files"][oof.FILE] == sha256_file(models / oof.FILE)
+    o = oof.load(models / oof.FILE)
+    assert o.training_data_sha256 == m["training_data"]["sha256"] and o.protocol == oof.SHIPPED
+    assert len(o.proba) == m["training_data"]["rows"] and len(np.unique(o.patient)) == m["training_data"]["patients"]
+    assert sorted(np.unique(o.fold)) == list(range(m["cv"]["outer_folds"])) and np.all((o.proba > 0) & (o.proba < 1))
+    assert all(m["files"][f] == sha256_file(models / f) for f in MODEL_FILES)
