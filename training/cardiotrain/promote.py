@@ -157,8 +157,8 @@ def evaluate_text(bundle: Path, input_csv: Path) -> tuple[bool, str]:
 
 
 def print_evidence(res: dict, name: str, new: dict, old: dict, input_csv: Path) -> None:
-    print(f"evidence: the same {res['beats']} beats of {res['patients']} patients ({input_csv.name}), each bundle's "
-          f"out-of-fold predictions ({res['protocol']}) at its own threshold:")
+    print(f"evidence on the same {res['beats']} beats of {res['patients']} patients ({input_csv.name}), out of fold "
+          f"({res['protocol']}):")
     for who, m, f in (("candidate", new, res["f1_new"]), ("current  ", old, res["f1_old"])):
         stated = figure(m)[1]
         note = f"; report.md says {stated:.4f}: these predictions come from a rerun" if abs(stated - f) > 5e-5 else ""

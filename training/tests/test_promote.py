@@ -110,9 +110,10 @@ def test_a_noise_level_gain_needs_a_reason(two_bundles, train_csv, tmp_path, cap
     said = capsys.readouterr()
     assert "includes zero" in said.err and "--reason TEXT" in said.err and "paired gain" in said.out
     assert (into / "manifest.json").read_bytes() == before
-    assert main([str(cand), "--into", str(into), "--input", str(train_csv), "--reason", "2x faster, accuracy equal"]) == 0
+    reason = "2x faster, accuracy equal"
+    assert main([str(cand), "--into", str(into), "--input", str(train_csv), "--reason", reason]) == 0
     p = _manifest(into)["promotion"]
-    assert p["reason"] == "2x faster, accuracy equal" and p["against"] == "cs-test-current"
+    assert p["reason"] == reason and p["against"] == "cs-test-current"
     assert p["ci"][0] < 0 < p["ci"][1] and p["patients"] == 12
 
 
