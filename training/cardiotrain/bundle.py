@@ -1,4 +1,5 @@
-"""Bundle writer: lightgbm.txt, cardionet.onnx, stacker.json, manifest.json, report.md, pr_curve.png, golden.json."""
+"""Bundle writer: lightgbm.txt, cardionet.onnx, stacker.json, oof.npz, manifest.json, report.md, pr_curve.png,
+golden.json."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from . import oof
 from .config import resolve_path
 from .data import recordings
 from .episodes import report_section
@@ -50,9 +52,11 @@ def sha256_file(p: Path) -> str:
 
 
 def model_version(files: dict[str, str], decisions: dict, when: _dt.date | None = None) -> str:
-    """Names what the bundle outputs: the model files' hashes and the decision rule (`proba >= threshold`)."""
+    """Names what the bundle outputs: the model files' hashes and the decision rule (`proba >= threshold`); the other
+    files listed (oof.npz) are evidence about the models, not part of them."""
     when = when or _dt.datetime.now(_dt.timezone.utc).date()
-    text = "".join(f"{k}:{files[k]}\n" for k in sorted(files)) + json.dumps(decisions, sort_keys=True)
+    models = "".join(f"{k}:{files[k]}\n" for k in sorted(files) if k in MODEL_FILES)
+    text = models + json.dumps(decisions, sort_keys=True)
     return f"cs-{when.strftime('%Y%m%d')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
@@ -250,6 +254,10 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
     (out / "stacker.json").write_text(json.dumps(st, indent=2) + "\n")
     files = {f: sha256_file(out / f) for f in MODEL_FILES}
     version = model_version(files, {"threshold": float(ev["threshold"])})
+    # Listed with the model files, so Java's ModelManifest checks it and a bundle's copies carry it.
+    oof.write(out / oof.FILE, ex.ids, cv["fold_of"], ev["oof"]["proba"], ev["oof"]["protocol"],
+              meta.get("source_sha256"), ex.y)
+    files[oof.FILE] = sha256_file(out / oof.FILE)
     onnx_t = bench_onnx(out / "cardionet.onnx", ex.windows[: max(int(cfg.bench.batch), 1)], int(cfg.bench.batch),
                         int(cfg.bench.rounds))
     lgbm_us = bench_lgbm(out / "lightgbm.txt", ex.features)

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from . import bundle
+from . import oof as oof_file
 from .artifacts import Artifacts
 from .config import parse_cli, resolve_path, to_yaml
 from .data import load_export
@@ -198,8 +199,10 @@ def evaluate(cfg, ex, cv: dict) -> dict:
     episodes = episode_figures(ex.ids[ev], ex.time[ev], y[ev], ep_scores[ev] >= ep_threshold,
                                int(ex.meta["lookahead_beats"]))
     episodes["scores"] = "shipped protocol's (refit check)" if refit else "inner models' means'"
+    # The bundle keeps these flags' probabilities (oof.npz): promote compares two bundles on them, beat for beat.
+    oof = {"proba": ep_scores, "protocol": oof_file.SHIPPED if refit else oof_file.INNER_MEANS}
     return {"metrics": res, "refit": refit, "scores": scores, "stacker": final_stacker, "threshold": ship_threshold,
-            "stack_features": names, "evaluated": ev, "episodes": episodes}
+            "stack_features": names, "evaluated": ev, "episodes": episodes, "oof": oof}
 
 
 def refit_models(cfg, ex, rows: np.ndarray, best_iterations: list[int], best_epochs: list[int], seed: int,
