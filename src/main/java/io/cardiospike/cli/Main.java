@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
             ChaosCommand.class,
             ConsumeCommand.class,
             NotifyCommand.class,
+            ShadowCommand.class,
         })
 public final class Main {
     /** Set (to anything but 0) for the stack trace behind a failure's one line. */

@@ -23,9 +23,6 @@ import java.util.Map;
  * patient). Used by {@code shadow report} and the dashboard ({@link Report#toJson()}).
  */
 public final class ShadowComparison {
-    /** The job's default {@code --idle-flush}: the pause that ends a patient's segment. */
-    public static final Duration DEFAULT_IDLE_FLUSH = Duration.ofSeconds(10);
-
     /** One model's score of a beat. */
     public record Score(String modelVersion, double proba, boolean anomaly) {}
 
