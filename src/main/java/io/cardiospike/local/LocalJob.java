@@ -2,6 +2,7 @@ package io.cardiospike.local;
 
 import io.cardiospike.stream.ScoringJob;
 import io.cardiospike.stream.ScoringPipeline;
+import io.cardiospike.stream.ShadowModel;
 import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.stream.migration.KeyGroups;
 import org.apache.log4j.Level;
@@ -35,7 +36,8 @@ public final class LocalJob {
 
     /**
      * Starts the Kafka job; {@code restoreFrom} (a checkpoint directory) or null for a fresh start. A savepoint of
-     * other key groups than the job's is refused ({@link KeyGroups}).
+     * other key groups than the job's is refused ({@link KeyGroups}), and so is a shadow model that cannot share the
+     * live model's windows ({@link ShadowModel}).
      */
     public static JobClient start(StreamConfig config, Path restoreFrom) throws Exception {
         return start(config, restoreFrom, java.util.Map.of());
@@ -47,6 +49,7 @@ public final class LocalJob {
         if (config.checkpointDir() == null) {
             throw new IllegalArgumentException("a local job needs a checkpoint directory (--checkpoint-dir)");
         }
+        ShadowModel.check(config); // a shadow that cannot share the live windows: refused before anything starts
         Configuration conf = ScoringPipeline.flinkConfiguration(config);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
         conf.set(RestOptions.BIND_PORT, "0"); // never clash with a running Flink or a second demo

@@ -34,6 +34,8 @@ public final class EnsembleScorer implements AutoCloseable {
     private final Stacker stacker;
     /** Where the window's median RR is among the features: the explanations' wording is in ms around it. */
     private final int medianFeature;
+    /** Its scoring CPU counts in {@link ScorerStages#shadow()}, not {@link ScorerStages#now()}. */
+    private volatile boolean countedAsShadow;
 
     private EnsembleScorer(ModelManifest manifest, LightGbm lightGbm, CardioNet cardioNet, Stacker stacker) {
         this.manifest = manifest;
@@ -62,6 +64,11 @@ public final class EnsembleScorer implements AutoCloseable {
             throw e;
         }
         return new EnsembleScorer(manifest, lightGbm, net.finish(manifest.netInput()), stacker);
+    }
+
+    /** From now on its scoring time counts as a shadow model's ({@link ScorerStages#shadow()}). */
+    public void countAsShadow() {
+        countedAsShadow = true;
     }
 
     public ModelManifest manifest() {
@@ -139,7 +146,7 @@ public final class EnsembleScorer implements AutoCloseable {
         for (int k = 0; k < size; k++) {
             proba[k] = stacker.proba(margin[k], logit[k], Artifacts.isArtifact(windows[k][c]));
         }
-        ScorerStages.add(size, t1 - t0, t2 - t1, t3 - t2, ScorerStages.cpuNanos() - t3);
+        ScorerStages.add(countedAsShadow, size, t1 - t0, t2 - t1, t3 - t2, ScorerStages.cpuNanos() - t3);
         return new WindowScores(margin, logit, proba);
     }
 

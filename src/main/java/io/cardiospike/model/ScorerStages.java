@@ -13,14 +13,10 @@ import java.util.concurrent.atomic.LongAdder;
  * broker, job and producer on two) does not count as a slow stage.
  */
 public final class ScorerStages {
-    private static final LongAdder CALLS = new LongAdder();
-    private static final LongAdder WINDOWS = new LongAdder();
-    private static final LongAdder ENCODE = new LongAdder();
-    private static final LongAdder LIGHTGBM = new LongAdder();
-    private static final LongAdder CARDIONET = new LongAdder();
-    private static final LongAdder STACKER = new LongAdder();
-    private static final LongAdder EXPLANATIONS = new LongAdder();
-    private static final LongAdder EXPLAIN = new LongAdder();
+    /** Every scorer's but the shadows'. */
+    private static final Stages MAIN = new Stages();
+    /** The streaming job's shadow scorers' ({@link EnsembleScorer#countAsShadow}), so a benchmark can tell them apart. */
+    private static final Stages SHADOW = new Stages();
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private ScorerStages() {}
@@ -55,22 +51,39 @@ public final class ScorerStages {
         return cpu >= 0 ? cpu : System.nanoTime();
     }
 
+    /** Every scorer's totals but the shadow scorers'. */
     public static Totals now() {
-        return new Totals(CALLS.sum(), WINDOWS.sum(), ENCODE.sum(), LIGHTGBM.sum(), CARDIONET.sum(), STACKER.sum(),
-                EXPLANATIONS.sum(), EXPLAIN.sum());
+        return MAIN.totals();
+    }
+
+    /** The shadow scorers' totals (the streaming job's {@code --shadow-model-dir}). */
+    public static Totals shadow() {
+        return SHADOW.totals();
     }
 
     static void addExplanation(long nanos) {
-        EXPLANATIONS.increment();
-        EXPLAIN.add(nanos);
+        MAIN.explanations.increment();
+        MAIN.explain.add(nanos);
     }
 
-    static void add(int windows, long encode, long lightGbm, long cardioNet, long stacker) {
-        CALLS.increment();
-        WINDOWS.add(windows);
-        ENCODE.add(encode);
-        LIGHTGBM.add(lightGbm);
-        CARDIONET.add(cardioNet);
-        STACKER.add(stacker);
+    static void add(boolean shadow, int windows, long encode, long lightGbm, long cardioNet, long stacker) {
+        Stages s = shadow ? SHADOW : MAIN;
+        s.calls.increment();
+        s.windows.add(windows);
+        s.encode.add(encode);
+        s.lightGbm.add(lightGbm);
+        s.cardioNet.add(cardioNet);
+        s.stacker.add(stacker);
+    }
+
+    private static final class Stages {
+        final LongAdder calls = new LongAdder(), windows = new LongAdder(), encode = new LongAdder(),
+                lightGbm = new LongAdder(), cardioNet = new LongAdder(), stacker = new LongAdder(),
+                explanations = new LongAdder(), explain = new LongAdder();
+
+        Totals totals() {
+            return new Totals(calls.sum(), windows.sum(), encode.sum(), lightGbm.sum(), cardioNet.sum(), stacker.sum(),
+                    explanations.sum(), explain.sum());
+        }
     }
 }

@@ -20,6 +20,9 @@ public final class JobParameters {
     public static final String PAST_BEATS = "cardiospike.past_beats";
     public static final String LOOKAHEAD_BEATS = "cardiospike.lookahead_beats";
     public static final String FEATURE_SPEC = "cardiospike.feature_spec";
+    /** The shadow bundle's location and version; absent when the job scores without a shadow. */
+    public static final String SHADOW_MODEL_DIR = "cardiospike.shadow_model_dir";
+    public static final String SHADOW_MODEL_VERSION = "cardiospike.shadow_model_version";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -27,6 +30,12 @@ public final class JobParameters {
 
     public static Map<String, String> of(StreamConfig config, ModelManifest manifest, String[] args)
             throws JsonProcessingException {
+        return of(config, manifest, null, args);
+    }
+
+    /** @param shadow the shadow bundle's manifest, or null for a job without a shadow */
+    public static Map<String, String> of(StreamConfig config, ModelManifest manifest, ModelManifest shadow,
+                                         String[] args) throws JsonProcessingException {
         Map<String, String> p = new LinkedHashMap<>();
         p.put(ARGS, JSON.writeValueAsString(args));
         p.put(MODEL_VERSION, manifest.modelVersion());
@@ -34,6 +43,10 @@ public final class JobParameters {
         p.put(PAST_BEATS, Integer.toString(manifest.spec().pastBeats()));
         p.put(LOOKAHEAD_BEATS, Integer.toString(manifest.spec().lookaheadBeats()));
         p.put(FEATURE_SPEC, io.cardiospike.features.FeatureSpec.VERSION);
+        if (shadow != null) {
+            p.put(SHADOW_MODEL_DIR, config.shadowModelDir());
+            p.put(SHADOW_MODEL_VERSION, shadow.modelVersion());
+        }
         return p;
     }
 

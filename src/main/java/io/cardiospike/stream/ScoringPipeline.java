@@ -13,6 +13,7 @@ import io.cardiospike.stream.records.Beat;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
+import io.cardiospike.stream.records.ShadowScore;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
@@ -46,7 +47,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The streaming job's pipeline: {@code rr-events} -> validate -> key by patient -> {@link PatientScorer} ->
- * {@code rr-scores}, {@code rr-alerts}, and every rejected input to {@code rr-dlq}. The source and sinks come in
+ * {@code rr-scores}, {@code rr-alerts}, and every rejected input to {@code rr-dlq}; with a shadow model, both models'
+ * scores of every beat to {@code rr-scores-shadow}. The source and sinks come in
  * through the constructor so tests, the demo and {@link ScoringJob} (the job jar's entry point) share one pipeline.
  */
 public final class ScoringPipeline {
@@ -67,14 +69,19 @@ public final class ScoringPipeline {
     private final Sink<AnomalyAlert> alertsSink;
     private final Sink<DeadLetter> deadLetterSink;
     private final Sink<AnomalyAlert> fhirAlertsSink;
+    private final Sink<ShadowScore> shadowScoresSink;
 
     /**
      * {@code clock} writes the ticks that {@code source} reads back ({@link InputClock}); the source runs
-     * {@code sourceParallelism} subtasks; {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none.
+     * {@code sourceParallelism} subtasks; {@code fhirAlertsSink}: closed alerts as FHIR Observations, or null for none;
+     * {@code shadowScoresSink}: both models' scores when {@code config} names a shadow model (else null).
      */
     public ScoringPipeline(StreamConfig config, Source<RrInput, ?, ?> source, int sourceParallelism, InputClock clock,
                            Sink<ScoredBeat> scoresSink, Sink<AnomalyAlert> alertsSink, Sink<DeadLetter> deadLetterSink,
-                           Sink<AnomalyAlert> fhirAlertsSink) {
+                           Sink<AnomalyAlert> fhirAlertsSink, Sink<ShadowScore> shadowScoresSink) {
+        if ((config.shadowModelDir() == null) != (shadowScoresSink == null)) {
+            throw new IllegalArgumentException("a shadow model needs a sink for its scores, and only a shadow model");
+        }
         this.config = config;
         this.source = source;
         this.clock = clock;
@@ -83,6 +90,7 @@ public final class ScoringPipeline {
         this.alertsSink = alertsSink;
         this.deadLetterSink = deadLetterSink;
         this.fhirAlertsSink = fhirAlertsSink;
+        this.shadowScoresSink = shadowScoresSink;
     }
 
     /** The job reading from and writing to Kafka as {@code config} says, with exactly-once sinks. */
@@ -95,7 +103,9 @@ public final class ScoringPipeline {
                 kafkaSink(config, KafkaJson.alerts(config.alertsTopic()), "alerts"),
                 kafkaSink(config, KafkaJson.deadLetters(config.dlqTopic()), "dlq"),
                 config.alertsFhirTopic() == null ? null
-                        : kafkaSink(config, KafkaJson.fhirAlerts(config.alertsFhirTopic()), "fhir"));
+                        : kafkaSink(config, KafkaJson.fhirAlerts(config.alertsFhirTopic()), "fhir"),
+                config.shadowModelDir() == null ? null
+                        : kafkaSink(config, KafkaJson.shadowScores(config.shadowScoresTopic()), "shadow"));
     }
 
     /** Adds the pipeline to {@code env}. */
@@ -113,7 +123,7 @@ public final class ScoringPipeline {
                 .transform("score-patients", TypeInformation.of(ScoredBeat.class),
                         new PatientScorer(config.modelDir(), config.idleFlushGap().toMillis(),
                                 config.allowedLateness().toMillis(), config.stateRetention().toMillis(),
-                                config.alertHold().toMillis()))
+                                config.alertHold().toMillis(), config.shadowModelDir()))
                 .uid(SCORER_UID);
         scores.sinkTo(scoresSink).name("rr-scores").uid("rr-scores-sink");
         DataStream<AnomalyAlert> alerts = scores.getSideOutput(PatientScorer.ALERTS);
@@ -121,6 +131,10 @@ public final class ScoringPipeline {
         if (fhirAlertsSink != null) {
             alerts.filter(a -> AnomalyAlert.CLOSED.equals(a.status)).name("closed alerts").uid("closed-alerts")
                     .sinkTo(fhirAlertsSink).name("alerts-fhir").uid("alerts-fhir-sink");
+        }
+        if (shadowScoresSink != null) {
+            scores.getSideOutput(PatientScorer.SHADOW_SCORES).sinkTo(shadowScoresSink).name("rr-scores-shadow")
+                    .uid("rr-scores-shadow-sink");
         }
         DataStream<DeadLetter> deadLetters = beats.getSideOutput(RejectRouter.DEAD_LETTERS)
                 .union(scores.getSideOutput(PatientScorer.REJECTED_BEATS));
@@ -217,6 +231,7 @@ public final class ScoringPipeline {
     static void submit(String[] args) throws Exception {
         StreamConfig config = StreamConfig.fromArgs(args);
         ModelManifest manifest = ModelManifest.load(BundleStore.localCopy(config.modelDir()));
+        ModelManifest shadow = ShadowModel.check(config); // a shadow that cannot share the windows: refused here
         config.kafka().check(Duration.ofSeconds(30)); // wrong credentials: one clear failure, not a restart loop
         String stamps = config.kafka().topicConfig(config.inputTopic(), "message.timestamp.type", Duration.ofSeconds(30));
         if (!"LogAppendTime".equals(stamps)) {
@@ -234,7 +249,7 @@ public final class ScoringPipeline {
         if (savepoint.isPresent()) { // a restore of other key groups fails here, in one line, before it is submitted
             KeyGroups.requireRestorable(savepoint.get(), config.maxParallelism());
         }
-        env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(JobParameters.of(config, manifest, args)));
+        env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(JobParameters.of(config, manifest, shadow, args)));
         kafka(config).build(env);
         env.execute(ScoringJob.JOB_NAME);
     }

@@ -40,7 +40,9 @@ public record StreamConfig(
         StartFrom startFrom,
         String kafkaConfig,
         String alertsFhirTopic,
-        Duration alertHold) implements Serializable {
+        Duration alertHold,
+        String shadowModelDir,
+        String shadowScoresTopic) implements Serializable {
 
     /** The most key groups Flink allows (its {@code KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM}). */
     public static final int UPPER_MAX_PARALLELISM = 1 << 15;
@@ -116,6 +118,8 @@ public record StreamConfig(
         add(a, "--kafka-config", kafkaConfig);
         add(a, "--alerts-fhir-topic", alertsFhirTopic);
         add(a, "--alert-hold", alertHold.isZero() ? null : format(alertHold));
+        add(a, "--shadow-model-dir", shadowModelDir);
+        add(a, "--shadow-scores-topic", shadowScoresTopic);
         return a;
     }
 
@@ -195,6 +199,17 @@ public record StreamConfig(
             return this;
         }
 
+        /** A second bundle scored beside the live one into the shadow scores topic; null: none. */
+        public Builder shadowModelDir(String dir) {
+            options.shadowModelDir = dir;
+            return this;
+        }
+
+        public Builder shadowScoresTopic(String topic) {
+            options.shadowScoresTopic = topic;
+            return this;
+        }
+
         public Builder checkpointDir(String dir) {
             options.checkpointDir = dir;
             return this;
@@ -236,6 +251,14 @@ public record StreamConfig(
                 description = "model bundle: a local directory or any Flink filesystem URI, s3://bucket/models/VERSION "
                         + "(default ${DEFAULT-VALUE})")
         String modelDir;
+        @Option(names = "--shadow-model-dir",
+                description = "a second bundle (directory or URI, like --model-dir) that scores every beat from the "
+                        + "same windows; its scores go to --shadow-scores-topic only, never to the scores or alerts "
+                        + "(default: none)")
+        String shadowModelDir;
+        @Option(names = "--shadow-scores-topic", defaultValue = "rr-scores-shadow",
+                description = "both models' score of every beat while a shadow model is set (default ${DEFAULT-VALUE})")
+        String shadowScoresTopic;
         @Option(names = "--checkpoint-dir",
                 description = "checkpoint URI (s3://..., file://...); default: the cluster's execution.checkpointing.dir")
         String checkpointDir;
@@ -251,7 +274,7 @@ public record StreamConfig(
                     tuning.parallelism, tuning.maxParallelism, checkpointDir, tuning.checkpointInterval, tuning.idleFlush,
                     tuning.allowedLateness, tuning.stateRetention, groupId, transactionalIdPrefix,
                     tuning.transactionTimeout, tuning.startFrom, kafka.configFile(), alertsFhirTopic,
-                    tuning.alertHold);
+                    tuning.alertHold, shadowModelDir, shadowScoresTopic);
         }
     }
 }

@@ -17,6 +17,11 @@ import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.ScoredBeat;
+import io.cardiospike.stream.records.ShadowScore;
+import io.cardiospike.features.FeatureSpec;
+import io.cardiospike.model.BundleCopies;
+import io.cardiospike.model.ModelBundleException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,6 +38,7 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The keyed scorer alone, driven by Flink's operator test harness: ordering on each patient's own clock, wrong
@@ -74,16 +80,34 @@ class PatientScorerTest {
 
     private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(Path bundle,
             OperatorSubtaskState restore, long startMs, long alertHoldMs) throws Exception {
-        var h = new KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>(
-                new PatientScorer(bundle.toString(), IDLE_MS, LATENESS_MS, RETENTION_MS, alertHoldMs),
-                b -> b.patientId, Types.STRING);
+        return harness(new PatientScorer(bundle.toString(), IDLE_MS, LATENESS_MS, RETENTION_MS, alertHoldMs), restore,
+                startMs);
+    }
+
+    /** A harness of the committed bundle with {@code shadow} scored beside it. */
+    private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> shadowHarness(Path shadow,
+            OperatorSubtaskState restore) throws Exception {
+        return harness(new PatientScorer(TestBundle.DIR.toString(), IDLE_MS, LATENESS_MS, RETENTION_MS, 0,
+                shadow.toString()), restore, 0);
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> harness(PatientScorer scorer,
+            OperatorSubtaskState restore, long startMs) throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat>(scorer, b -> b.patientId,
+                Types.STRING);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         harnesses.add(h);
         h.setProcessingTime(startMs);
         if (restore != null) {
             h.initializeState(restore);
         }
-        h.open();
+        try {
+            h.open();
+        } catch (Exception refused) { // as Flink does when open fails: close, without finishing
+            harnesses.remove(h);
+            scorer.close();
+            throw refused;
+        }
         return h;
     }
 
@@ -834,5 +858,134 @@ class PatientScorerTest {
         double[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;
+    }
+
+    private static List<ShadowScore> shadowScores(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) {
+        return h.getSideOutput(PatientScorer.SHADOW_SCORES) == null ? List.of()
+                : h.getSideOutput(PatientScorer.SHADOW_SCORES).stream().map(StreamRecord::getValue).toList();
+    }
+
+    private static Episode episode(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h, String id,
+                                   ValueStateDescriptor<Episode> which) throws Exception {
+        h.getOperator().setCurrentKey(id);
+        return h.getOperator().getKeyedStateStore().getState(which).value();
+    }
+
+    /** The episode open after the first {@code scored} beats flagged {@code y}: its start index, or -1 for none. */
+    private static int openEpisodeStart(int[] y, int scored) {
+        if (scored == 0 || y[scored - 1] == 0) {
+            return -1;
+        }
+        int start = scored - 1;
+        while (start > 0 && y[start - 1] == 1) {
+            start--;
+        }
+        return start;
+    }
+
+    /**
+     * A shadow bundle scores the windows the live model cuts: each beat's two scores, equal to each bundle's batch
+     * scores, go to the shadow side output only; the main output and the alerts are those of a job without a shadow;
+     * the shadow's open episode is kept by the live model's rules in a state of its own, across a restore.
+     */
+    @Test
+    void aShadowModelScoresTheSameWindowsIntoItsSideOutputOnly(@TempDir Path tmp) throws Exception {
+        Path shadowDir = BundleCopies.reweighted(tmp.resolve("shadow"), "cs-shadow-test");
+        Map<String, Recording> recordings = Map.of("p1", recording(600, 31), "p2", recording(300, 32));
+        EnsembleScorer live = TestBundle.scorer();
+        try (EnsembleScorer shadow = EnsembleScorer.open(shadowDir)) {
+            var h = shadowHarness(shadowDir, null);
+            var plain = harness(null);
+            for (var e : recordings.entrySet()) {
+                List<Beat> first = beats(e.getKey(), e.getValue(), BASE).subList(0, 250);
+                feed(h, first);
+                feed(plain, first);
+            }
+            List<ShadowScore> shadowScores = new ArrayList<>(shadowScores(h));
+            List<ScoredBeat> scored = new ArrayList<>(h.extractOutputValues());
+            for (var e : recordings.entrySet()) { // mid-stream: each model's open episode, by the same rules
+                int n = state(h, e.getKey()).nextToScore;
+                double[] batchLive = live.scoreRecording(e.getValue().rr()).proba();
+                double[] batchShadow = shadow.scoreRecording(e.getValue().rr()).proba();
+                for (var which : List.of(PatientScorer.episodeState(), PatientScorer.shadowEpisodeState())) {
+                    int[] y = which.getName().equals("episode") ? live.decide(batchLive) : shadow.decide(batchShadow);
+                    int start = openEpisodeStart(y, n);
+                    Episode open = episode(h, e.getKey(), which);
+                    if (start < 0) {
+                        assertThat(open).as("%s %s after %d beats", e.getKey(), which.getName(), n).isNull();
+                    } else {
+                        assertThat(open).as("%s %s after %d beats", e.getKey(), which.getName(), n).isNotNull();
+                        assertThat(open.startTs).isEqualTo(BASE + (long) e.getValue().time()[start]);
+                        assertThat(open.beats).isEqualTo(n - start);
+                    }
+                }
+            }
+            OperatorSubtaskState snapshot = h.snapshot(1, 1);
+            var restored = shadowHarness(shadowDir, snapshot);
+            for (var e : recordings.entrySet()) {
+                List<Beat> all = beats(e.getKey(), e.getValue(), BASE);
+                feed(restored, all.subList(250, all.size()));
+                feed(plain, all.subList(250, all.size()));
+            }
+            flushAll(restored);
+            flushAll(plain);
+            shadowScores.addAll(shadowScores(restored));
+            scored.addAll(restored.extractOutputValues());
+            List<AnomalyAlert> alerts = new ArrayList<>(alerts(h));
+            alerts.addAll(alerts(restored));
+
+            int flips = 0;
+            for (var e : recordings.entrySet()) {
+                String id = e.getKey();
+                double[] batchLive = live.scoreRecording(e.getValue().rr()).proba();
+                double[] batchShadow = shadow.scoreRecording(e.getValue().rr()).proba();
+                List<ShadowScore> mine = shadowScores.stream().filter(x -> x.patientId.equals(id)).toList();
+                assertThat(mine).extracting(x -> x.ts).doesNotHaveDuplicates().isSorted().hasSize(e.getValue().size());
+                assertThat(mine.stream().mapToDouble(x -> x.shadowProba).toArray()).containsExactly(batchShadow);
+                assertThat(mine.stream().mapToDouble(x -> x.liveProba).toArray()).containsExactly(batchLive);
+                assertThat(probas(scored, id)).containsExactly(batchLive);
+                for (int i = 0; i < mine.size(); i++) {
+                    ShadowScore x = mine.get(i);
+                    assertThat(x.liveAnomaly).isEqualTo(live.isAnomalous(batchLive[i]));
+                    assertThat(x.shadowAnomaly).isEqualTo(shadow.isAnomalous(batchShadow[i]));
+                    assertThat(x.rrMs).isEqualTo(e.getValue().rr()[i]);
+                    flips += x.liveAnomaly != x.shadowAnomaly ? 1 : 0;
+                }
+                assertThat(mine).allSatisfy(x -> {
+                    assertThat(x.liveModelVersion).isEqualTo(live.modelVersion());
+                    assertThat(x.shadowModelVersion).isEqualTo("cs-shadow-test");
+                });
+                assertThat(episode(restored, id, PatientScorer.shadowEpisodeState())).as("closed at the flush").isNull();
+            }
+            assertThat(flips).as("the shadow flags beats differently: the test can tell the models apart")
+                    .isPositive();
+            // the live side is the job's without a shadow: same scores, same alerts (all of the live model)
+            assertThat(scored).usingRecursiveFieldByFieldElementComparator()
+                    .containsExactlyInAnyOrderElementsOf(plain.extractOutputValues());
+            assertThat(alerts).isNotEmpty().usingRecursiveFieldByFieldElementComparator()
+                    .containsExactlyElementsOf(alerts(plain));
+            assertThat(alerts).allSatisfy(a -> assertThat(a.modelVersion).isEqualTo(live.modelVersion()));
+            assertThat(shadowScores(plain)).isEmpty();
+        }
+    }
+
+    /** A shadow must cut the live model's windows: one of other geometry is refused, naming both, at open and before. */
+    @Test
+    void aShadowOfOtherWindowsIsRefusedNamingBothModels(@TempDir Path tmp) throws Exception {
+        Path other = BundleCopies.withGeometry(tmp.resolve("other"), new FeatureSpec(20, 8), "cs-other-windows");
+        String liveVersion = TestBundle.scorer().modelVersion();
+        assertThatThrownBy(() -> shadowHarness(other, null)).isInstanceOf(ModelBundleException.class)
+                .hasMessageStartingWith("shadow model cs-other-windows (20 past and 8 lookahead beats")
+                .hasMessageContaining("live model " + liveVersion + " (16 past and 8 lookahead beats")
+                .hasMessageNotContaining("\n");
+        // the same refusal at submission (ScoringPipeline.submit, LocalJob.start), before anything starts
+        StreamConfig config = StreamConfig.builder().modelDir(TestBundle.DIR.toString())
+                .shadowModelDir(other.toString()).build();
+        assertThatThrownBy(() -> ShadowModel.check(config)).isInstanceOf(ModelBundleException.class)
+                .hasMessageStartingWith("shadow model cs-other-windows");
+        Path same = BundleCopies.reweighted(tmp.resolve("same"), "cs-same-windows");
+        assertThat(ShadowModel.check(StreamConfig.builder().modelDir(TestBundle.DIR.toString())
+                .shadowModelDir(same.toString()).build()).modelVersion()).isEqualTo("cs-same-windows");
+        assertThat(ShadowModel.check(StreamConfig.builder().build())).as("no shadow").isNull();
     }
 }

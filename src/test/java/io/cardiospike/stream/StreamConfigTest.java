@@ -64,4 +64,19 @@ class StreamConfigTest {
                 .hasMessageStartingWith("max parallelism 4 is below the parallelism 8");
         assertThat(StreamConfig.fromArgs("--max-parallelism", "32768").maxParallelism()).isEqualTo(32768);
     }
+
+    @Test
+    void aShadowModelIsOffByDefaultAndTravelsWithTheArguments() {
+        StreamConfig plain = StreamConfig.fromArgs();
+        assertThat(plain.shadowModelDir()).isNull();
+        assertThat(plain.shadowScoresTopic()).isEqualTo("rr-scores-shadow");
+        assertThat(plain.toArgs()).doesNotContain("--shadow-model-dir");
+        StreamConfig shadow = StreamConfig.fromArgs("--shadow-model-dir", "s3://cardiospike/models/v2",
+                "--shadow-scores-topic", "compare");
+        assertThat(StreamConfig.fromArgs(shadow.toArgs().toArray(String[]::new))).isEqualTo(shadow);
+        assertThat(shadow.toArgs()).containsSequence("--shadow-model-dir", "s3://cardiospike/models/v2")
+                .containsSequence("--shadow-scores-topic", "compare");
+        assertThat(StreamConfig.builder().shadowModelDir("s3://cardiospike/models/v2").shadowScoresTopic("compare")
+                .build()).isEqualTo(shadow);
+    }
 }

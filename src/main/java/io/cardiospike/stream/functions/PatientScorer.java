@@ -4,8 +4,10 @@ import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.EpisodeTracker;
+import io.cardiospike.model.ModelManifest;
 import io.cardiospike.model.WindowScores;
 import io.cardiospike.stream.BundleStore;
+import io.cardiospike.stream.ShadowModel;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.stream.wire.StreamJson;
 import io.cardiospike.stream.records.AnomalyAlert;
@@ -15,9 +17,11 @@ import io.cardiospike.stream.records.Episode;
 import io.cardiospike.stream.records.PatientState;
 import io.cardiospike.stream.records.PatientStateSerializer;
 import io.cardiospike.stream.records.ScoredBeat;
+import io.cardiospike.stream.records.ShadowScore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.state.ListState;
@@ -80,11 +84,19 @@ import org.apache.flink.util.OutputTag;
  * <p>Main output: one {@link ScoredBeat} per beat. Side outputs: {@link #ALERTS} (per anomaly episode, as
  * {@link EpisodeTracker} defines it for the API too, an "open" alert with its first anomalous beat and a "closed" one
  * when it ends) and {@link #REJECTED_BEATS}.
+ *
+ * <p>With a shadow bundle ({@code --shadow-model-dir}) every batch of windows is scored a second time, by the shadow
+ * model, in one more call: the same windows, since the shadow must share the live model's geometry
+ * ({@link ShadowModel}). Each beat's two scores go to {@link #SHADOW_SCORES} only; the shadow's episodes, tracked by the
+ * same rules in a state of their own, are counted in the metrics and raise no alert. The metric group
+ * {@code model="live"|"shadow"} ({@link ModelMetrics}) holds each model's figures and the comparison.
  */
 public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         implements OneInputStreamOperator<Beat, ScoredBeat>, Triggerable<String, VoidNamespace> {
     public static final OutputTag<AnomalyAlert> ALERTS = new OutputTag<>("alerts") {};
     public static final OutputTag<DeadLetter> REJECTED_BEATS = new OutputTag<>("rejected-beats") {};
+    /** Each beat's live and shadow score, while a shadow bundle is set. */
+    public static final OutputTag<ShadowScore> SHADOW_SCORES = new OutputTag<>("shadow-scores") {};
     /**
      * Gauges of when this subtask's keyed state was ready (restored) and when its model was loaded, epoch ms: a
      * recovery's phases ({@code chaos}).
@@ -101,8 +113,16 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     private final long latenessMs;
     private final long stateRetentionMs;
     private final long alertHoldMs;
+    /** The shadow bundle, or null for none. */
+    private final String shadowModelDir;
 
     private transient EnsembleScorer scorer;
+    private transient EnsembleScorer shadow;
+    private transient String shadowVersion;
+    private transient ValueState<Episode> shadowEpisodes;
+    private transient ModelMetrics liveMetrics;
+    private transient ModelMetrics shadowMetrics;
+    private transient ModelMetrics.Comparison comparison;
     private transient FeatureSpec spec;
     private transient String modelVersion;
     private transient ValueState<PatientState> state;
@@ -144,6 +164,13 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     }
 
     /**
+     * The keyed state holding the shadow model's open {@link Episode}, if any; written only while a shadow is set.
+     */
+    public static ValueStateDescriptor<Episode> shadowEpisodeState() {
+        return new ValueStateDescriptor<>("shadow-episode", Episode.class);
+    }
+
+    /**
      * The keyed state holding the time of the last beat of the patient's last episode that was not suppressed, for
      * {@code --alert-hold}; written only when the hold is on.
      */
@@ -162,6 +189,12 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
 
     /** @param alertHoldMs {@code --alert-hold}: 0 for none */
     public PatientScorer(String modelDir, long idleFlushMs, long latenessMs, long stateRetentionMs, long alertHoldMs) {
+        this(modelDir, idleFlushMs, latenessMs, stateRetentionMs, alertHoldMs, null);
+    }
+
+    /** @param shadowModelDir {@code --shadow-model-dir}: a bundle scored beside the live one, or null for none */
+    public PatientScorer(String modelDir, long idleFlushMs, long latenessMs, long stateRetentionMs, long alertHoldMs,
+                         String shadowModelDir) {
         if (idleFlushMs <= 0 || latenessMs < 0 || stateRetentionMs < 0 || alertHoldMs < 0) {
             throw new IllegalArgumentException("idle flush gap must be positive, lateness, retention and alert hold "
                     + "non-negative");
@@ -171,6 +204,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         this.idleFlushMs = idleFlushMs;
         this.latenessMs = latenessMs;
         this.stateRetentionMs = stateRetentionMs;
+        this.shadowModelDir = shadowModelDir;
     }
 
     @Override
@@ -179,6 +213,15 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         scorer = EnsembleScorer.open(BundleStore.localCopy(modelDir)); // fetched once per TaskManager
         spec = scorer.spec();
         modelVersion = scorer.modelVersion();
+        if (shadowModelDir != null) {
+            Path shadowDir = BundleStore.localCopy(shadowModelDir);
+            // before opening it: a bundle of other windows may not even load with this spec's features
+            ShadowModel.requireSameWindows(scorer.manifest(), ModelManifest.load(shadowDir));
+            shadow = EnsembleScorer.open(shadowDir);
+            shadow.countAsShadow();
+            shadowVersion = shadow.modelVersion();
+        }
+        shadowEpisodes = getPartitionedState(shadowEpisodeState()); // cleared with the patient even without a shadow
         state = getPartitionedState(patientState());
         episodes = getPartitionedState(episodeState());
         lastAlertedEnd = getPartitionedState(alertHoldState());
@@ -191,6 +234,11 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         rejectedBeats = metrics.counter("rejectedBeats");
         scoringLatencyMicros = metrics.histogram("scoringLatencyMicros", new DescriptiveStatisticsHistogram(1000));
         windowsPerCall = metrics.histogram("windowsPerCall", new DescriptiveStatisticsHistogram(1000));
+        liveMetrics = new ModelMetrics(metrics, "live");
+        if (shadow != null) {
+            shadowMetrics = new ModelMetrics(metrics, "shadow");
+            comparison = new ModelMetrics.Comparison(metrics);
+        }
         long stateReadyAt = stateReadyAtMs, modelReadyAt = System.currentTimeMillis();
         metrics.gauge(STATE_READY_AT, (Gauge<Long>) () -> stateReadyAt);
         metrics.gauge(MODEL_READY_AT, (Gauge<Long>) () -> modelReadyAt);
@@ -202,6 +250,10 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             if (scorer != null) {
                 scorer.close();
                 scorer = null;
+            }
+            if (shadow != null) {
+                shadow.close();
+                shadow = null;
             }
         } finally {
             super.close();
@@ -314,6 +366,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             state.clear(); // silent for the retention period: forget the patient
             episodes.clear();
             lastAlertedEnd.clear();
+            shadowEpisodes.clear(); // also what an earlier shadow left
         } else {
             armIdleTimer(s, now + stateRetentionMs - silent);
             state.update(s);
@@ -468,7 +521,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
                 windows.add(p.window);
             }
         }
-        double[] proba = new double[0], logit = proba;
+        double[] proba = new double[0], logit = proba, shadowProba = proba;
         if (!windows.isEmpty()) {
             long started = System.nanoTime();
             WindowScores scores = scorer.scoreWindows(windows);
@@ -476,47 +529,77 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
             logit = scores.cnnLogit();
             scoringLatencyMicros.update((System.nanoTime() - started) / 1000);
             windowsPerCall.update(windows.size());
+            if (shadow != null) {
+                shadowProba = shadow.scoreWindows(windows).proba(); // the same windows: no state of its own
+            }
         }
         int next = 0;
         String patientId = null;
-        EpisodeTracker<Episode> tracker = null;
-        boolean changed = false;
+        EpisodeTracker<Episode> tracker = null, shadowTracker = null;
+        boolean changed = false, shadowChanged = false;
         for (Pending p : pending) {
             if (!p.patientId.equals(patientId)) {
                 if (changed) {
-                    saveEpisode(tracker.open());
+                    saveEpisode(episodes, tracker.open());
+                }
+                if (shadowChanged) {
+                    saveEpisode(shadowEpisodes, shadowTracker.open());
                 }
                 patientId = p.patientId;
                 setCurrentKey(patientId);
                 // an open alert at onset, so that the consumer need not wait for the end; a closed one at the end
                 tracker = new EpisodeTracker<>(episodes.value(), Episode::new, e -> emitAlert(AnomalyAlert.OPEN, e),
                         e -> emitAlert(AnomalyAlert.CLOSED, e));
+                if (shadow != null) { // the episodes the shadow would have opened: counted, never alerted
+                    shadowTracker = new EpisodeTracker<>(shadowEpisodes.value(), Episode::new,
+                            e -> shadowMetrics.episodeOpened(), e -> {});
+                }
                 changed = false;
+                shadowChanged = false;
             }
             if (p.window == null) { // the segment ended
                 changed |= tracker.end();
+                if (shadowTracker != null) {
+                    shadowChanged |= shadowTracker.end();
+                }
                 continue;
             }
-            trackedLogit = logit[next];
-            double pr = proba[next++];
+            int k = next++;
+            trackedLogit = logit[k];
+            double pr = proba[k];
             boolean anomaly = scorer.isAnomalous(pr); // the same rule as the batch scorer's decide
-            emit(new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs), modelVersion));
+            ScoredBeat scored = new ScoredBeat(patientId, p.ts, p.rrMs, pr, anomaly, Artifacts.isArtifact(p.rrMs),
+                    modelVersion);
+            emit(scored);
+            liveMetrics.beat(pr, anomaly);
             trackedWindow = p.window;
             changed |= tracker.beat(p.ts, pr, anomaly);
+            if (shadow != null) {
+                double sp = shadowProba[k];
+                boolean shadowAnomaly = shadow.isAnomalous(sp); // the shadow bundle's own threshold
+                output.collect(SHADOW_SCORES, new StreamRecord<>(new ShadowScore(scored, shadowVersion, sp,
+                        shadowAnomaly)));
+                shadowMetrics.beat(sp, shadowAnomaly);
+                comparison.beat(pr, anomaly, sp, shadowAnomaly);
+                shadowChanged |= shadowTracker.beat(p.ts, sp, shadowAnomaly);
+            }
         }
         if (changed) {
-            saveEpisode(tracker.open());
+            saveEpisode(episodes, tracker.open());
+        }
+        if (shadowChanged) {
+            saveEpisode(shadowEpisodes, shadowTracker.open());
         }
         beatsScored.inc(windows.size());
         pending.clear();
         pendingWindows = 0;
     }
 
-    private void saveEpisode(Episode episode) throws Exception {
+    private static void saveEpisode(ValueState<Episode> state, Episode episode) throws Exception {
         if (episode == null) {
-            episodes.clear();
+            state.clear();
         } else {
-            episodes.update(episode);
+            state.update(episode);
         }
     }
 
@@ -537,6 +620,7 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
 
     private void holdOrCount(String status, Episode e) throws IOException {
         if (status.equals(AnomalyAlert.OPEN)) {
+            liveMetrics.episodeOpened();
             e.suppressed = isHeld(e.startTs);
             if (!e.suppressed) {
                 alerts.inc();

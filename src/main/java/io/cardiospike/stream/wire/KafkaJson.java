@@ -3,6 +3,7 @@ package io.cardiospike.stream.wire;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.ScoredBeat;
+import io.cardiospike.stream.records.ShadowScore;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -13,6 +14,10 @@ public final class KafkaJson {
 
     public static KafkaRecordSerializationSchema<ScoredBeat> scores(String topic) {
         return (s, ctx, ts) -> new ProducerRecord<>(topic, key(s.patientId), StreamJson.score(s));
+    }
+
+    public static KafkaRecordSerializationSchema<ShadowScore> shadowScores(String topic) {
+        return (s, ctx, ts) -> new ProducerRecord<>(topic, key(s.patientId), StreamJson.shadowScore(s));
     }
 
     public static KafkaRecordSerializationSchema<AnomalyAlert> alerts(String topic) {

@@ -10,6 +10,7 @@ import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.DeadLetter.Reason;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
+import io.cardiospike.stream.records.ShadowScore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,7 +20,7 @@ import java.util.List;
 
 /**
  * The wire formats of the streaming job, in one place: parsing {@code rr-events} values (one beat or a burst) and
- * writing {@code rr-scores}, {@code rr-alerts} and {@code rr-dlq} values (reasons: {@link DeadLetter.Reason}). Parsing never throws: every problem
+ * writing {@code rr-scores}, {@code rr-scores-shadow}, {@code rr-alerts} and {@code rr-dlq} values (reasons: {@link DeadLetter.Reason}). Parsing never throws: every problem
  * becomes a reject with a reason, so bad input ends in the dead-letter topic instead of failing the job.
  */
 public final class StreamJson {
@@ -166,6 +167,31 @@ public final class StreamJson {
             g.writeBooleanField("artifact", s.artifact);
             g.writeStringField("model_version", s.modelVersion);
         });
+    }
+
+    /**
+     * An {@code rr-scores-shadow} value: the beat, then each model's version, probability and flag,
+     * {@code {"patient_id":..,"ts":..,"rr_ms":..,"artifact":..,"live":{"model_version":..,"proba":..,"anomaly":..},
+     * "shadow":{...}}}.
+     */
+    public static byte[] shadowScore(ShadowScore s) {
+        return write(g -> {
+            g.writeStringField("patient_id", s.patientId);
+            g.writeNumberField("ts", s.ts);
+            writeRr(g, "rr_ms", s.rrMs);
+            g.writeBooleanField("artifact", s.artifact);
+            writeModelScore(g, "live", s.liveModelVersion, s.liveProba, s.liveAnomaly);
+            writeModelScore(g, "shadow", s.shadowModelVersion, s.shadowProba, s.shadowAnomaly);
+        });
+    }
+
+    private static void writeModelScore(JsonGenerator g, String field, String version, double proba, boolean anomaly)
+            throws IOException {
+        g.writeObjectFieldStart(field);
+        g.writeStringField("model_version", version);
+        g.writeNumberField("proba", proba);
+        g.writeBooleanField("anomaly", anomaly);
+        g.writeEndObject();
     }
 
     public static byte[] alert(AnomalyAlert a) {

@@ -7,6 +7,7 @@ import io.cardiospike.stream.records.DeadLetter;
 import io.cardiospike.stream.records.AnomalyAlert;
 import io.cardiospike.stream.records.RrInput;
 import io.cardiospike.stream.records.ScoredBeat;
+import io.cardiospike.stream.records.ShadowScore;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -113,5 +114,21 @@ class StreamJsonTest {
         JsonNode withExplanation = StreamJson.read(StreamJson.alert(explained));
         assertThat(withExplanation.path("explanation").path("beat_index").asInt()).isEqualTo(16);
         assertThat(withExplanation.path("model_version").asText()).isEqualTo("v1");
+    }
+
+    @Test
+    void aShadowScoreCarriesTheBeatAndBothModelsScores() {
+        ShadowScore s = new ShadowScore(new ScoredBeat("p1", 1700000000000L, 812, 0.12, false, false, "cs-live"),
+                "cs-shadow", 0.5, true);
+        assertThat(StreamJson.read(StreamJson.shadowScore(s)).toString()).isEqualTo("{\"patient_id\":\"p1\","
+                + "\"ts\":1700000000000,\"rr_ms\":812,\"artifact\":false,"
+                + "\"live\":{\"model_version\":\"cs-live\",\"proba\":0.12,\"anomaly\":false},"
+                + "\"shadow\":{\"model_version\":\"cs-shadow\",\"proba\":0.5,\"anomaly\":true}}");
+        ShadowScore artifact = new ShadowScore(new ScoredBeat("p2", 5, 812.5, 0.9, true, true, "a"), "b", 0.1, false);
+        JsonNode a = StreamJson.read(StreamJson.shadowScore(artifact));
+        assertThat(a.path("rr_ms").asDouble()).isEqualTo(812.5);
+        assertThat(a.path("artifact").asBoolean()).isTrue();
+        assertThat(a.path("live").path("anomaly").asBoolean()).isTrue();
+        assertThat(a.path("shadow").path("anomaly").asBoolean()).isFalse();
     }
 }
