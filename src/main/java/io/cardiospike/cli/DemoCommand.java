@@ -68,6 +68,8 @@ final class DemoCommand implements Callable<Integer> {
 
     @Mixin ModelOption model;
 
+    @Mixin ShadowModelOption shadowModel;
+
     @Mixin JobTuningOptions tuning;
 
     @Option(names = "--port", defaultValue = "8080",
@@ -95,6 +97,7 @@ final class DemoCommand implements Callable<Integer> {
             throw new UserException("--exit-when-done and --scores-csv need --replay (synthetic patients never end)");
         }
         ModelManifest manifest = ModelManifest.load(model.path()); // fail early, before anything starts
+        ModelManifest shadow = shadowModel.check(manifest);
         RrCsv.Table table = replay == null ? null : RrCsv.read(replay);
         List<ReplayProducer.Event> events = table == null ? null : ReplayProducer.interleave(table.recordings(), ReplayProducer.REPLAY_BASE_EPOCH_MS);
         // The replay is done when each of its beats is committed or dead-lettered: counting would also count what
@@ -152,10 +155,15 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("kafka: " + brokers); // attach your own producers and consumers here
             StreamConfig config = StreamConfig.builder().tuning(tuning)
                     .bootstrapServers(brokers).kafkaConfig(kafkaOptions.configFile()).modelDir(model.value())
-                    .checkpointDir(work.resolve("checkpoints").toString()).build();
+                    .shadowModelDir(shadowModel.value()).checkpointDir(work.resolve("checkpoints").toString()).build();
             EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
                     config.alertsTopic(),
                     config.dlqTopic());
+            if (shadow != null) {
+                EmbeddedKafka.createTopics(kafkaConnection, config.parallelism(), config.shadowScoresTopic());
+                log("shadow model " + shadow.modelVersion() + " scores every beat beside " + manifest.modelVersion()
+                        + ": both scores in " + config.shadowScoresTopic());
+            }
             log("starting the scoring job on a local Flink MiniCluster (RocksDB, checkpoints every "
                     + StreamConfig.format(config.checkpointInterval()) + ")...");
             job = LocalJob.start(config, null);

@@ -97,6 +97,8 @@ final class ScaleRun implements AutoCloseable {
         /** CPU by thread group and the scorer's stages at 10 % and 90 % of the expected scores. */
         final List<Map<String, ThreadCpu.Sample>> cpu = new ArrayList<>();
         final List<ScorerStages.Totals> stages = new ArrayList<>();
+        /** The shadow model's stages ({@code --shadow-model}), apart: what a shadow costs. */
+        final List<ScorerStages.Totals> shadowStages = new ArrayList<>();
         final long[] markNanos = new long[2];
         final int[] marks;
 
@@ -107,9 +109,15 @@ final class ScaleRun implements AutoCloseable {
 
         /** Where the cores went between the marks, per score; null if the phase did not reach both. */
         String cpuPerEvent() {
-            return cpu.size() < 2 ? null : ThreadCpu.perEvent(cpu.get(0), cpu.get(1), marks[1] - marks[0],
+            if (cpu.size() < 2) {
+                return null;
+            }
+            ScorerStages.Totals shadow = shadowStages.get(1).minus(shadowStages.get(0));
+            return ThreadCpu.perEvent(cpu.get(0), cpu.get(1), marks[1] - marks[0],
                     (markNanos[1] - markNanos[0]) / 1e9) + System.lineSeparator()
-                    + "  the scoring tasks' scorer, us per window: " + stages.get(1).minus(stages.get(0)).perWindow();
+                    + "  the scoring tasks' scorer, us per window: " + stages.get(1).minus(stages.get(0)).perWindow()
+                    + (shadow.windows() == 0 ? "" : System.lineSeparator()
+                    + "  the shadow model's scorer, us per window: " + shadow.perWindow());
         }
     }
 
@@ -145,8 +153,12 @@ final class ScaleRun implements AutoCloseable {
         this.admin = Admin.create(connection.clientConfig(Map.of()));
         this.index = new FleetIndex(setup.patients(), setup.lookahead(), config.allowedLateness().toMillis());
         this.fleet = ReplayProducer.syntheticFleet(setup.patients(), 7, ReplayProducer.REPLAY_BASE_EPOCH_MS);
-        EmbeddedKafka.createTopics(connection, config.parallelism(), config.inputTopic(), config.scoresTopic(),
-                config.alertsTopic(), config.dlqTopic());
+        List<String> topics = new ArrayList<>(List.of(config.inputTopic(), config.scoresTopic(), config.alertsTopic(),
+                config.dlqTopic()));
+        if (config.shadowModelDir() != null) {
+            topics.add(config.shadowScoresTopic());
+        }
+        EmbeddedKafka.createTopics(connection, config.parallelism(), topics.toArray(String[]::new));
     }
 
     /**
@@ -279,6 +291,7 @@ final class ScaleRun implements AutoCloseable {
             if (phase.cpu.size() < 2 && phase.reads == phase.marks[phase.cpu.size()]) {
                 phase.markNanos[phase.cpu.size()] = System.nanoTime();
                 phase.stages.add(ScorerStages.now());
+                phase.shadowStages.add(ScorerStages.shadow());
                 phase.cpu.add(ThreadCpu.snapshot());
             }
             if (phase.reads < phase.readNanos.length) {

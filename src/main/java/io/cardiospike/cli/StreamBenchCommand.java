@@ -44,6 +44,8 @@ final class StreamBenchCommand implements Callable<Integer> {
 
     @Mixin ModelOption model;
 
+    @Mixin ShadowModelOption shadowModel;
+
     @Option(names = "--patients", split = ",", defaultValue = "500",
             description = "synthetic patients; a list (1000,10000,100000,1000000) runs each size in turn and writes "
                     + "--plot (default ${DEFAULT-VALUE})")
@@ -105,6 +107,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         }
         ModelManifest manifest = ModelManifest.load(model.path());
         FeatureSpec geometry = manifest.spec();
+        ModelManifest shadow = shadowModel.check(manifest);
         List<ScaleRun.Figures> sizes = new ArrayList<>();
         for (int n : patients) {
             if (n < 1) {
@@ -112,9 +115,10 @@ final class StreamBenchCommand implements Callable<Integer> {
             }
             StreamConfig config = config(n);
             System.out.printf(Locale.ROOT, "== %,d patients: parallelism %d, checkpoint interval %s, idle flush %s, "
-                    + "exactly-once, RocksDB, %d cores ==%n", n, config.parallelism(),
+                    + "exactly-once, RocksDB, %d cores%s ==%n", n, config.parallelism(),
                     StreamConfig.format(config.checkpointInterval()), StreamConfig.format(config.idleFlushGap()),
-                    Runtime.getRuntime().availableProcessors());
+                    Runtime.getRuntime().availableProcessors(),
+                    shadow == null ? "" : ", shadow model " + shadow.modelVersion());
             ScaleRun.Setup setup = new ScaleRun.Setup(n, geometry.pastBeats() + geometry.lookaheadBeats() + 1,
                     geometry.lookaheadBeats(), warmup, events, latencyPhase, backlog, backlogBurst, config, Map.of(),
                     kafkaOptions.given() ? kafkaOptions.connect() : null, null);
@@ -152,6 +156,7 @@ final class StreamBenchCommand implements Callable<Integer> {
         return StreamConfig.builder().tuning(tuning).bootstrapServers("127.0.0.1:9") // ScaleRun names the broker
                 .kafkaConfig(kafkaOptions.configFile()).modelDir(model.value()).checkpointDir(Path.of(System.getProperty("java.io.tmpdir"), prefix).toString())
                 .topics(prefix + "-rr-events", prefix + "-rr-scores", prefix + "-rr-alerts", prefix + "-rr-dlq")
+                .shadowModelDir(shadowModel.value()).shadowScoresTopic(prefix + "-rr-scores-shadow")
                 .identity(prefix, prefix).build();
     }
 
