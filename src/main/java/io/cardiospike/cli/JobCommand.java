@@ -82,6 +82,7 @@ final class JobCommand {
                 if (savepoint != null) {
                     jobs.requireRestorable(savepoint, config.maxParallelism()); // before the upload
                 }
+                jobs.createShadowScoresTopic(config);
                 String id = jobs.submit(jar, config.toArgs(), config.parallelism(), savepoint);
                 System.err.println("job running: model " + bundle.manifest().modelVersion()
                         + (shadowBundle == null ? "" : ", shadow model " + shadowBundle.manifest().modelVersion())

@@ -1,11 +1,14 @@
 package io.cardiospike.ops;
 
+import io.cardiospike.kafka.KafkaConnection;
+import io.cardiospike.local.EmbeddedKafka;
 import io.cardiospike.model.ModelBundleException;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
 import io.cardiospike.stream.ShadowModel;
+import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.stream.migration.KeyGroups;
 import io.cardiospike.stream.migration.SavepointMigration;
 import java.io.IOException;
@@ -118,6 +121,25 @@ public final class ScoringJobClient implements AutoCloseable {
         progress.accept("uploading bundle " + manifest.modelVersion() + " to " + uri + "...");
         BundleStore.upload(Path.of(model), uri);
         return new ClusterBundle(uri, manifest);
+    }
+
+    /**
+     * Creates the topic of the shadow's scores ({@code --shadow-scores-topic}) if the job has a shadow and the topic
+     * is not there yet, with the partitions of its scores topic: the cluster's broker creates no topic by itself, and
+     * the job's sink would wait for it and fail.
+     */
+    public void createShadowScoresTopic(StreamConfig config) throws IOException, InterruptedException {
+        if (config.shadowModelDir() == null) {
+            return;
+        }
+        KafkaConnection kafka = config.kafka();
+        try {
+            EmbeddedKafka.createTopics(kafka, kafka.partitions(config.scoresTopic(), Duration.ofSeconds(30)),
+                    config.shadowScoresTopic());
+        } catch (ExecutionException e) {
+            throw new IOException("topic " + config.shadowScoresTopic() + " not created: " + e.getCause().getMessage(),
+                    e.getCause());
+        }
     }
 
     /** Uploads the job jar ({@code null}: this installation's); returns its id on the cluster. */
@@ -298,6 +320,7 @@ public final class ScoringJobClient implements AutoCloseable {
      */
     private String upgrade(UpgradePlan plan, Path jar) throws IOException, InterruptedException, ScoringJobException {
         String jarId = upload(jar); // before the stop: the upload is no downtime
+        createShadowScoresTopic(plan.config());
         String directory = flinkConf().get(CheckpointingOptions.SAVEPOINT_DIRECTORY) + "/upgrade-" + plan.jobId()
                 + "-" + System.currentTimeMillis();
         try (DowntimeMeter downtime = new DowntimeMeter(plan.config().kafka(), plan.config().scoresTopic())) {
