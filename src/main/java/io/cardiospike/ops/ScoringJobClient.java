@@ -308,7 +308,9 @@ public final class ScoringJobClient implements AutoCloseable {
         UpgradePlan.recordedArgs(id, running); // a job not submitted by bin/cardiospike is refused before any upload
         UpgradePlan.Bundles bundles = UpgradePlan.bundles(id, running, model, shadow);
         ClusterBundle next = bundle(bundles.live());
-        ClusterBundle nextShadow = bundles.shadow() == null ? null : bundle(bundles.shadow());
+        UpgradePlan.requireContinues(running, next); // the live bundle's refusal first, then the shadow's
+        ClusterBundle nextShadow = bundles.shadow() == null ? null
+                : shadowBundle(bundles.shadow(), next.manifest()); // other windows: refused before the upload
         return upgrade(UpgradePlan.decide(id, running, next, nextShadow, jobOptions), jar);
     }
 

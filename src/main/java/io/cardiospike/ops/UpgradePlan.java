@@ -104,15 +104,8 @@ public record UpgradePlan(String jobId, String previousModelDir, String previous
                                      ClusterBundle shadow, List<String> jobOptions)
             throws IOException, ScoringJobException {
         List<String> args = new ArrayList<>(recordedArgs(jobId, running));
-        // The saved windows were cut for the running job's geometry and features.
-        String geometry = running.get(JobParameters.PAST_BEATS) + "/" + running.get(JobParameters.LOOKAHEAD_BEATS)
-                + " " + running.get(JobParameters.FEATURE_SPEC);
-        if (!geometry.equals(geometry(next))) {
-            throw new ScoringJobException("bundle " + next.manifest().modelVersion()
-                    + " cannot continue the job's state: "
-                    + "window past/lookahead and feature spec " + geometry(next) + " vs the running job's " + geometry
-                    + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
-        }
+        requireContinues(running, next);
+        String geometry = runningGeometry(running);
         if (shadow != null && !geometry.equals(geometry(shadow))) {
             throw new ScoringJobException("shadow bundle " + shadow.manifest().modelVersion() + " cannot score from "
                     + "the job's windows: window past/lookahead and feature spec " + geometry(shadow) + " vs the "
@@ -156,6 +149,26 @@ public record UpgradePlan(String jobId, String previousModelDir, String previous
         return new UpgradePlan(jobId, running.get(JobParameters.MODEL_DIR),
                 running.get(JobParameters.SHADOW_MODEL_DIR), next, shadow, List.copyOf(args), config.parallelism(),
                 config, dropsShadow);
+    }
+
+    /**
+     * Refuses {@code next} as the live bundle of the job that recorded {@code running} when the saved windows were cut
+     * for another geometry or feature spec (checked first, before any shadow bundle is looked at).
+     */
+    public static void requireContinues(Map<String, String> running, ClusterBundle next) throws ScoringJobException {
+        String geometry = runningGeometry(running);
+        if (!geometry.equals(geometry(next))) {
+            throw new ScoringJobException("bundle " + next.manifest().modelVersion()
+                    + " cannot continue the job's state: "
+                    + "window past/lookahead and feature spec " + geometry(next) + " vs the running job's " + geometry
+                    + "; the job was left running. Start such a bundle as a new job (job cancel, job submit).");
+        }
+    }
+
+    /** The saved windows were cut for the running job's geometry and features. */
+    private static String runningGeometry(Map<String, String> running) {
+        return running.get(JobParameters.PAST_BEATS) + "/" + running.get(JobParameters.LOOKAHEAD_BEATS) + " "
+                + running.get(JobParameters.FEATURE_SPEC);
     }
 
     /** Window past/lookahead and feature spec, as the running job records them. */
