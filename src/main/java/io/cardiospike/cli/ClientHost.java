@@ -13,7 +13,8 @@ import picocli.CommandLine;
 
 /**
  * The client's host of a cluster started with {@code cluster start --hosts}: a command that talks to that cluster
- * ({@code job ...}, {@code chaos}, and {@code produce}, {@code consume} and {@code notify} without {@code --bootstrap-servers}) runs
+ * ({@code job ...}, {@code chaos}, and {@code produce}, {@code consume}, {@code notify} and {@code shadow report} without
+ * {@code --bootstrap-servers}) runs
  * there, in the network namespace {@code cs-client}, the only one with a route to the parts' addresses. The root
  * namespace has none: it would send their packets out of the machine. {@code cluster start|stop|status} stay where
  * they are called (they manage the namespaces and read files only).
@@ -25,7 +26,7 @@ import picocli.CommandLine;
 final class ClientHost {
     /** The commands that may talk to the local cluster; any other starts as it always did, without a parse here. */
     static final java.util.Set<String> CLIENT_COMMANDS = java.util.Set.of("job", "chaos", "produce", "consume",
-            "notify");
+            "notify", "shadow");
 
     private ClientHost() {}
 
@@ -103,7 +104,8 @@ final class ClientHost {
             }
             if (mixin instanceof KafkaOptions kafka && !kafka.given()
                     && (leaf.getCommand() instanceof ProduceCommand || leaf.getCommand() instanceof ConsumeCommand
-                        || leaf.getCommand() instanceof NotifyCommand)) {
+                        || leaf.getCommand() instanceof NotifyCommand
+                        || leaf.getCommand() instanceof ShadowCommand.Report)) {
                 return ClusterCommand.Dir.loadDefault();
             }
         }

@@ -7,6 +7,7 @@ import io.cardiospike.ops.ClusterBundle;
 import io.cardiospike.ops.Installation;
 import io.cardiospike.ops.ScoringJobClient;
 import io.cardiospike.ops.ScoringJobException;
+import io.cardiospike.ops.UpgradePlan;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,6 +53,8 @@ final class JobCommand {
 
         @Mixin ModelOption model;
 
+        @Mixin ShadowModelOption shadow;
+
         @Mixin JobTuningOptions tuning;
 
         @Option(names = "--jar", description = "job jar (default: this installation's target/cardiospike-job.jar)")
@@ -70,13 +73,20 @@ final class JobCommand {
                         .bootstrapServers(jobs.cluster().kafkaBootstrap());
                 checked(job); // bad values fail here, before the upload
                 ClusterBundle bundle = jobs.bundle(model.value());
+                ClusterBundle shadowBundle = shadow.value() == null ? null
+                        : jobs.shadowBundle(shadow.value(), bundle.manifest());
+                if (shadowBundle != null) {
+                    job.shadowModelDir(shadowBundle.uri());
+                }
                 StreamConfig config = job.modelDir(bundle.uri()).build();
                 if (savepoint != null) {
                     jobs.requireRestorable(savepoint, config.maxParallelism()); // before the upload
                 }
+                jobs.createShadowScoresTopic(config);
                 String id = jobs.submit(jar, config.toArgs(), config.parallelism(), savepoint);
-                System.err.println("job running: model " + bundle.manifest().modelVersion() + ", parallelism "
-                        + config.parallelism() + ", checkpoints to the cluster's " + jobs.checkpointDir() + "; web UI "
+                System.err.println("job running: model " + bundle.manifest().modelVersion()
+                        + (shadowBundle == null ? "" : ", shadow model " + shadowBundle.manifest().modelVersion())
+                        + ", parallelism " + config.parallelism() + ", checkpoints to the cluster's " + jobs.checkpointDir() + "; web UI "
                         + jobs.restUrl() + "/#/job/running/" + id);
                 System.out.println(id);
             }
@@ -99,7 +109,8 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "status", description = "The job's id, state, model version, parallelism and last checkpoint.")
+    @Command(name = "status", description = "The job's id, state, model version (and shadow model's), parallelism "
+            + "and last checkpoint.")
     static final class Status extends OnJob {
         @Override
         void act(ScoringJobClient jobs, String jobId) throws Exception {
@@ -121,10 +132,20 @@ final class JobCommand {
     }
 
     @Command(name = "upgrade", description = "Stop the job with a savepoint and resubmit it from there with a new "
-            + "model, jar or job options (--name value pairs, e.g. --parallelism 3; see job submit --help): patients "
-            + "keep their windows and open episodes; outputs lose and duplicate nothing.")
+            + "model, shadow model, jar or job options (--name value pairs, e.g. --parallelism 3; see job submit "
+            + "--help), or with its shadow model made the live one (--promote-shadow): patients keep their windows "
+            + "and open episodes; outputs lose and duplicate nothing. Refusals come before anything stops.")
     static final class Upgrade extends OnJob {
         @Mixin ModelOption model;
+
+        @Mixin ShadowModelOption shadow;
+
+        @Option(names = "--no-shadow", description = "drop the running job's shadow model (default: it stays)")
+        boolean noShadow;
+
+        @Option(names = "--promote-shadow", description = "the running job's shadow model becomes its live model; "
+                + "without --shadow-model the job then scores without a shadow (default: off)")
+        boolean promoteShadow;
 
         @Option(names = "--jar", description = "new job jar (default: this installation's target/cardiospike-job.jar)")
         Path jar;
@@ -134,7 +155,8 @@ final class JobCommand {
 
         @Override
         void act(ScoringJobClient jobs, String jobId) throws Exception {
-            System.out.println(jobs.upgrade(jobId, model.given() ? model.value() : null, jar, jobOptions));
+            System.out.println(jobs.upgrade(jobId, model.given() ? model.value() : null,
+                    new UpgradePlan.ShadowChoice(shadow.value(), noShadow, promoteShadow), jar, jobOptions));
         }
     }
 

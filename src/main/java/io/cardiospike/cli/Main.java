@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             ConsumeCommand.class,
             NotifyCommand.class,
             DriftReferenceCommand.class,
+            ShadowCommand.class,
         })
 public final class Main {
     /** Set (to anything but 0) for the stack trace behind a failure's one line. */

@@ -5,12 +5,14 @@ import io.cardiospike.stream.wire.StreamJson;
 import io.cardiospike.kafka.KafkaConnection;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -31,15 +33,10 @@ public final class TopicReader implements AutoCloseable {
 
     /** {@code fromEnd}: only records committed from now on (a live view), not the topics' history. */
     public TopicReader(KafkaConnection kafka, List<String> topics, boolean fromEnd, Consumer<Record> onRecord) {
-        consumer = new KafkaConsumer<>(kafka.clientConfig(Map.of(
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000)),
-                new StringDeserializer(), new ByteArrayDeserializer());
+        consumer = committedConsumer(kafka);
         consumer.assign(topics.stream()
                 .flatMap(t -> consumer.partitionsFor(t).stream())
-                .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition()))
+                .map(p -> new TopicPartition(p.topic(), p.partition()))
                 .toList());
         if (fromEnd) {
             consumer.seekToEnd(consumer.assignment());
@@ -63,6 +60,60 @@ public final class TopicReader implements AutoCloseable {
         }, "topic-reader");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    private static KafkaConsumer<String, byte[]> committedConsumer(KafkaConnection kafka) {
+        return new KafkaConsumer<>(kafka.clientConfig(Map.of(
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000)),
+                new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** A topic that is not there (read without creating it). */
+    public static final class NoSuchTopic extends Exception {
+        public NoSuchTopic(String topic) {
+            super("topic " + topic + " does not exist");
+        }
+    }
+
+    /**
+     * Reads {@code topic}'s committed records up to its end as it is now (its last stable offset: records of a
+     * transaction still open, and any after it, are not waited for) on the calling thread, from the first record of
+     * time {@code fromTs} (epoch ms) on, or from the start where null; returns how many it read.
+     */
+    public static long readToEnd(KafkaConnection kafka, String topic, Long fromTs, Consumer<Record> onRecord)
+            throws NoSuchTopic {
+        try (KafkaConsumer<String, byte[]> consumer = committedConsumer(kafka)) {
+            if (!consumer.listTopics(Duration.ofSeconds(30)).containsKey(topic)) { // partitionsFor might create it
+                throw new NoSuchTopic(topic);
+            }
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            if (fromTs == null) {
+                consumer.seekToBeginning(partitions);
+            } else {
+                Map<TopicPartition, Long> at = new HashMap<>();
+                partitions.forEach(p -> at.put(p, fromTs));
+                consumer.offsetsForTimes(at).forEach((p, found) ->
+                        consumer.seek(p, found != null ? found.offset() : end.get(p))); // none that late: nothing
+            }
+            long read = 0;
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    TopicPartition p = new TopicPartition(r.topic(), r.partition());
+                    if (r.offset() >= end.get(p) || ClockTicks.isTick(r)) {
+                        continue; // committed after the read began, or the job's input clock
+                    }
+                    onRecord.accept(new Record(r.topic(), r.key(), json(r.value()), System.nanoTime(), r.value()));
+                    read++;
+                }
+            }
+            return read;
+        }
     }
 
     /**

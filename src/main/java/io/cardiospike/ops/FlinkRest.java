@@ -106,10 +106,11 @@ public final class FlinkRest {
 
     /**
      * Runs an uploaded jar's main ({@code entryClass}) as job {@code jobId} (32 hex digits: the same id again is
-     * refused, never a second job). {@code savepoint} may be null.
+     * refused, never a second job). {@code savepoint} may be null; {@code dropState}: state in it whose operator the
+     * new job lacks may go (an upgrade that drops an operator on purpose), else such state refuses the restore.
      */
     public void runJar(String jarId, String entryClass, List<String> args, int parallelism, String savepoint,
-                       String jobId) throws IOException {
+                       boolean dropState, String jobId) throws IOException {
         ObjectNode body = JSON.createObjectNode();
         body.put("entryClass", entryClass);
         body.putPOJO("programArgsList", args);
@@ -117,7 +118,7 @@ public final class FlinkRest {
         body.put("jobId", jobId);
         if (savepoint != null) {
             body.put("savepointPath", savepoint);
-            body.put("allowNonRestoredState", false);
+            body.put("allowNonRestoredState", dropState);
         }
         post("/jars/" + jarId + "/run", body, Duration.ofMinutes(3), 200);
     }

@@ -56,7 +56,8 @@ public final class JobObserver {
         JsonNode counts = checkpoints.path("counts");
         JsonNode duration = checkpoints.path("summary").path("end_to_end_duration");
         return new JobStatus(id, job.path("state").asText(), params.getOrDefault(JobParameters.MODEL_VERSION, "?"),
-                params.getOrDefault(JobParameters.MODEL_DIR, "?"), parallelism, latest(checkpoints),
+                params.getOrDefault(JobParameters.MODEL_DIR, "?"), params.get(JobParameters.SHADOW_MODEL_VERSION),
+                params.get(JobParameters.SHADOW_MODEL_DIR), parallelism, latest(checkpoints),
                 new JobStatus.Checkpoints(counts.path("completed").asLong(), counts.path("failed").asLong(),
                         duration.path("min").asLong(), duration.path("p50").asDouble(), duration.path("max").asLong()));
     }

@@ -6,10 +6,12 @@ import java.util.Optional;
 
 /**
  * The scoring job as {@code job status} shows it: state, the model it scores with (from its recorded parameters,
- * {@code "?"} where none), parallelism (of its widest operator) and checkpoints.
+ * {@code "?"} where none) and its shadow model (version and bundle, null for none), parallelism (of its widest
+ * operator) and checkpoints.
  */
-public record JobStatus(String id, String state, String modelVersion, String modelDir, int parallelism,
-                        Optional<Checkpoint> lastCheckpoint, Checkpoints checkpoints) {
+public record JobStatus(String id, String state, String modelVersion, String modelDir, String shadowModelVersion,
+                        String shadowModelDir, int parallelism, Optional<Checkpoint> lastCheckpoint,
+                        Checkpoints checkpoints) {
 
     /** A completed checkpoint: its id, when its last acknowledgement came, and its incremental and full sizes. */
     public record Checkpoint(long id, Instant acknowledged, long durationMs, long checkpointedBytes, long stateBytes,
@@ -20,8 +22,9 @@ public record JobStatus(String id, String state, String modelVersion, String mod
 
     /** As {@code job status} prints it: one fact a line. */
     public String report() {
-        String head = String.format(Locale.ROOT, "job %s%nstate %s%nmodel %s (%s)%nparallelism %d%n", id, state,
-                modelVersion, modelDir, parallelism);
+        String head = String.format(Locale.ROOT, "job %s%nstate %s%nmodel %s (%s)%n%sparallelism %d%n", id, state,
+                modelVersion, modelDir, shadowModelDir == null ? ""
+                        : String.format("shadow model %s (%s)%n", shadowModelVersion, shadowModelDir), parallelism);
         if (lastCheckpoint.isEmpty()) {
             return head + String.format("last checkpoint none yet%n");
         }

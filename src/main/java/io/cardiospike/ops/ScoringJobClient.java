@@ -1,10 +1,14 @@
 package io.cardiospike.ops;
 
+import io.cardiospike.kafka.KafkaConnection;
+import io.cardiospike.local.EmbeddedKafka;
 import io.cardiospike.model.ModelBundleException;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.stream.BundleStore;
 import io.cardiospike.stream.JobParameters;
 import io.cardiospike.stream.ScoringJob;
+import io.cardiospike.stream.ShadowModel;
+import io.cardiospike.stream.StreamConfig;
 import io.cardiospike.stream.migration.KeyGroups;
 import io.cardiospike.stream.migration.SavepointMigration;
 import java.io.IOException;
@@ -92,16 +96,50 @@ public final class ScoringJobClient implements AutoCloseable {
      * {@code s3://cardiospike/models/<model_version>} first; a URI is fetched and checked here.
      */
     public ClusterBundle bundle(String model) throws IOException, ModelBundleException {
+        return bundle(model, null);
+    }
+
+    /**
+     * {@link #bundle(String)} of a shadow model for the live model {@code live}: one that cannot score from the live
+     * model's windows ({@link ShadowModel}) is refused before it is uploaded.
+     */
+    public ClusterBundle shadowBundle(String model, ModelManifest live) throws IOException, ModelBundleException {
+        return bundle(model, live);
+    }
+
+    private ClusterBundle bundle(String model, ModelManifest shadowOf) throws IOException, ModelBundleException {
         ClusterStorage.connect(cluster, installation);
-        if (BundleStore.isRemote(model)) {
-            return new ClusterBundle(model, ModelManifest.load(BundleStore.localCopy(model)));
+        boolean remote = BundleStore.isRemote(model);
+        ModelManifest manifest = ModelManifest.load(remote ? BundleStore.localCopy(model) : Path.of(model));
+        if (shadowOf != null) {
+            ShadowModel.requireSameWindows(shadowOf, manifest);
         }
-        Path local = Path.of(model);
-        ModelManifest manifest = ModelManifest.load(local);
+        if (remote) {
+            return new ClusterBundle(model, manifest);
+        }
         String uri = ClusterConfig.modelsUri(manifest.modelVersion());
         progress.accept("uploading bundle " + manifest.modelVersion() + " to " + uri + "...");
-        BundleStore.upload(local, uri);
+        BundleStore.upload(Path.of(model), uri);
         return new ClusterBundle(uri, manifest);
+    }
+
+    /**
+     * Creates the topic of the shadow's scores ({@code --shadow-scores-topic}) if the job has a shadow and the topic
+     * is not there yet, with the partitions of its scores topic: the cluster's broker creates no topic by itself, and
+     * the job's sink would wait for it and fail.
+     */
+    public void createShadowScoresTopic(StreamConfig config) throws IOException, InterruptedException {
+        if (config.shadowModelDir() == null) {
+            return;
+        }
+        KafkaConnection kafka = config.kafka();
+        try {
+            EmbeddedKafka.createTopics(kafka, kafka.partitions(config.scoresTopic(), Duration.ofSeconds(30)),
+                    config.shadowScoresTopic());
+        } catch (ExecutionException e) {
+            throw new IOException("topic " + config.shadowScoresTopic() + " not created: " + e.getCause().getMessage(),
+                    e.getCause());
+        }
     }
 
     /** Uploads the job jar ({@code null}: this installation's); returns its id on the cluster. */
@@ -124,18 +162,22 @@ public final class ScoringJobClient implements AutoCloseable {
      */
     private String run(Path jar, String jarId, List<String> args, int parallelism, String savepoint)
             throws IOException, InterruptedException, ScoringJobException {
-        return run(jar, jarId, ScoringJob.class.getName(), args, parallelism, savepoint);
+        return run(jar, jarId, ScoringJob.class.getName(), args, parallelism, savepoint, false);
     }
 
-    /** {@link #run(Path, String, List, int, String)} of another entry class of the job jar. */
+    /**
+     * {@link #run(Path, String, List, int, String)} of any entry class of the job jar; {@code dropState}: state in the
+     * savepoint whose operator the new job lacks may go.
+     */
     private String run(Path jar, String jarId, String entryClass, List<String> args, int parallelism,
-                       String savepoint) throws IOException, InterruptedException, ScoringJobException {
+                       String savepoint, boolean dropState)
+            throws IOException, InterruptedException, ScoringJobException {
         String id = new JobID().toHexString();
         long deadline = System.nanoTime() + FlinkRest.FAILOVER_TIMEOUT.toNanos();
         String uploaded = jarId;
         while (true) {
             try {
-                rest.runJar(uploaded, entryClass, args, parallelism, savepoint, id);
+                rest.runJar(uploaded, entryClass, args, parallelism, savepoint, dropState, id);
                 break;
             } catch (FlinkRest.Failure e) {
                 if (observer.exists(id)) {
@@ -204,7 +246,7 @@ public final class ScoringJobClient implements AutoCloseable {
                 + " key groups)...");
         long started = System.nanoTime();
         String id = run(jar, jarId, SavepointMigration.class.getName(), List.of("--from", from, "--to", to,
-                "--max-parallelism", Integer.toString(maxParallelism)), parallelism, null);
+                "--max-parallelism", Integer.toString(maxParallelism)), parallelism, null, false);
         observer.awaitFinished(id, MIGRATION_TIMEOUT);
         progress.accept(String.format(Locale.ROOT, "migrated in %.1f s (job %s)", (System.nanoTime() - started) / 1e9,
                 id));
@@ -252,10 +294,24 @@ public final class ScoringJobClient implements AutoCloseable {
      */
     public String upgrade(String id, String model, Path jar, List<String> jobOptions)
             throws IOException, InterruptedException, ModelBundleException, ScoringJobException {
+        return upgrade(id, model, UpgradePlan.ShadowChoice.KEEP, jar, jobOptions);
+    }
+
+    /**
+     * {@link #upgrade(String, String, Path, List)} with a shadow model set, kept, dropped or promoted to the live one
+     * ({@code shadow}); a promotion is the same stop-with-savepoint and restore, so patients keep their windows and
+     * open episodes.
+     */
+    public String upgrade(String id, String model, UpgradePlan.ShadowChoice shadow, Path jar, List<String> jobOptions)
+            throws IOException, InterruptedException, ModelBundleException, ScoringJobException {
         Map<String, String> running = observer.parameters(id);
         UpgradePlan.recordedArgs(id, running); // a job not submitted by bin/cardiospike is refused before any upload
-        ClusterBundle next = bundle(model != null ? model : running.get(JobParameters.MODEL_DIR));
-        return upgrade(UpgradePlan.decide(id, running, next, jobOptions), jar);
+        UpgradePlan.Bundles bundles = UpgradePlan.bundles(id, running, model, shadow);
+        ClusterBundle next = bundle(bundles.live());
+        UpgradePlan.requireContinues(running, next); // the live bundle's refusal first, then the shadow's
+        ClusterBundle nextShadow = bundles.shadow() == null ? null
+                : shadowBundle(bundles.shadow(), next.manifest()); // other windows: refused before the upload
+        return upgrade(UpgradePlan.decide(id, running, next, nextShadow, jobOptions), jar);
     }
 
     /**
@@ -266,6 +322,7 @@ public final class ScoringJobClient implements AutoCloseable {
      */
     private String upgrade(UpgradePlan plan, Path jar) throws IOException, InterruptedException, ScoringJobException {
         String jarId = upload(jar); // before the stop: the upload is no downtime
+        createShadowScoresTopic(plan.config());
         String directory = flinkConf().get(CheckpointingOptions.SAVEPOINT_DIRECTORY) + "/upgrade-" + plan.jobId()
                 + "-" + System.currentTimeMillis();
         try (DowntimeMeter downtime = new DowntimeMeter(plan.config().kafka(), plan.config().scoresTopic())) {
@@ -286,25 +343,34 @@ public final class ScoringJobClient implements AutoCloseable {
                 savepoint = savepointIn(directory).orElseThrow(() -> new ScoringJobException("job " + plan.jobId()
                         + " stopped, and its savepoint is not in " + directory + ". Restore by hand from its latest "
                         + "checkpoint (" + checkpointDir() + "/" + plan.jobId() + "): bin/cardiospike job submit "
-                        + "--from-savepoint s3://.../chk-N --model " + plan.previousModelDir()));
+                        + "--from-savepoint s3://.../chk-N --model " + plan.previousModelDir() + shadowOption(plan)));
             }
             progress.accept("savepoint " + savepoint);
             String newId;
             try {
-                newId = run(jar, jarId, plan.args(), plan.parallelism(), savepoint);
+                newId = run(jar, jarId, ScoringJob.class.getName(), plan.args(), plan.parallelism(), savepoint,
+                        plan.dropsShadow()); // the old shadow's scores sink: its transactions committed by the stop
+
                 awaitRunning(newId);
                 downtime.newJobRunning();
             } catch (IOException | ScoringJobException e) {
                 throw new ScoringJobException("the old job is stopped, and the new one did not start: "
                         + e.getMessage() + ". Restore by hand: bin/cardiospike job submit --from-savepoint "
-                        + savepoint + " --model " + plan.previousModelDir());
+                        + savepoint + " --model " + plan.previousModelDir() + shadowOption(plan));
             }
-            progress.accept(String.format(Locale.ROOT, "job %s running from the savepoint: model %s, parallelism %d "
+            progress.accept(String.format(Locale.ROOT, "job %s running from the savepoint: model %s, %sparallelism %d "
                             + "(%.1f s from the stop request to running tasks)", newId,
-                    plan.bundle().manifest().modelVersion(), plan.parallelism(), (System.nanoTime() - stopNanos) / 1e9));
+                    plan.bundle().manifest().modelVersion(), plan.shadow() == null ? ""
+                            : "shadow model " + plan.shadow().manifest().modelVersion() + ", ",
+                    plan.parallelism(), (System.nanoTime() - stopNanos) / 1e9));
             progress.accept(downtime.await(FIRST_SCORE_TIMEOUT));
             return newId;
         }
+    }
+
+    /** The old job's shadow, for the command that restores it by hand. */
+    private static String shadowOption(UpgradePlan plan) {
+        return plan.previousShadowDir() == null ? "" : " --shadow-model " + plan.previousShadowDir();
     }
 
     /**

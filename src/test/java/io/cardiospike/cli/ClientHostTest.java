@@ -32,6 +32,7 @@ class ClientHostTest {
         assertThat(ClientHost.command(new String[] {"cluster", "status", "--cluster-dir", hosts.toString()})).isEmpty();
         assertThat(ClientHost.command(new String[] {"job", "status", "--cluster-dir", hosts.toString(), "--help"})).isEmpty();
         assertThat(ClientHost.command(new String[] {"produce", "--input", "x.csv", "--bootstrap-servers", "h:1"})).isEmpty();
+        assertThat(ClientHost.command(new String[] {"shadow", "report", "--bootstrap-servers", "h:1"})).isEmpty();
         assertThat(ClientHost.command(new String[] {"job", "status", "--cluster-dir", dir.resolve("none").toString()})).isEmpty();
         assertThat(ClientHost.command(new String[] {"job", "status", "--no-such-option"})).isEmpty();
         assertThat(ClientHost.command(new String[] {"score", "--input", "x.csv"})).isEmpty();

@@ -46,14 +46,19 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The deployment a user runs, through {@code bin/cardiospike} as a user types it: {@code cluster start} (Kafka,
  * s3proxy, ZooKeeper, two Flink JobManagers, one leading, and two TaskManagers, each its own process), {@code job submit} of the shaded job jar
- * with the bundle uploaded to S3, synthetic patients streamed with {@code produce}, {@code job upgrade} mid-stream to
- * a copied bundle at parallelism 3, then {@code job savepoint --stop}, {@code job migrate-savepoint} to 256 key groups
- * and {@code job submit --from-savepoint} at parallelism 1, and {@code cluster stop}. Every beat must be committed
- * exactly once ({@code read_committed}) and equal the batch scorer; beats scored after the switch carry the new
- * {@code model_version}; checkpoints are in the bucket; the object store's key is in no log; nothing is left running.
+ * with the bundle and a shadow bundle uploaded to S3, synthetic patients streamed with {@code produce}, {@code job
+ * upgrade} mid-stream to a copied bundle at parallelism 3 (the shadow kept), {@code job upgrade --promote-shadow},
+ * then {@code job savepoint --stop}, {@code job migrate-savepoint} to 256 key groups and {@code job submit
+ * --from-savepoint} at parallelism 1, and {@code cluster stop}. Every beat must be committed exactly once
+ * ({@code read_committed}) and equal the batch scores of the bundle its {@code model_version} names; beats scored after
+ * each switch carry the new {@code model_version}; while the shadow is set, every beat is also in
+ * {@code rr-scores-shadow} once, with both bundles' batch scores; checkpoints are in the bucket; the object store's key
+ * is in no log; nothing is left running.
  */
 class ClusterIT {
     static final String NEW_VERSION = "cs-upgrade-check";
+    /** The shadow bundle: the committed one reweighted, so that it scores every beat differently. */
+    static final String SHADOW_VERSION = "cs-shadow-check";
     static final Pattern JOB_ID = Pattern.compile("^([0-9a-f]{32})$", Pattern.MULTILINE);
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -223,23 +228,30 @@ class ClusterIT {
             int beats = recordings.stream().mapToInt(Recording::size).sum();
             Path newBundle = withVersion(dir.resolve("bundle-v2"), NEW_VERSION);
             Path otherGeometry = withGeometry(dir.resolve("bundle-12-8"), new FeatureSpec(12, 8));
+            Path shadowBundle = BundleCopies.reweighted(dir.resolve("bundle-shadow"), SHADOW_VERSION);
 
             // A generous lateness, and an idle flush longer than a patient waits for its next beat while the job
             // catches up after an upgrade.
             ClusterCli.Result submit = cli.run("job", "submit", "--model", "models", "--parallelism", "2",
-                    "--checkpoint-interval", "2s", "--idle-flush", "40s", "--allowed-lateness", "5s");
+                    "--checkpoint-interval", "2s", "--idle-flush", "40s", "--allowed-lateness", "5s",
+                    "--shadow-model", shadowBundle.toString());
             assertThat(submit.exit()).as("job submit: %s", submit).isZero();
+            assertThat(submit.err()).contains("shadow model " + SHADOW_VERSION);
             String firstJob = jobId(submit);
-            cli.log("submitted " + firstJob);
+            cli.log("submitted " + firstJob + " with shadow " + SHADOW_VERSION);
 
             ClusterConfig cluster = ClusterConfig.load(clusterDir);
             Map<String, List<JsonNode>> scores = new ConcurrentHashMap<>();
+            Map<String, List<JsonNode>> shadowScores = new ConcurrentHashMap<>();
             List<JsonNode> alerts = new CopyOnWriteArrayList<>(), deadLetters = new CopyOnWriteArrayList<>();
-            try (TopicReader reader = new TopicReader(cluster.kafkaBootstrap(), List.of("rr-scores", "rr-alerts", "rr-dlq"),
+            try (TopicReader reader = new TopicReader(cluster.kafkaBootstrap(), List.of("rr-scores", "rr-alerts", "rr-dlq",
+                    "rr-scores-shadow"), // created by job submit --shadow-model
                     r -> {
                         switch (r.topic()) {
                             case "rr-scores" -> scores.computeIfAbsent(r.key(), k -> new CopyOnWriteArrayList<>())
                                     .add(r.value());
+                            case "rr-scores-shadow" -> shadowScores.computeIfAbsent(r.key(),
+                                    k -> new CopyOnWriteArrayList<>()).add(r.value());
                             case "rr-alerts" -> alerts.add(r.value());
                             default -> deadLetters.add(r.value());
                         }
@@ -249,7 +261,17 @@ class ClusterIT {
                 ClusterCli.Result refused = cli.run("job", "upgrade", "--model", otherGeometry.toString());
                 assertThat(refused.exit()).as("upgrade to another geometry: %s", refused).isEqualTo(2);
                 assertThat(refused.err()).contains("cannot continue the job's state");
-                assertThat(cli.run("job", "status").out()).contains("job " + firstJob, "state RUNNING");
+                // Nor a shadow of other windows, nor a promotion together with a new live model.
+                ClusterCli.Result refusedShadow = cli.run("job", "upgrade", "--shadow-model", otherGeometry.toString());
+                assertThat(refusedShadow.exit()).as("a shadow of another geometry: %s", refusedShadow).isEqualTo(2);
+                assertThat(refusedShadow.err()).contains("cannot share the windows");
+                ClusterCli.Result refusedPromotion = cli.run("job", "upgrade", "--promote-shadow", "--model",
+                        newBundle.toString());
+                assertThat(refusedPromotion.exit()).as("--promote-shadow with --model: %s", refusedPromotion)
+                        .isEqualTo(2);
+                assertThat(refusedPromotion.err()).contains("give no --model with it");
+                assertThat(cli.run("job", "status").out()).contains("job " + firstJob, "state RUNNING",
+                        "shadow model " + SHADOW_VERSION + " (s3://cardiospike/models/" + SHADOW_VERSION + ")");
 
                 // A as a burst, then B and C paced, back to back, while the job is upgraded twice.
                 ClusterCli.Result a = cli.run("produce", "--input", phaseA.toString(), "--speed", "max",
@@ -279,14 +301,29 @@ class ClusterIT {
                 String secondJob = jobId(upgrade);
                 cli.log("upgraded to " + secondJob + " (new bundle, parallelism 3); scored so far " + scored.get());
                 assertThat(cli.run("job", "status").out()).contains("job " + secondJob, "model " + NEW_VERSION,
-                        "parallelism 3");
+                        "shadow model " + SHADOW_VERSION, "parallelism 3");
+
+                // The shadow made live mid-stream, through the same savepoint path.
+                Map<String, Long> lastUnpromotedTs = new HashMap<>(); // per patient: committed before the promotion
+                scores.forEach((p, list) -> lastUnpromotedTs.put(p, list.stream().mapToLong(s -> s.path("ts").asLong())
+                        .max().orElse(Long.MIN_VALUE)));
+                ClusterCli.Result promote = cli.run("job", "upgrade", "--promote-shadow");
+                assertThat(promote.exit()).as("job upgrade --promote-shadow: %s", promote).isZero();
+                String promotedJob = jobId(promote);
+                cli.log("promoted the shadow: " + promotedJob + "; scored so far " + scored.get());
+                String promotedStatus = cli.run("job", "status").out();
+                assertThat(promotedStatus).contains("job " + promotedJob, "model " + SHADOW_VERSION, "parallelism 3")
+                        .doesNotContain("shadow model");
+                ClusterCli.Result nothingToPromote = cli.run("job", "upgrade", "--promote-shadow");
+                assertThat(nothingToPromote.exit()).as("a second promotion: %s", nothingToPromote).isEqualTo(2);
+                assertThat(nothingToPromote.err()).contains("scores without a shadow model: nothing to promote");
 
                 // More key groups for a job that has run: stopped with a savepoint, the savepoint migrated to 256,
                 // and a job submitted from it at parallelism 1 (a rescale as well).
                 ClusterCli.Result stopped = cli.run("job", "savepoint", "--stop");
                 assertThat(stopped.exit()).as("job savepoint --stop: %s", stopped).isZero();
                 String savepoint = stopped.out().strip();
-                List<String> resubmit = List.of("job", "submit", "--model", newBundle.toString(), "--parallelism", "1",
+                List<String> resubmit = List.of("job", "submit", "--model", shadowBundle.toString(), "--parallelism", "1",
                         "--checkpoint-interval", "1s", "--idle-flush", "40s", "--allowed-lateness", "5s",
                         "--max-parallelism", "256", "--from-savepoint");
                 ClusterCli.Result otherKeyGroups = cli.run(concat(resubmit, savepoint));
@@ -304,7 +341,7 @@ class ClusterIT {
                         new FlinkRest(cluster.restUrl()).jobParameters(thirdJob));
                 assertThat(String.join(" ", args)).as("the resubmitted job's arguments")
                         .contains("--checkpoint-interval 1s", "--parallelism 1", "--idle-flush 40s", "--max-parallelism 256",
-                                "--model-dir s3://cardiospike/models/" + NEW_VERSION);
+                                "--model-dir s3://cardiospike/models/" + SHADOW_VERSION);
                 cli.log("resubmitted from the migrated savepoint: " + thirdJob + " (parallelism 1, 256 key groups); scored so far " + scored.get());
                 for (ClusterCli.Result phase : bc.get(5, TimeUnit.MINUTES)) {
                     assertThat(phase.exit()).as("produce phases B and C: %s", phase).isZero();
@@ -317,40 +354,84 @@ class ClusterIT {
                 cli.log("all beats committed");
 
                 ClusterCli.Result status3 = cli.run("job", "status");
-                assertThat(status3.out()).contains("job " + thirdJob, "state RUNNING", "model " + NEW_VERSION,
+                assertThat(status3.out()).contains("job " + thirdJob, "state RUNNING", "model " + SHADOW_VERSION,
                         "parallelism 1", "s3://cardiospike/checkpoints/" + thirdJob + "/chk-");
 
                 String oldVersion = ModelManifest.load(BundleCopies.COMMITTED).modelVersion();
-                try (EnsembleScorer scorer = EnsembleScorer.open(BundleCopies.COMMITTED)) {
+                List<String> versions = List.of(oldVersion, NEW_VERSION, SHADOW_VERSION); // in the order they went live
+                int shadowed = 0;
+                try (EnsembleScorer scorer = EnsembleScorer.open(BundleCopies.COMMITTED);
+                     EnsembleScorer shadowScorer = EnsembleScorer.open(shadowBundle)) {
                     for (Recording rec : recordings) {
-                        double[] proba = scorer.scoreRecording(rec.rr()).proba();
-                        int[] decided = scorer.decide(proba);
+                        double[] liveProba = scorer.scoreRecording(rec.rr()).proba();
+                        double[] shadowProba = shadowScorer.scoreRecording(rec.rr()).proba();
+                        int[] liveDecided = scorer.decide(liveProba), shadowDecided = shadowScorer.decide(shadowProba);
                         List<JsonNode> stream = new ArrayList<>(scores.getOrDefault(rec.id(), List.of()));
                         assertThat(stream).as("committed scores of %s (exactly once)", rec.id()).hasSize(rec.size());
                         stream.sort((x, y) -> Long.compare(x.path("ts").asLong(), y.path("ts").asLong()));
-                        boolean switched = false;
+                        Map<Long, JsonNode> shadowByTs = new HashMap<>();
+                        for (JsonNode s : shadowScores.getOrDefault(rec.id(), List.of())) {
+                            assertThat(shadowByTs.put(s.path("ts").asLong(), s)).as("%s: a beat once in "
+                                    + "rr-scores-shadow", rec.id()).isNull();
+                        }
+                        int live = 0;
                         for (int i = 0; i < rec.size(); i++) {
                             JsonNode s = stream.get(i);
                             long ts = ReplayProducer.replayTs(rec.time()[i], ReplayProducer.REPLAY_BASE_EPOCH_MS);
                             assertThat(s.path("ts").asLong()).as("%s beat %d ts", rec.id(), i).isEqualTo(ts);
-                            assertThat(s.path("proba").asDouble()).as("%s beat %d", rec.id(), i)
-                                    .isCloseTo(proba[i], within(1e-5));
-                            assertThat(s.path("anomaly").asBoolean()).as("%s beat %d decision", rec.id(), i)
-                                    .isEqualTo(decided[i] == 1);
                             String version = s.path("model_version").asText();
-                            assertThat(version).isIn(oldVersion, NEW_VERSION);
+                            assertThat(version).isIn(versions);
+                            // the committed bundle and its copy score alike; the promoted shadow as its batch does
+                            boolean promoted = version.equals(SHADOW_VERSION);
+                            assertThat(s.path("proba").asDouble()).as("%s beat %d (%s)", rec.id(), i, version)
+                                    .isCloseTo(promoted ? shadowProba[i] : liveProba[i], within(1e-5));
+                            assertThat(s.path("anomaly").asBoolean()).as("%s beat %d decision", rec.id(), i)
+                                    .isEqualTo((promoted ? shadowDecided[i] : liveDecided[i]) == 1);
                             if (ts <= lastOldTs.getOrDefault(rec.id(), Long.MIN_VALUE)) {
                                 assertThat(version).as("%s beat %d, committed before the switch", rec.id(), i)
                                         .isEqualTo(oldVersion);
                             }
-                            switched |= version.equals(NEW_VERSION);
-                            assertThat(version).as("%s beat %d: no old version after the new one", rec.id(), i)
-                                    .isEqualTo(switched ? NEW_VERSION : oldVersion);
+                            if (ts <= lastUnpromotedTs.getOrDefault(rec.id(), Long.MIN_VALUE)) {
+                                assertThat(version).as("%s beat %d, committed before the promotion", rec.id(), i)
+                                        .isNotEqualTo(SHADOW_VERSION);
+                            }
+                            assertThat(versions.indexOf(version)).as("%s beat %d: no version after a later one",
+                                    rec.id(), i).isGreaterThanOrEqualTo(live);
+                            live = versions.indexOf(version);
+                            // while the shadow was set (before the promotion), the beat is in rr-scores-shadow too
+                            JsonNode both = shadowByTs.remove(ts);
+                            if (promoted) {
+                                assertThat(both).as("%s beat %d: scored without a shadow", rec.id(), i).isNull();
+                                continue;
+                            }
+                            assertThat(both).as("%s beat %d in rr-scores-shadow", rec.id(), i).isNotNull();
+                            shadowed++;
+                            assertThat(both.path("live").path("model_version").asText()).isEqualTo(version);
+                            assertThat(both.path("live").path("proba").asDouble()).isCloseTo(liveProba[i], within(1e-5));
+                            assertThat(both.path("shadow").path("model_version").asText()).isEqualTo(SHADOW_VERSION);
+                            assertThat(both.path("shadow").path("proba").asDouble()).as("%s beat %d shadow", rec.id(), i)
+                                    .isCloseTo(shadowProba[i], within(1e-5));
+                            assertThat(both.path("shadow").path("anomaly").asBoolean()).isEqualTo(shadowDecided[i] == 1);
                         }
+                        assertThat(shadowByTs).as("%s: rr-scores-shadow holds no other beat", rec.id()).isEmpty();
                         assertThat(stream.get(rec.size() - 1).path("model_version").asText())
-                                .as("%s: the last beat, scored after both upgrades", rec.id()).isEqualTo(NEW_VERSION);
+                                .as("%s: the last beat, scored after the promotion", rec.id()).isEqualTo(SHADOW_VERSION);
                     }
                 }
+                cli.log(shadowed + " beats scored with the shadow beside the live model");
+                assertThat(shadowed).as("beats scored while the shadow was set").isPositive();
+                // shadow report reads the same topic: both pairs (before and after the first upgrade), every beat
+                ClusterCli.Result report = cli.run("shadow", "report", "--json", "--bootstrap-servers",
+                        cluster.kafkaBootstrap());
+                assertThat(report.exit()).as("shadow report: %s", report).isZero();
+                JsonNode pairs = JSON.readTree(report.out()).path("pairs");
+                long reported = 0;
+                for (JsonNode pair : pairs) {
+                    assertThat(pair.path("live").path("model_version").asText()).isIn(oldVersion, NEW_VERSION);
+                    assertThat(pair.path("shadow").path("model_version").asText()).isEqualTo(SHADOW_VERSION);
+                    reported += pair.path("beats").asLong();
+                }
+                assertThat(reported).as("shadow report: %s", report.out()).isEqualTo(shadowed);
                 assertThat(deadLetters).as("dead letters").isEmpty();
                 List<String> alertIds = alerts.stream().map(x -> x.path("alert_id").asText() + " "
                         + x.path("status").asText()).toList();
@@ -408,7 +489,7 @@ class ClusterIT {
                 }
             });
             assertThat(Arrays.stream(s3.listStatus(new org.apache.flink.core.fs.Path("s3://cardiospike/savepoints"))))
-                    .as("an upgrade, a stop and its migration: three savepoints").hasSize(3);
+                    .as("two upgrades, a stop and its migration: four savepoints").hasSize(4);
             assertThat(s3.exists(new org.apache.flink.core.fs.Path("s3://cardiospike/models/" + NEW_VERSION
                     + "/manifest.json"))).isTrue();
 

@@ -19,6 +19,7 @@ class UpgradePlanTest {
     static final String JOB = "0123456789abcdef0123456789abcdef";
     static final String OLD_URI = "s3://cardiospike/models/cs-old";
     static final String NEW_URI = "s3://cardiospike/models/cs-new";
+    static final String SHADOW_URI = "s3://cardiospike/models/cs-shadow";
     /** As {@code job submit --checkpoint-interval 2s --idle-flush 40s} records them. */
     static final List<String> SUBMITTED = List.of("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", OLD_URI,
             "--parallelism", "2", "--checkpoint-interval", "2s", "--idle-flush", "40s");
@@ -171,5 +172,116 @@ class UpgradePlanTest {
                 .hasMessage("job " + JOB + " records no arguments: was it submitted by bin/cardiospike?");
         assertThatThrownBy(() -> UpgradePlan.decide(JOB, notOurs, next(new FeatureSpec(16, 8)), List.of()))
                 .isInstanceOf(ScoringJobException.class).hasMessageContaining("records no arguments");
+    }
+
+    /** A job submitted with {@code --shadow-model}: its arguments and recorded parameters name the shadow. */
+    private static Map<String, String> runningWithShadow() throws Exception {
+        List<String> args = new java.util.ArrayList<>(SUBMITTED);
+        args.addAll(List.of("--shadow-model-dir", SHADOW_URI));
+        String[] a = args.toArray(String[]::new);
+        return new LinkedHashMap<>(JobParameters.of(StreamConfig.fromArgs(a), manifest("cs-old", new FeatureSpec(16, 8)),
+                manifest("cs-shadow", new FeatureSpec(16, 8)), a));
+    }
+
+    private static ClusterBundle shadow(FeatureSpec spec) {
+        return new ClusterBundle(SHADOW_URI, manifest("cs-shadow", spec));
+    }
+
+    private static UpgradePlan.ShadowChoice choice(String model, boolean drop, boolean promote) {
+        return new UpgradePlan.ShadowChoice(model, drop, promote);
+    }
+
+    @Test
+    void aShadowOfTheSameWindowsIsAddedToTheArguments() throws Exception {
+        UpgradePlan.Bundles bundles = UpgradePlan.bundles(JOB, running(), null, choice("shadow-dir", false, false));
+        assertThat(bundles).isEqualTo(new UpgradePlan.Bundles(OLD_URI, "shadow-dir"));
+        UpgradePlan plan = UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
+                shadow(new FeatureSpec(16, 8)), List.of());
+        assertThat(plan.args()).containsSequence("--shadow-model-dir", SHADOW_URI);
+        assertThat(plan.config().shadowModelDir()).isEqualTo(SHADOW_URI);
+        assertThat(plan.config().shadowScoresTopic()).isEqualTo("rr-scores-shadow");
+        assertThat(plan.shadow().manifest().modelVersion()).isEqualTo("cs-shadow");
+        assertThat(plan.dropsShadow()).isFalse();
+        assertThat(plan.previousShadowDir()).isNull();
+    }
+
+    @Test
+    void aShadowOfOtherWindowsIsRefusedBeforeAnythingStops() {
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
+                shadow(new FeatureSpec(12, 8)), List.of()))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("shadow bundle cs-shadow cannot score from the job's windows: window past/lookahead and "
+                        + "feature spec 12/8 " + FeatureSpec.VERSION + " vs the running job's 16/8 "
+                        + FeatureSpec.VERSION + "; the job was left running. A shadow must cut the live model's "
+                        + "windows.");
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)),
+                shadow(new FeatureSpec(16, 4)), List.of()))
+                .isInstanceOf(ScoringJobException.class).hasMessageContaining("cannot score from the job's windows");
+        // the job's own option would skip the check and the upload
+        assertThatThrownBy(() -> UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null,
+                List.of("--shadow-model-dir", SHADOW_URI)))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("job options [--shadow-model-dir, " + SHADOW_URI + "]: give the shadow bundle as "
+                        + "--shadow-model (checked and uploaded), not --shadow-model-dir");
+    }
+
+    @Test
+    void theRunningShadowStaysUnlessDroppedOrReplaced() throws Exception {
+        Map<String, String> running = runningWithShadow();
+        assertThat(UpgradePlan.bundles(JOB, running, "new-dir", UpgradePlan.ShadowChoice.KEEP))
+                .isEqualTo(new UpgradePlan.Bundles("new-dir", SHADOW_URI));
+        assertThat(UpgradePlan.bundles(JOB, running, null, choice("other-shadow", false, false)))
+                .isEqualTo(new UpgradePlan.Bundles(OLD_URI, "other-shadow"));
+        assertThat(UpgradePlan.bundles(JOB, running, null, choice(null, true, false)))
+                .isEqualTo(new UpgradePlan.Bundles(OLD_URI, null));
+        UpgradePlan kept = UpgradePlan.decide(JOB, running, next(new FeatureSpec(16, 8)),
+                shadow(new FeatureSpec(16, 8)), List.of("--parallelism", "3"));
+        assertThat(kept.args()).containsSequence("--shadow-model-dir", SHADOW_URI).containsSequence("--model-dir",
+                NEW_URI);
+        assertThat(kept.dropsShadow()).isFalse();
+        assertThat(kept.previousShadowDir()).isEqualTo(SHADOW_URI);
+
+        UpgradePlan dropped = UpgradePlan.decide(JOB, running, next(new FeatureSpec(16, 8)), null, List.of());
+        assertThat(dropped.args()).containsExactly("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", NEW_URI,
+                "--parallelism", "2", "--checkpoint-interval", "2s", "--idle-flush", "40s", "--max-parallelism", "128");
+        assertThat(dropped.config().shadowModelDir()).isNull();
+        assertThat(dropped.dropsShadow()).as("the shadow's sink state stays behind in the savepoint").isTrue();
+        // without a shadow before or after, nothing to drop
+        assertThat(UpgradePlan.decide(JOB, running(), next(new FeatureSpec(16, 8)), null, List.of()).dropsShadow())
+                .isFalse();
+    }
+
+    @Test
+    void promotingTheShadowMakesItTheLiveModelWithoutAShadow() throws Exception {
+        Map<String, String> running = runningWithShadow();
+        UpgradePlan.Bundles bundles = UpgradePlan.bundles(JOB, running, null, choice(null, false, true));
+        assertThat(bundles).isEqualTo(new UpgradePlan.Bundles(SHADOW_URI, null));
+        UpgradePlan plan = UpgradePlan.decide(JOB, running, new ClusterBundle(SHADOW_URI, manifest("cs-shadow",
+                new FeatureSpec(16, 8))), null, List.of());
+        assertThat(plan.args()).containsExactly("--bootstrap-servers", "127.0.0.1:9092", "--model-dir", SHADOW_URI,
+                "--parallelism", "2", "--checkpoint-interval", "2s", "--idle-flush", "40s", "--max-parallelism", "128");
+        assertThat(plan.config().modelDir()).isEqualTo(SHADOW_URI);
+        assertThat(plan.dropsShadow()).isTrue();
+        assertThat(plan.previousModelDir()).isEqualTo(OLD_URI);
+        assertThat(plan.previousShadowDir()).isEqualTo(SHADOW_URI);
+        // and a new shadow beside the promoted one
+        assertThat(UpgradePlan.bundles(JOB, running, null, choice("next-shadow", false, true)))
+                .isEqualTo(new UpgradePlan.Bundles(SHADOW_URI, "next-shadow"));
+    }
+
+    @Test
+    void aPromotionWithoutAShadowOrWithANewModelIsRefusedBeforeAnythingStops() throws Exception {
+        assertThatThrownBy(() -> UpgradePlan.bundles(JOB, running(), null, choice(null, false, true)))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("job " + JOB + " scores without a shadow model: nothing to promote (job upgrade "
+                        + "--shadow-model DIR first); the job was left running.");
+        Map<String, String> withShadow = runningWithShadow();
+        assertThatThrownBy(() -> UpgradePlan.bundles(JOB, withShadow, "models", choice(null, false, true)))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("--promote-shadow makes the running shadow model the live one: give no --model with it; "
+                        + "the job was left running.");
+        assertThatThrownBy(() -> UpgradePlan.bundles(JOB, withShadow, null, choice("other", true, false)))
+                .isInstanceOf(ScoringJobException.class)
+                .hasMessage("--shadow-model and --no-shadow contradict each other: give one of them");
     }
 }
