@@ -579,6 +579,70 @@ function stopLive() {
   document.querySelectorAll('#live-patients li.selected').forEach((li) => li.classList.remove('selected'));
 }
 
+// --- models: the live model, its shadow side by side, drift ------------------------------------------------
+
+const MODELS_EVERY_MS = 2000;
+const percent = (v) => (100 * v).toFixed(2) + ' %';
+const shortVersion = (v) => (v ? v.replace(/^cs-/, '') : '–');
+
+/** The models view from /api/v1/live/models: the latest pair of live and shadow versions, else the live model. */
+function renderModels(m) {
+  dashboard.models = m;
+  const pair = m.shadow.length ? m.shadow[m.shadow.length - 1] : null;
+  const live = m.live.length ? m.live[m.live.length - 1] : null;
+  const rows = [];
+  if (pair) {
+    const l = pair.live, s = pair.shadow;
+    rows.push(['version', shortVersion(l.model_version), shortVersion(s.model_version)],
+      ['flagged beats', percent(l.flagged_rate), percent(s.flagged_rate)],
+      ['mean probability', l.mean_proba.toFixed(4), s.mean_proba.toFixed(4)],
+      ['episodes', l.episodes, s.episodes],
+      ['only it raises', l.episodes_only_it_raises, s.episodes_only_it_raises]);
+    $('models-summary').textContent = `${plural(pair.beats, 'beat')} of ${plural(pair.patients, 'patient')} `
+      + 'scored by both';
+    $('models-agreement').textContent = `agreement ${percent(pair.agreement)}, mean |Δp| `
+      + `${pair.mean_abs_delta.toFixed(4)}; beats flagged by live only ${pair.flagged_by_live_only}, `
+      + `by shadow only ${pair.flagged_by_shadow_only}`;
+  } else if (live) {
+    rows.push(['version', shortVersion(live.model_version), 'none'],
+      ['flagged beats', percent(live.flagged_rate), ''], ['mean probability', live.mean_proba.toFixed(4), ''],
+      ['alerts', live.alerts, '']);
+    $('models-summary').textContent = `${plural(live.beats, 'beat')} scored; no shadow model `
+      + '(job upgrade --shadow-model DIR adds one)';
+    $('models-agreement').textContent = '';
+  } else {
+    $('models-summary').textContent = 'no beats scored yet';
+    $('models-agreement').textContent = '';
+  }
+  $('models-table').querySelector('tbody').replaceChildren(...rows.map((r) => cells(document.createElement('tr'),
+    ...r)));
+  // an episode only one model raises: click to follow that patient
+  $('models-examples').replaceChildren(...(pair ? pair.examples : []).map((e) => {
+    const li = document.createElement('li');
+    li.dataset.patient = e.patient_id;
+    li.textContent = `only ${e.raised_by}: ${e.patient_id}, ${plural(e.beats, 'beat')}, max p live `
+      + `${e.live_max_proba.toFixed(2)} / shadow ${e.shadow_max_proba.toFixed(2)}`;
+    li.addEventListener('click', () => openView('live:' + e.patient_id));
+    return li;
+  }));
+  $('models-drift').replaceChildren(...(m.drift.length ? m.drift.slice().reverse().map((d) => {
+    const li = document.createElement('li');
+    li.className = 'drift';
+    li.textContent = `${clockTime(new Date(d.at))} ${d.model} ${shortVersion(d.model_version)}: `
+      + `${d.statistic} PSI ${Number(d.psi).toFixed(2)} (> ${d.threshold}) over ${d.window}`;
+    return li;
+  }) : [Object.assign(document.createElement('li'), { className: 'muted', textContent: 'none' })]));
+}
+
+async function refreshModels() {
+  try {
+    renderModels(await getJson('/api/v1/live/models'));
+  } catch (e) {
+    $('models-summary').textContent = 'models view unavailable: ' + e.message;
+  }
+  setTimeout(refreshModels, MODELS_EVERY_MS);
+}
+
 // --- start -----------------------------------------------------------------------------------------------
 
 /**
@@ -609,6 +673,9 @@ async function init() {
       livePatients = (await getJson('/api/v1/live/patients')).patients;
       renderPatients(livePatients);
       connectLive(null);
+      $('models-panel').hidden = false;
+      if (!dashboard.modelsFollowed) refreshModels(); // init runs again after a token: one loop
+      dashboard.modelsFollowed = true;
     }
     setLoading('recording', false);
     const named = openFromHash();

@@ -75,8 +75,8 @@ public final class ApiServer implements AutoCloseable {
      * @param bodyMemoryBytes       request body bytes all requests together may hold in memory ({@link BodyBudget})
      */
     public record Options(String host, int port, Path modelDir, Path dataFile, KafkaConnection kafka,
-                          String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients,
-                          Path authTokenFile, int maxConcurrentRequests, Duration idleTimeout, long bodyMemoryBytes) {
+                          String scoresTopic, String alertsTopic, String shadowScoresTopic, String monitoringTopic,
+                          int beatsPerPatient, int maxPatients, Path authTokenFile, int maxConcurrentRequests, Duration idleTimeout, long bodyMemoryBytes) {
 
         /** The defaults, each replaced by its setter. */
         public static Builder builder() {
@@ -92,6 +92,8 @@ public final class ApiServer implements AutoCloseable {
             private KafkaConnection kafka;
             private String scoresTopic = "rr-scores";
             private String alertsTopic = "rr-alerts";
+            private String shadowScoresTopic = "rr-scores-shadow";
+            private String monitoringTopic = "rr-monitoring";
             private int beatsPerPatient = 2_000;
             private int maxPatients = 500;
             private Path authTokenFile;
@@ -148,6 +150,13 @@ public final class ApiServer implements AutoCloseable {
                 return this;
             }
 
+            /** The models view's topics: the job's shadow scores and its monitoring (drift) records. */
+            public Builder modelTopics(String shadowScores, String monitoring) {
+                shadowScoresTopic = shadowScores;
+                monitoringTopic = monitoring;
+                return this;
+            }
+
             /** What the live view keeps: beats per patient, patients. */
             public Builder buffers(int beats, int patients) {
                 beatsPerPatient = beats;
@@ -181,7 +190,8 @@ public final class ApiServer implements AutoCloseable {
             }
 
             public Options build() {
-                return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, beatsPerPatient,
+                return new Options(host, port, modelDir, dataFile, kafka, scoresTopic, alertsTopic, shadowScoresTopic,
+                        monitoringTopic, beatsPerPatient,
                         maxPatients, authTokenFile, maxConcurrentRequests, idleTimeout, bodyMemoryBytes);
             }
         }
@@ -265,6 +275,7 @@ public final class ApiServer implements AutoCloseable {
         }
         LiveFeed live = options.kafka() == null ? null
                 : new LiveFeed(options.kafka(), options.scoresTopic(), options.alertsTopic(),
+                        options.shadowScoresTopic(), options.monitoringTopic(),
                         options.beatsPerPatient(), options.maxPatients());
         ApiServer server = new ApiServer(options, scorer, owns, dataName, recordings, live, tokens);
         try {
@@ -369,6 +380,8 @@ public final class ApiServer implements AutoCloseable {
         route(javalin, HandlerType.GET, "/api/v1/live/patients", ctx -> ctx.contentType("application/json")
                 .result(live().patientsJson()));
         route(javalin, HandlerType.GET, "/api/v1/live/patients/{id}", this::livePatient);
+        route(javalin, HandlerType.GET, "/api/v1/live/models", ctx -> ctx.contentType("application/json")
+                .result(live().modelsJson()));
         SseHandler events = new SseHandler(this::liveEvents);
         route(javalin, HandlerType.GET, RequestGuard.EVENTS_PATH, ctx -> {
             live(); // off: a 404 like the other live endpoints, before the stream would begin

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Follows the streaming job's output topics ({@code rr-scores}, {@code rr-alerts}) and keeps, per patient, the last
  * {@code beatsPerPatient} beats and recent alerts in memory for the live view; at most {@code maxPatients} patients
- * (the least recently updated is dropped). Reads committed records only, from the earliest offset, in its own
+ * (the least recently updated is dropped). From those and {@code rr-scores-shadow}, {@code rr-monitoring} it keeps the
+ * models view ({@link ModelsView}). Reads committed records only, from the earliest offset, in its own
  * consumer group without committing, so each server replays what the topics still hold into its buffers.
  *
  * <p>Server-sent-event clients register a {@link Subscriber}; registration and every update happen under one lock,
@@ -68,6 +69,9 @@ final class LiveFeed implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final String scoresTopic;
     private final String alertsTopic;
+    private final String shadowScoresTopic;
+    private final String monitoringTopic;
+    private final ModelsView models = new ModelsView();
     private final int beatsPerPatient;
     private final int maxPatients;
     private final KafkaConsumer<String, String> consumer;
@@ -81,9 +85,12 @@ final class LiveFeed implements AutoCloseable {
     private boolean patientsChanged;
     private long patientsSentAt;
 
-    LiveFeed(KafkaConnection kafka, String scoresTopic, String alertsTopic, int beatsPerPatient, int maxPatients) {
+    LiveFeed(KafkaConnection kafka, String scoresTopic, String alertsTopic, String shadowScoresTopic,
+             String monitoringTopic, int beatsPerPatient, int maxPatients) {
         this.scoresTopic = scoresTopic;
         this.alertsTopic = alertsTopic;
+        this.shadowScoresTopic = shadowScoresTopic;
+        this.monitoringTopic = monitoringTopic;
         this.beatsPerPatient = beatsPerPatient;
         this.maxPatients = maxPatients;
         Properties p = new Properties();
@@ -96,7 +103,7 @@ final class LiveFeed implements AutoCloseable {
         this.consumer = new KafkaConsumer<>(kafka.clientConfig(p.entrySet().stream().collect(java.util.stream.Collectors
                 .toMap(e -> (String) e.getKey(), java.util.Map.Entry::getValue))), new StringDeserializer(),
                 new StringDeserializer());
-        consumer.subscribe(List.of(scoresTopic, alertsTopic));
+        consumer.subscribe(List.of(scoresTopic, alertsTopic, shadowScoresTopic, monitoringTopic));
         this.thread = new Thread(this::run, "live-feed");
         thread.setDaemon(true);
         thread.start();
@@ -118,8 +125,12 @@ final class LiveFeed implements AutoCloseable {
                             JsonNode v = json.readTree(r.value());
                             if (r.topic().equals(scoresTopic)) {
                                 onScore(v, beats);
-                            } else {
+                            } else if (r.topic().equals(alertsTopic)) {
                                 onAlert(v);
+                            } else if (r.topic().equals(shadowScoresTopic)) {
+                                models.onShadowScore(v);
+                            } else {
+                                models.onMonitoring(v);
                             }
                         } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
                             skipped++; // counted, never logged: values carry patient data
@@ -162,6 +173,7 @@ final class LiveFeed implements AutoCloseable {
         if (v.hasNonNull("model_version")) {
             p.modelVersion = v.get("model_version").asText();
         }
+        models.onScore(p.modelVersion, proba, anomaly);
         beats.computeIfAbsent(id, BeatBatch::new).add(ts, rr, proba, anomaly, artifact);
         patientsChanged = true;
     }
@@ -181,6 +193,7 @@ final class LiveFeed implements AutoCloseable {
             }
         }
         boolean known = p.alerts.removeIf(a -> a.path("alert_id").asText().equals(alertId));
+        models.onAlert(v);
         p.alerts.addLast(v);
         if (p.alerts.size() > ALERTS_PER_PATIENT) {
             p.alerts.removeFirst();
@@ -255,11 +268,18 @@ final class LiveFeed implements AutoCloseable {
         }
     }
 
+    /** The models view ({@link ModelsView}) as JSON. */
+    String modelsJson() {
+        synchronized (lock) {
+            return models.json(json);
+        }
+    }
+
     Map<String, Object> status() {
         synchronized (lock) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("running", running);
-            m.put("topics", List.of(scoresTopic, alertsTopic));
+            m.put("topics", List.of(scoresTopic, alertsTopic, shadowScoresTopic, monitoringTopic));
             m.put("patients", patients.size());
             m.put("records", records);
             m.put("skipped", skipped);

@@ -366,7 +366,8 @@ class ApiServerTest {
         assertThat(defaults.maxConcurrentRequests()).isEqualTo(256);
         // built again after one more setter (as the demo does for a free port): only that setting differs
         assertThat(builder.port(0).build()).isEqualTo(new ApiServer.Options(defaults.host(), 0, defaults.modelDir(),
-                dataCsv, null, defaults.scoresTopic(), defaults.alertsTopic(), defaults.beatsPerPatient(),
+                dataCsv, null, defaults.scoresTopic(), defaults.alertsTopic(), defaults.shadowScoresTopic(),
+                defaults.monitoringTopic(), defaults.beatsPerPatient(),
                 defaults.maxPatients(), null, defaults.maxConcurrentRequests(), defaults.idleTimeout(),
                 defaults.bodyMemoryBytes()));
         assertThat(ApiServer.Options.builder().bootstrapServers(" ").build().kafka()).isNull();

@@ -668,6 +668,56 @@ class DashboardBrowserTest {
     }
 
     @Test
+    void modelsViewShowsTheLiveModelAndItsShadowSideBySideAndDrift() throws Exception {
+        kafka.createTopics(1, "m-scores", "m-alerts", "m-shadow", "m-monitoring");
+        try (ApiServer models = ApiServer.start(ApiServer.Options.builder().port(0)
+                .bootstrapServers(kafka.bootstrapServers()).topics("m-scores", "m-alerts")
+                .modelTopics("m-shadow", "m-monitoring").build());
+             KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                     "bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), new StringSerializer())) {
+            // 20 beats of ward-3: live flags beats 3-4, the shadow flags 3-4 and 12 (an episode only it raises)
+            long t0 = 1_767_000_000_000L;
+            for (int i = 0; i < 20; i++) {
+                boolean live = i == 3 || i == 4, shadow = live || i == 12;
+                double pl = live ? 0.9 : 0.1, ps = shadow ? 0.8 : 0.2;
+                Map<String, Object> score = new LinkedHashMap<>(Map.of("patient_id", "ward-3", "ts", t0 + i * 800L,
+                        "rr_ms", 800, "proba", pl, "anomaly", live, "artifact", false, "model_version", "cs-live-1"));
+                producer.send(new ProducerRecord<>("m-scores", "ward-3", JSON.writeValueAsString(score)));
+                Map<String, Object> both = new LinkedHashMap<>(Map.of("patient_id", "ward-3", "ts", t0 + i * 800L,
+                        "rr_ms", 800, "artifact", false,
+                        "live", Map.of("model_version", "cs-live-1", "proba", pl, "anomaly", live),
+                        "shadow", Map.of("model_version", "cs-next-2", "proba", ps, "anomaly", shadow)));
+                producer.send(new ProducerRecord<>("m-shadow", "ward-3", JSON.writeValueAsString(both)));
+            }
+            producer.send(new ProducerRecord<>("m-monitoring", "cs-live-1", JSON.writeValueAsString(Map.of(
+                    "kind", "drift", "model", "live", "model_version", "cs-live-1", "statistic", "rr_ms", "psi", 0.31,
+                    "threshold", 0.2, "beats", 5000, "window", "1h", "at", t0))));
+            producer.flush();
+            String url = "http://127.0.0.1:" + models.port();
+            waitUpTo(30).until(d -> getJson(url, "/api/v1/live/models").path("drift").size() == 1
+                    && getJson(url, "/api/v1/live/models").path("shadow").path(0).path("beats").asInt() == 20);
+
+            openDashboard(url + "/");
+            waitUpTo(10).until(d -> texts("#models-table tbody tr").size() == 5);
+            assertThat(texts("#models-table tbody tr")).containsExactly("versionlive-1next-2",
+                    "flagged beats10.00 %15.00 %", "mean probability0.18000.2900", "episodes12",
+                    "only it raises01");
+            assertThat(driver.findElement(By.id("models-summary")).getText())
+                    .isEqualTo("20 beats of 1 patient scored by both");
+            assertThat(driver.findElement(By.id("models-agreement")).getText()).isEqualTo("agreement 95.00 %, "
+                    + "mean |Δp| 0.1300; beats flagged by live only 0, by shadow only 1");
+            assertThat(texts("#models-drift li")).singleElement().asString()
+                    .endsWith(" live live-1: rr_ms PSI 0.31 (> 0.2) over 1h").startsWith(
+                            js("return clockTime(new Date(arguments[0]))", t0).toString());
+            // an episode only the shadow raises: a click follows that patient
+            assertThat(texts("#models-examples li")).containsExactly(
+                    "only shadow: ward-3, 1 beat, max p live 0.10 / shadow 0.80");
+            driver.findElement(By.cssSelector("#models-examples li")).click();
+            waitForRendered("live:ward-3");
+        }
+    }
+
+    @Test
     void liveBuffersAreBoundedAndEventsStartWithASnapshot() throws Exception {
         kafka.createTopics(1, "bounded-scores", "bounded-alerts");
         try (ApiServer small = ApiServer.start(ApiServer.Options.builder().port(0)
