@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cardiospike.shadow.ShadowComparison;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,6 +25,9 @@ final class ModelsView {
      * following a job for months holds a bounded amount (the view says since when).
      */
     static final long COMPARISON_BEATS = 2_000_000;
+
+    /** The job's default {@code --idle-flush}: the pause that ends a patient's segment, and so its episodes. */
+    private static final Duration IDLE_FLUSH = Duration.ofSeconds(10);
 
     private final Map<String, LiveModel> live = new LinkedHashMap<>();
     private final ArrayDeque<JsonNode> drift = new ArrayDeque<>();
@@ -85,7 +89,7 @@ final class ModelsView {
     }
 
     private static ShadowComparison newComparison() {
-        return new ShadowComparison(ShadowComparison.DEFAULT_IDLE_FLUSH, 5);
+        return new ShadowComparison(IDLE_FLUSH, 5);
     }
 
     /** One model version's beats as {@code rr-scores} carries them. */

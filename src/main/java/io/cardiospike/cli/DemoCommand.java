@@ -300,7 +300,8 @@ final class DemoCommand implements Callable<Integer> {
     /** The dashboard on the same broker, listing the replayed recordings too; a taken port falls back to a free one. */
     private ApiServer startDashboard(KafkaConnection kafka, StreamConfig config) throws Exception {
         ApiServer.Options.Builder options = ApiServer.Options.builder().modelDir(model.path()).dataFile(replay)
-                .kafka(kafka).topics(config.scoresTopic(), config.alertsTopic());
+                .kafka(kafka).topics(config.scoresTopic(), config.alertsTopic())
+                .modelTopics(config.shadowScoresTopic(), config.monitoringTopic());
         try {
             return ApiServer.start(options.port(port).build());
         } catch (io.javalin.util.JavalinBindException e) {
