@@ -134,6 +134,19 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> clien
                 + "this client (" + this + "): does its listener need --kafka-config (SASL or SSL)?");
     }
 
+    /** Whether {@code topic} exists; one listing, not a describe that waits for the topic to appear. */
+    public boolean hasTopic(String topic, Duration timeout) throws IOException {
+        try (Admin admin = Admin.create(clientConfig(Map.of(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis())))) {
+            return admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("cannot list topics at " + bootstrapServers + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
     /** How many partitions {@code topic} has. */
     public int partitions(String topic, Duration timeout) throws IOException {
         try (Admin admin = Admin.create(clientConfig(Map.of(

@@ -124,14 +124,16 @@ public final class ScoringPipeline {
      */
     private static boolean hasTopic(StreamConfig config, String topic) {
         try {
-            config.kafka().partitions(topic, Duration.ofSeconds(30));
-            return true;
+            if (config.kafka().hasTopic(topic, Duration.ofSeconds(30))) {
+                return true;
+            }
+            LoggerFactory.getLogger(ScoringPipeline.class).warn("the job writes no drift records to topic {} (its "
+                    + "drift gauges stay on): it does not exist; create it and restart the job", topic);
         } catch (IOException e) {
-            LoggerFactory.getLogger(ScoringPipeline.class).warn("topic {} cannot be described, so the job writes no "
-                    + "drift records there (its drift gauges stay on); create it and restart the job: {}", topic,
-                    firstLine(e.getMessage()));
-            return false;
+            LoggerFactory.getLogger(ScoringPipeline.class).warn("the job writes no drift records to topic {} (its "
+                    + "drift gauges stay on): {}; create it and restart the job", topic, firstLine(e.getMessage()));
         }
+        return false;
     }
 
     private static String firstLine(String message) {
