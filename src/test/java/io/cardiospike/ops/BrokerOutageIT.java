@@ -38,7 +38,7 @@ class BrokerOutageIT {
         Duration outage = config.idleFlushGap().multipliedBy(2).plusSeconds(5);
         KafkaConnection kafka = config.kafka();
         ReplayAudit audit = new ReplayAudit();
-        // ~8 min of recording at 12 times real time: 40 s of sending, the broker down from 12 s in for 25 s.
+        // ~8 min of recording at 12 times real time: 40 s of sending, the broker down from the first score for 25 s.
         List<ReplayProducer.Event> events = ReplayProducer.interleave(
                 SyntheticRr.recordings(4, 600, 600, 20261203L), ReplayProducer.REPLAY_BASE_EPOCH_MS);
         JobClient job = LocalJob.start(config, null);
@@ -51,8 +51,13 @@ class BrokerOutageIT {
                 producer.send(events, (e, seq) -> audit.sent(e, System.currentTimeMillis()));
                 return null;
             });
-            Thread.sleep(12_000);
+            // the outage starts once the job scores (about 12 s in on a quiet machine), while beats are still sent
+            long firstScoreBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            do {
+                Thread.sleep(1_000);
+            } while (audit.scoredBeats() == 0 && System.nanoTime() < firstScoreBy);
             assertThat(audit.scoredBeats()).as("the job scores before the outage").isPositive();
+            assertThat(sent.isDone()).as("beats still being sent when the broker goes down").isFalse();
             broker.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
             Thread.sleep(outage.toMillis());
             broker = brokers.start();
