@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             ConsumeCommand.class,
             NotifyCommand.class,
             DriftReferenceCommand.class,
+            DriftCommand.class,
             ShadowCommand.class,
         })
 public final class Main {

@@ -1,6 +1,8 @@
 package io.cardiospike.drift;
 
+import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.rr.Artifacts;
+import io.cardiospike.rr.Recording;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,6 +65,21 @@ public final class DriftMonitor {
         psi = new double[names.length];
         java.util.Arrays.fill(psi, Double.NaN);
         above = new boolean[names.length];
+    }
+
+    /**
+     * The monitor after {@code recordings}, each scored whole by {@code scorer} (the reference's bundle), as if they
+     * made up one hour of the job's input: what the job's monitor would say on data like them. Evaluated.
+     */
+    public static DriftMonitor over(DriftReference reference, EnsembleScorer scorer, List<Recording> recordings) {
+        DriftMonitor monitor = new DriftMonitor(reference, scorer.threshold());
+        int[] columns = reference.features().stream().mapToInt(scorer::featureColumn).toArray();
+        for (Recording rec : recordings) {
+            var scores = scorer.scoreRecording(rec.rr(), columns);
+            monitor.observe(rec.rr(), scores.features(), scores.proba(), rec.size(), 0);
+        }
+        monitor.evaluate(0);
+        return monitor;
     }
 
     public DriftReference reference() {

@@ -43,13 +43,7 @@ class DriftReferenceTest {
             assertThat(read.dataSha256()).isEqualTo("abc");
             // the same beats against their own reference: PSI 0 for every statistic
             assertThat(read.beats()).isGreaterThanOrEqualTo(DriftMonitor.MIN_BEATS);
-            DriftMonitor m = new DriftMonitor(read, scorer.threshold());
-            int[] columns = read.features().stream().mapToInt(scorer::featureColumn).toArray();
-            for (Recording rec : recordings) {
-                var s = scorer.scoreRecording(rec.rr(), columns);
-                m.observe(rec.rr(), s.features(), s.proba(), rec.size(), 0);
-            }
-            assertThat(m.evaluate(0)).isEmpty();
+            DriftMonitor m = DriftMonitor.over(read, scorer, recordings);
             for (int i = 0; i < m.statistics().size(); i++) {
                 assertThat(m.psi(i)).as(m.statistics().get(i)).isBetween(0.0, 1e-4);
             }
