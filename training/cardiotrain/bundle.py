@@ -17,7 +17,7 @@ from . import oof
 from .config import resolve_path
 from .data import recordings
 from .episodes import report_section
-from .paths import REPO
+from .paths import REPO, sha256_file
 
 log = logging.getLogger("cardiotrain")
 MODEL_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json")
@@ -41,14 +41,6 @@ def portable_config(cfg) -> dict:
         return v
     container = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
     return portable(container)
-
-
-def sha256_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_version(files: dict[str, str], decisions: dict, when: _dt.date | None = None) -> str:

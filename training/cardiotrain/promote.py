@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from .paths import REPO
+from .paths import REPO, sha256_file
 
 BUNDLE_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json", "manifest.json", "report.md", "pr_curve.png",
                 "golden.json")
@@ -87,14 +86,6 @@ def paired_gain(y, patient, new_flag, old_flag, resamples: int = RESAMPLES, seed
     f_new, f_old = float(f1(new.sum(axis=1))), float(f1(old.sum(axis=1)))
     return {"f1_new": f_new, "f1_old": f_old, "gain": f_new - f_old, "ci": [float(lo), float(hi)],
             "patients": n_pat, "beats": int(len(y)), "resamples": resamples, "seed": seed}
-
-
-def sha256_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_oof(bundle: Path, manifest: dict):
