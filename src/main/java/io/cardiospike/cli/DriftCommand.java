@@ -55,7 +55,8 @@ final class DriftCommand implements Callable<Integer> {
         int shifted = 0;
         for (int s = 0; s < monitor.statistics().size(); s++) {
             double psi = monitor.psi(s);
-            String verdict = psi > DriftMonitor.ALARM ? "shift" : psi >= 0.1 ? "moderate" : "stable";
+            String verdict = Double.isNaN(psi) ? "no values (every beat lacks it)"
+                    : psi > DriftMonitor.ALARM ? "shift" : psi >= 0.1 ? "moderate" : "stable";
             shifted += psi > DriftMonitor.ALARM ? 1 : 0;
             out.printf(Locale.ROOT, "%-14s %8.3f  %s%n", monitor.statistics().get(s), psi, verdict);
         }
