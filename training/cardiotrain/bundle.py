@@ -45,7 +45,7 @@ def portable_config(cfg) -> dict:
 
 def model_version(files: dict[str, str], decisions: dict, when: _dt.date | None = None) -> str:
     """Names what the bundle outputs: the model files' hashes and the decision rule (`proba >= threshold`); the other
-    files listed (oof.npz) are evidence about the models, not part of them."""
+    files of the bundle (oof.npz) are evidence about the models, not part of them."""
     when = when or _dt.datetime.now(_dt.timezone.utc).date()
     models = "".join(f"{k}:{files[k]}\n" for k in sorted(files) if k in MODEL_FILES)
     text = models + json.dumps(decisions, sort_keys=True)
@@ -246,10 +246,11 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
     (out / "stacker.json").write_text(json.dumps(st, indent=2) + "\n")
     files = {f: sha256_file(out / f) for f in MODEL_FILES}
     version = model_version(files, {"threshold": float(ev["threshold"])})
-    # Listed with the model files, so Java's ModelManifest checks it and a bundle's copies carry it.
+    # Named by the manifest beside the model files, not among them: derived from the training data, it stays out of
+    # the repository, so a committed bundle loads without it.
     oof.write(out / oof.FILE, ex.ids, cv["fold_of"], ev["oof"]["proba"], ev["oof"]["protocol"],
               meta.get("source_sha256"), ex.y)
-    files[oof.FILE] = sha256_file(out / oof.FILE)
+    oof_sha256 = sha256_file(out / oof.FILE)
     onnx_t = bench_onnx(out / "cardionet.onnx", ex.windows[: max(int(cfg.bench.batch), 1)], int(cfg.bench.batch),
                         int(cfg.bench.rounds))
     lgbm_us = bench_lgbm(out / "lightgbm.txt", ex.features)
@@ -296,6 +297,7 @@ def write_bundle(cfg, out: Path, ex, golden, cv, ev, final, timings) -> dict:
                           "rows": int(meta.get("rows", ex.n)), "patients": int(meta.get("patients", len(np.unique(ex.ids))))},
         "libraries": library_versions(),
         "files": files,
+        oof.SHA256: oof_sha256,
         "config": portable_config(cfg),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -9,6 +9,8 @@ recording's beats in time order, as `bin/cardiospike export-dataset` writes them
 and as 0-d strings: `protocol` (which of the two), `training_data_sha256`, `labels_sha256` (a digest of the labels
 in this order, so a reader that rebuilds them from the training CSV knows its rows line up). No RR value, time or
 label is stored: the training data stays outside the repository, and `promote --input TRAIN.csv` supplies the labels.
+Derived from the training data all the same, so the repository never holds one (`.gitignore`): the manifest names
+its sha256 (`oof_sha256`), not among the `files` every copy of the bundle must have.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 FILE = "oof.npz"
+SHA256 = "oof_sha256"   # its manifest key
 SHIPPED = "shipped protocol (refit check)"
 INNER_MEANS = "inner models' means"
 
@@ -103,7 +106,7 @@ def from_raw_scores(raw_npz: Path, manifest: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """python -m cardiotrain.oof BUNDLE RAW.npz: give BUNDLE (e.g. one trained before bundles carried oof.npz) its
     out-of-fold predictions from a training run of the same config on the same data (`cv.oof_out=RAW.npz`), and list
-    them in its manifest. The model files and model_version stay as they are."""
+    name them in its manifest (`oof_sha256`). The model files and model_version stay as they are."""
     import argparse
     import json
 
@@ -121,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{manifest['training_data']['rows']}", file=sys.stderr)
         return 2
     write(args.bundle / FILE, **rebuilt)
-    manifest["files"][FILE] = sha256_file(args.bundle / FILE)
+    manifest[SHA256] = sha256_file(args.bundle / FILE)
     mf.write_text(json.dumps(manifest, indent=2) + "\n")
     ev = (rebuilt["fold"] >= 0) & (rebuilt["y"] >= 0)
     f1 = prf(rebuilt["y"][ev], rebuilt["proba"][ev] >= float(manifest["threshold"]))["f1"]
     print(f"{args.bundle / FILE}: {int(ev.sum())} beats out of fold ({rebuilt['protocol']}), stack F1 {f1:.4f} at the "
-          f"bundle's threshold {float(manifest['threshold']):.4f}; {manifest['model_version']}'s manifest lists it")
+          f"bundle's threshold {float(manifest['threshold']):.4f}; {manifest['model_version']}'s manifest names it")
     return 0
 
 

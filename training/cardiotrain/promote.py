@@ -27,6 +27,7 @@ from .paths import REPO, sha256_file
 BUNDLE_FILES = ("cardionet.onnx", "lightgbm.txt", "stacker.json", "manifest.json", "report.md", "pr_curve.png",
                 "golden.json")
 OOF_FILE = "oof.npz"      # cardiotrain.oof.FILE (that module needs numpy; --help must not)
+OOF_SHA256 = "oof_sha256"  # cardiotrain.oof.SHA256
 RESAMPLES = 2000
 SEED = 0
 LAUNCHER = REPO / "bin" / "cardiospike"
@@ -91,13 +92,18 @@ def paired_gain(y, patient, new_flag, old_flag, resamples: int = RESAMPLES, seed
 def read_oof(bundle: Path, manifest: dict):
     from . import oof
     path = bundle / OOF_FILE
-    if not path.is_file():
+    # bundles trained before 2026-12-04 (evening) listed it among their files
+    named = manifest.get(OOF_SHA256) or manifest.get("files", {}).get(OOF_FILE)
+    if named is None:
         raise Refused(f"{bundle} ({manifest['model_version']}) has no out-of-fold predictions ({OOF_FILE}), the "
                       "evidence promote compares: retrain it with bin/cardiospike train (every bundle it writes "
                       "carries them)")
-    listed = manifest.get("files", {}).get(OOF_FILE)
-    if listed is None or listed != sha256_file(path):
-        raise Refused(f"{path}: not the {OOF_FILE} its manifest lists (mixed bundle?)", 2)
+    if not path.is_file():
+        raise Refused(f"{path} is not here (a clone never has it: it derives from the training data); rebuild it "
+                      f"with bin/cardiospike train --input TRAIN.csv --out DIR cv.oof_out=RAW.npz, then python -m "
+                      f"cardiotrain.oof {bundle} RAW.npz (docs/models.md)", 2)
+    if named != sha256_file(path):
+        raise Refused(f"{path}: not the {OOF_FILE} its manifest names (mixed bundle?)", 2)
     return oof.load(path)
 
 

@@ -35,13 +35,13 @@ def _manifest(d):
 
 def _hand_made(source, dest, y, proba, version):
     """A copy of a real bundle whose out-of-fold predictions of the beats labelled `y` are `proba` (threshold 0.5),
-    listed in its manifest."""
+    named in its manifest."""
     shutil.copytree(source, dest)
     o = oof.load(source / oof.FILE)
     oof.write(dest / oof.FILE, o.patient, o.fold, proba, o.protocol, o.training_data_sha256, y)
     m = _manifest(dest)
     m.update(model_version=version, threshold=0.5)
-    m["files"][oof.FILE] = sha256_file(dest / oof.FILE)
+    m[oof.SHA256] = sha256_file(dest / oof.FILE)
     (dest / "manifest.json").write_text(json.dumps(m, indent=2))
     return dest
 
@@ -89,7 +89,7 @@ def test_a_clear_gain_is_promoted_and_recorded(two_bundles, train_csv, tmp_path,
     assert out.count("== bin/cardiospike evaluate --input s.csv") == 2 and out.count("in-sample") == 2
     assert out.count("episodes") >= 2
     m = _manifest(into)
-    assert m["model_version"] == "cs-test-candidate" and m["files"][oof.FILE] == sha256_file(into / oof.FILE)
+    assert m["model_version"] == "cs-test-candidate" and m[oof.SHA256] == sha256_file(into / oof.FILE)
     p = m["promotion"]
     assert p["against"] == "cs-test-current" and p["reason"] is None and p["patients"] == 12
     assert p["ci"][0] > 0 and p["gain"] > 0 and p["date"].startswith("20")
@@ -140,7 +140,7 @@ def test_a_bundle_without_out_of_fold_predictions_is_refused(two_bundles, train_
     old = shutil.copytree(two_bundles[2], tmp_path / "old")
     (old / oof.FILE).unlink()
     m = _manifest(old)
-    del m["files"][oof.FILE]
+    del m[oof.SHA256]
     (old / "manifest.json").write_text(json.dumps(m))
     assert main([str(old), "--into", str(into), "--input", str(train_csv)]) == 1
     err = capsys.readouterr().err
@@ -180,3 +180,14 @@ def test_training_refuses_to_write_into_the_committed_bundle(synth_export):
     from cardiotrain.train import run
     with pytest.raises(SystemExit, match="promote"):
         run(load_config(["preset=tiny", f"data.dir={synth_export}", "out=../models"]))
+
+
+def test_a_current_bundle_whose_predictions_are_not_here_names_how_to_rebuild_them(two_bundles, train_csv, tmp_path,
+                                                                                   capsys):
+    """A clone's models/: its manifest names oof.npz, the repository does not carry it."""
+    into = shutil.copytree(two_bundles[1], tmp_path / "models")
+    (into / oof.FILE).unlink()
+    assert main([str(two_bundles[2]), "--into", str(into), "--input", str(train_csv)]) == 2
+    err = capsys.readouterr().err
+    assert f"{into / oof.FILE} is not here" in err and f"python -m cardiotrain.oof {into} RAW.npz" in err
+    assert not (into / oof.FILE).exists() and _manifest(into)["model_version"] == _manifest(two_bundles[1])["model_version"]
