@@ -105,7 +105,7 @@ def from_raw_scores(raw_npz: Path, manifest: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """python -m cardiotrain.oof BUNDLE RAW.npz: give BUNDLE (e.g. one trained before bundles carried oof.npz) its
-    out-of-fold predictions from a training run of the same config on the same data (`cv.oof_out=RAW.npz`), and list
+    out-of-fold predictions from a training run of the same config on the same data (`cv.oof_out=RAW.npz`), and
     name them in its manifest (`oof_sha256`). The model files and model_version stay as they are."""
     import argparse
     import json
