@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /** One recording scored by the ensemble, with the per-beat flags and episodes that the API and the page show. */
 record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes, double[] cnnLogit) {
@@ -58,17 +59,20 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
 
     /**
      * Why each flagged beat was flagged, in beat order: {@code beat} (its index), then the {@link Explanation}'s
-     * fields. Flagged beats only: an explanation costs about as much as 25 scored beats.
+     * fields. Flagged beats only, explained together (their TreeSHAP walks share one pass over the trees): an
+     * explanation costs about as much as 15 scored beats (one alone, 60).
      */
     List<Map<String, Object>> explanationsJson(EnsembleScorer scorer, double[] rr) {
+        int[] flagged = IntStream.range(0, rr.length).filter(i -> anomaly[i] == 1).toArray();
+        List<Explanation> explained = scorer.explain(
+                Arrays.stream(flagged).mapToObj(i -> BeatWindows.cut(rr, i, scorer.spec())).toList(),
+                Arrays.stream(flagged).mapToDouble(i -> cnnLogit[i]).toArray());
         List<Map<String, Object>> list = new ArrayList<>();
-        for (int i = 0; i < rr.length; i++) {
-            if (anomaly[i] == 1) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("beat", i);
-                m.putAll(scorer.explain(BeatWindows.cut(rr, i, scorer.spec()), cnnLogit[i]).json());
-                list.add(m);
-            }
+        for (int k = 0; k < flagged.length; k++) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("beat", flagged[k]);
+            m.putAll(explained.get(k).json());
+            list.add(m);
         }
         return list;
     }

@@ -8,6 +8,7 @@ import io.cardiospike.stream.StreamConfig;
 import java.awt.Color;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -90,8 +91,10 @@ final class StreamBenchCommand implements Callable<Integer> {
 
     @Option(names = "--minutes", defaultValue = "0",
             description = "soak: fill every patient's window, then stream at --rate for this long and sample lag, "
-                    + "memory, RocksDB size and checkpoint duration every 10 s into --samples and a PNG "
-                    + "(default ${DEFAULT-VALUE}: the phases above)")
+                    + "memory, RocksDB size and checkpoint duration every 10 s into --samples and a PNG, and the "
+                    + "heap a full collection leaves at its start and end; for RSS to show only what the process "
+                    + "keeps, commit the heap at start-up: CARDIOSPIKE_JAVA_OPTS=\"-Xms4g -Xmx4g "
+                    + "-XX:+AlwaysPreTouch\" (default ${DEFAULT-VALUE}: the phases above)")
     double minutes;
 
     @Option(names = "--samples", defaultValue = "soak.csv",
@@ -298,12 +301,14 @@ final class StreamBenchCommand implements Callable<Integer> {
         int n = patients.get(0);
         FeatureSpec geometry = ModelManifest.load(model.path()).spec();
         List<double[]> rows = new ArrayList<>();
+        double[] liveHeapMb = new double[2]; // at the soak's start and end
         String header = "minute,sent,committed,lag_events,heap_mb,rss_mb,rocksdb_mb,checkpoint_ms,checkpoint_kb";
         ScaleRun.Setup setup = new ScaleRun.Setup(n, geometry.pastBeats() + geometry.lookaheadBeats() + 1,
                 geometry.lookaheadBeats(), warmup, 0, latencyPhase, 0, backlogBurst, config(n), Map.of(),
                 kafkaOptions.given() ? kafkaOptions.connect() : null, null);
         try (ScaleRun run = new ScaleRun(setup)) {
             run.startAndFill();
+            liveHeapMb[0] = liveHeapMb();
             System.err.printf(Locale.ROOT, "soak: %,d patients at %,.0f events/s for %.1f min, a sample every %d s "
                     + "into %s%n", n, rate, minutes, SAMPLE_EVERY.toSeconds(), samples);
             run.soak(rate, Math.round(rate * minutes * 60), SAMPLE_EVERY, row -> {
@@ -317,6 +322,7 @@ final class StreamBenchCommand implements Callable<Integer> {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
+            liveHeapMb[1] = liveHeapMb();
         }
         writeSamples(header, rows);
         double[] minute = rows.stream().mapToDouble(r -> r[0]).toArray();
@@ -340,8 +346,20 @@ final class StreamBenchCommand implements Callable<Integer> {
                 minute.length == 0 ? 0 : minute[minute.length - 1], max(lag, 0), lag.length == 0 ? 0 : lag[lag.length - 1],
                 rss.length == 0 ? 0 : rss[0], rss.length == 0 ? 0 : rss[rss.length - 1], max(rss, half), max(heap, 0),
                 rocks.length == 0 ? 0 : rocks[0], rocks.length == 0 ? 0 : rocks[rocks.length - 1]);
+        // The heap's used figure includes garbage a collector has not reached yet, and the JVM commits heap (RSS) as
+        // it grows towards -Xmx: what the process holds on to is what a full collection leaves.
+        var heapNow = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        System.out.printf(Locale.ROOT, "soak: live heap after a full collection %.0f -> %.0f MB; heap committed %.0f "
+                + "of at most %.0f MB%n", liveHeapMb[0], liveHeapMb[1], heapNow.getCommitted() / 1048576.0,
+                heapNow.getMax() / 1048576.0);
         System.out.println("samples: " + samples.toAbsolutePath() + ", plot: " + png.toAbsolutePath());
         return 0;
+    }
+
+    /** The heap a full collection leaves (a pause of about a second at 10^6 patients), MB. */
+    private static double liveHeapMb() {
+        System.gc(); // G1: a full, stop-the-world collection (unless the JVM was told otherwise)
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1048576.0;
     }
 
     private static double max(double[] values, int from) {

@@ -29,6 +29,11 @@ final class LightGbm {
 
     /** Rows walked side by side in the fast walk. */
     private static final int BLOCK = 64;
+    /**
+     * Rows explained in one TreeSHAP walk at most: its innermost loops run over the rows, and 64 rows cost each about
+     * 0.2 ms where one alone costs 0.9 (16: 0.25 ms), while a walk's working arrays stay within a core's cache.
+     */
+    private static final int SHAP_BLOCK = 64;
 
     private final int featureCount;
     /** True when no split has a missing-value rule (LightGBM's default for features seen without NaN). */
@@ -426,89 +431,133 @@ final class LightGbm {
      * {@code j} adds its leaves' sum times the change it makes to j's term (a later split on j changes it again).
      */
     double[] contributions(double[] row, int offset) {
-        double[] x = new double[featureCount];
-        for (int k = 0; k < featureCount; k++) {
-            double v = row[offset + k];
-            x[k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
-        }
-        double[] phi = new double[featureCount + 1];
-        boolean[] hot = new boolean[featureCount];
-        java.util.Arrays.fill(hot, true);
-        int width = gaussU.length;
-        double[] product = new double[(maxDepth + 2) * width], below = new double[(maxDepth + 2) * width];
-        for (int t = 0; t < roots.length; t++) {
-            phi[featureCount] += expected[t];
-            if (roots[t] < splits) {
-                java.util.Arrays.fill(product, 0, points[t], 1.0);
-                walk(roots[t], 0, points[t], x, hot, product, below, phi);
-            }
-        }
-        return phi;
+        return contributions(new double[][] {java.util.Arrays.copyOfRange(row, offset, offset + featureCount)})[0];
     }
 
     /**
-     * Below {@code node} at {@code level}: {@code product} holds the path's product at each quadrature point; leaves
-     * {@code below} (at the same level) holding the sum over the leaves under the node of value times product. A leaf
-     * child is done in place (half the edges end in one).
+     * {@link #contributions(double[], int)} of several rows in one walk of the trees: each row's values are the same
+     * doubles as alone (the same operations in the same order), but the node and table reads are shared by the rows,
+     * and the innermost loops run over them without a branch, which the JIT compiles to vector instructions. The
+     * stream explains its alerts together, up to 64 at a time.
      */
-    private void walk(int node, int level, int n, double[] x, boolean[] hot, double[] product, double[] below,
-                      double[] phi) {
-        int at = level * n, next = at + n;
-        int f = feature[node];
-        int taken = next(node, x[f]);
-        boolean wasHot = hot[f];
+    double[][] contributions(double[][] rows) {
+        double[][] out = new double[rows.length][];
+        for (int from = 0; from < rows.length; from += SHAP_BLOCK) {
+            double[][] block = contributionsTogether(java.util.Arrays.copyOfRange(rows, from,
+                    Math.min(rows.length, from + SHAP_BLOCK)));
+            System.arraycopy(block, 0, out, from, block.length);
+        }
+        return out;
+    }
+
+    private double[][] contributionsTogether(double[][] rows) {
+        int count = rows.length, f = featureCount;
+        double[] x = new double[count * f];
+        for (int r = 0; r < count; r++) {
+            for (int k = 0; k < f; k++) {
+                double v = rows[r][k];
+                x[r * f + k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
+            }
+        }
+        boolean[] hot = new boolean[count * f];
+        java.util.Arrays.fill(hot, true);
+        int levels = maxDepth + 2, masks = levels * count;
+        Walk w = new Walk(count, x, hot, new double[levels * count * gaussU.length],
+                new double[levels * count * gaussU.length], new double[count * (f + 1)], new double[count],
+                new double[masks], new double[masks], new double[masks], new double[masks], new double[masks]);
+        for (int t = 0; t < roots.length; t++) {
+            for (int r = 0; r < count; r++) {
+                w.phi[r * (f + 1) + f] += expected[t];
+            }
+            if (roots[t] < splits) {
+                java.util.Arrays.fill(w.product, 0, count * points[t], 1.0);
+                walk(roots[t], 0, points[t], w);
+            }
+        }
+        double[][] out = new double[count][];
+        for (int r = 0; r < count; r++) {
+            out[r] = java.util.Arrays.copyOfRange(w.phi, r * (f + 1), (r + 1) * (f + 1));
+        }
+        return out;
+    }
+
+    /**
+     * One walk's working arrays. Point i of row r at a level is at {@code (level * n + i) * rows + r}. Per level and
+     * row, masks of 1.0 or 0.0 say how the row passes each side of the node: hot (its first split on the feature,
+     * the side it takes), cold (the side it does not take) or cold after cold (below a split on the same feature it
+     * did not take: only z changes, by the same factor at every point, and the feature's term stays). They select
+     * the edge's factor and term by arithmetic, exactly (the other terms are 0.0 times a finite value).
+     * {@code hot}: per row and feature, whether every split on it so far was taken; {@code sum}: per row, one edge's
+     * change of its feature's term.
+     */
+    private record Walk(int rows, double[] x, boolean[] hot, double[] product, double[] below, double[] phi,
+                        double[] sum, double[] leftHot, double[] leftCold, double[] rightHot, double[] rightCold,
+                        double[] coldAfterCold) {}
+
+    /**
+     * Below {@code node} at {@code level}: {@code product} holds each row's path product at each quadrature point;
+     * leaves {@code below} (at the same level) holding the sum over the leaves under the node of value times product.
+     * A leaf child is done in place (half the edges end in one).
+     */
+    private void walk(int node, int level, int n, Walk w) {
+        int rows = w.rows, f = feature[node], stride = featureCount + 1;
+        int at = level * n * rows, next = at + n * rows, m = level * rows;
+        double[] product = w.product, below = w.below, sum = w.sum, cc = w.coldAfterCold;
+        int left = children[2 * node];
+        for (int r = 0; r < rows; r++) {
+            boolean wasHot = w.hot[r * featureCount + f];
+            boolean goesLeft = next(node, w.x[r * featureCount + f]) == left;
+            w.leftHot[m + r] = wasHot && goesLeft ? 1.0 : 0.0;
+            w.leftCold[m + r] = wasHot && !goesLeft ? 1.0 : 0.0;
+            w.rightHot[m + r] = w.leftCold[m + r];
+            w.rightCold[m + r] = w.leftHot[m + r];
+            cc[m + r] = wasHot ? 0.0 : 1.0;
+        }
         for (int side = 0; side < 2; side++) {
             boolean first = side == 0; // the first side sets the node's sums, the second adds to them (no clearing)
-            int e = 2 * node + side, child = children[e];
-            boolean isHot = wasHot && child == taken;
-            int table = edgeAt[e];
-            double[] ratio = isHot ? ratioHot : ratioCold;
-            double coldRatio = ratioColdAfterCold[e];
+            double[] hm = first ? w.leftHot : w.rightHot, cm = first ? w.leftCold : w.rightCold;
+            int e = 2 * node + side, child = children[e], table = edgeAt[e];
+            double ccRatio = ratioColdAfterCold[e];
             if (child >= splits) { // a leaf: its value times the path's product, straight into the sums
                 double v = value[child];
-                if (wasHot) {
-                    double[] psi = isHot ? psiHot : psiCold;
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) {
-                        double h = v * product[at + i] * ratio[table + i];
-                        sum += h * psi[table + i];
-                        below[at + i] = first ? h : below[at + i] + h;
-                    }
-                    phi[f] += sum;
-                } else { // cold after cold: only z changes, by the same factor at every point; j's term stays
-                    double vr = v * coldRatio;
-                    for (int i = 0; i < n; i++) {
-                        double h = vr * product[at + i];
-                        below[at + i] = first ? h : below[at + i] + h;
+                java.util.Arrays.fill(sum, 0, rows, 0.0);
+                for (int i = 0, p = at; i < n; i++, p += rows) {
+                    double hotRatio = ratioHot[table + i], coldRatio = ratioCold[table + i];
+                    double hotPsi = psiHot[table + i], coldPsi = psiCold[table + i];
+                    for (int r = 0; r < rows; r++) {
+                        double h = v * product[p + r] * (hm[m + r] * hotRatio + cm[m + r] * coldRatio
+                                + cc[m + r] * ccRatio);
+                        sum[r] += h * (hm[m + r] * hotPsi + cm[m + r] * coldPsi);
+                        below[p + r] = first ? h : below[p + r] + h;
                     }
                 }
-                continue;
-            }
-            if (wasHot) {
-                for (int i = 0; i < n; i++) {
-                    product[next + i] = product[at + i] * ratio[table + i];
-                }
             } else {
-                for (int i = 0; i < n; i++) {
-                    product[next + i] = product[at + i] * coldRatio;
+                for (int i = 0, p = at, q = next; i < n; i++, p += rows, q += rows) {
+                    double hotRatio = ratioHot[table + i], coldRatio = ratioCold[table + i];
+                    for (int r = 0; r < rows; r++) {
+                        product[q + r] = product[p + r] * (hm[m + r] * hotRatio + cm[m + r] * coldRatio
+                                + cc[m + r] * ccRatio);
+                    }
+                }
+                for (int r = 0; r < rows; r++) {
+                    w.hot[r * featureCount + f] = hm[m + r] != 0.0;
+                }
+                walk(child, level + 1, n, w);
+                for (int r = 0; r < rows; r++) {
+                    w.hot[r * featureCount + f] = cc[m + r] == 0.0;
+                }
+                java.util.Arrays.fill(sum, 0, rows, 0.0); // the child's sums times the change of the feature's term
+                for (int i = 0, p = at, q = next; i < n; i++, p += rows, q += rows) {
+                    double hotPsi = psiHot[table + i], coldPsi = psiCold[table + i];
+                    for (int r = 0; r < rows; r++) {
+                        double b = below[q + r];
+                        sum[r] += b * (hm[m + r] * hotPsi + cm[m + r] * coldPsi);
+                        below[p + r] = first ? b : below[p + r] + b;
+                    }
                 }
             }
-            hot[f] = isHot;
-            walk(child, level + 1, n, x, hot, product, below, phi);
-            hot[f] = wasHot;
-            if (wasHot) { // the child's sums times the change of j's term, and into this node's sums, in one pass
-                double[] psi = isHot ? psiHot : psiCold;
-                double sum = 0;
-                for (int i = 0; i < n; i++) {
-                    double b = below[next + i];
-                    sum += b * psi[table + i];
-                    below[at + i] = first ? b : below[at + i] + b;
-                }
-                phi[f] += sum;
-            } else {
-                for (int i = 0; i < n; i++) {
-                    below[at + i] = first ? below[next + i] : below[at + i] + below[next + i];
-                }
+            for (int r = 0; r < rows; r++) {
+                w.phi[r * stride + f] += sum[r];
             }
         }
     }

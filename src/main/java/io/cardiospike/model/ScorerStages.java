@@ -61,8 +61,8 @@ public final class ScorerStages {
         return SHADOW.totals();
     }
 
-    static void addExplanation(long nanos) {
-        MAIN.explanations.increment();
+    static void addExplanations(int count, long nanos) {
+        MAIN.explanations.add(count);
         MAIN.explain.add(nanos);
     }
 

@@ -90,8 +90,10 @@ class LightGbmParityTest {
             double[] expected = nativeBooster.predictForMat(rows, n, f, true, PredictionType.C_API_PREDICT_CONTRIB);
             assertThat(expected).hasSize(n * (f + 1));
             int nonZero = 0;
+            double[][] alone = new double[n][];
             for (int r = 0; r < n; r++) {
                 double[] phi = walk.contributions(rows, r * f);
+                alone[r] = phi;
                 double sum = 0;
                 for (int k = 0; k <= f; k++) {
                     if (Math.abs(phi[k] - expected[r * (f + 1) + k]) > 1e-6) {
@@ -107,6 +109,22 @@ class LightGbmParityTest {
                 }
             }
             assertThat(nonZero).as("contributions that are not 0").isGreaterThan(n * 10);
+            // rows explained together (the stream's alerts of one batch; more than one walk's block) as alone
+            for (int size : new int[] {3, 70}) {
+                for (int from = 0; from < n; from += size) {
+                    double[][] together = new double[Math.min(size, n - from)][];
+                    for (int k = 0; k < together.length; k++) {
+                        together[k] = java.util.Arrays.copyOfRange(rows, (from + k) * f, (from + k + 1) * f);
+                    }
+                    double[][] phi = walk.contributions(together);
+                    for (int k = 0; k < together.length; k++) {
+                        if (!java.util.Arrays.equals(phi[k], alone[from + k])) {
+                            assertThat(phi[k]).as("row %d explained with %d others", from + k, size - 1)
+                                    .isEqualTo(alone[from + k]);
+                        }
+                    }
+                }
+            }
         }
     }
 

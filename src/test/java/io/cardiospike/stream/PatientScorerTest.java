@@ -651,8 +651,7 @@ class PatientScorerTest {
         double[] proba = scorer.scoreRecording(r.rr()).proba();
         int[] y = scorer.decide(proba);
         List<int[]> expected = runsOfFlags(y); // {start index, end index}
-        List<AnomalyAlert> all = h.getSideOutput(PatientScorer.ALERTS) == null ? List.of()
-                : h.getSideOutput(PatientScorer.ALERTS).stream().map(StreamRecord::getValue).toList();
+        List<AnomalyAlert> all = alerts(h);
         List<AnomalyAlert> alerts = all.stream().filter(a -> a.status.equals(AnomalyAlert.CLOSED)).toList();
         List<AnomalyAlert> opened = all.stream().filter(a -> a.status.equals(AnomalyAlert.OPEN)).toList();
         assertThat(alerts).hasSameSizeAs(expected);
@@ -831,7 +830,13 @@ class PatientScorerTest {
         return runs;
     }
 
-    private static List<AnomalyAlert> alerts(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h) {
+    /**
+     * The alerts sent so far, once those still waiting to be explained together have gone out, as they do before a
+     * checkpoint's barrier (the only way a consumer sees them).
+     */
+    private static List<AnomalyAlert> alerts(KeyedOneInputStreamOperatorTestHarness<String, Beat, ScoredBeat> h)
+            throws Exception {
+        h.prepareSnapshotPreBarrier(0);
         return h.getSideOutput(PatientScorer.ALERTS) == null ? List.of()
                 : h.getSideOutput(PatientScorer.ALERTS).stream().map(StreamRecord::getValue).toList();
     }

@@ -4,6 +4,7 @@ import io.cardiospike.features.BeatWindows;
 import io.cardiospike.features.FeatureSpec;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.EpisodeTracker;
+import io.cardiospike.model.Explanation;
 import io.cardiospike.model.ModelManifest;
 import io.cardiospike.model.WindowScores;
 import io.cardiospike.stream.BundleStore;
@@ -106,6 +107,12 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     public static final long SCORING_DELAY_MS = 50;
     /** Windows scored at once at most, so that the pending windows do not grow with the number of patients. */
     static final int MAX_PENDING_WINDOWS = 4096;
+    /**
+     * Opening alerts explained together at most. They wait for each other, or for the next checkpoint's barrier:
+     * alerts reach consumers only when a checkpoint commits them (exactly-once sinks), so the wait delays no reader,
+     * and 64 explanations together cost each about 0.2 ms of CPU instead of 0.3-0.4 in a scoring batch's few.
+     */
+    static final int EXPLAIN_TOGETHER = 64;
     private static final VoidNamespace NS = VoidNamespace.INSTANCE;
 
     private final String modelDir;
@@ -140,6 +147,12 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
     /** The beat the episode tracker is told of, window and CardioNet logit: an episode it opens explains it. */
     private transient double[] trackedWindow;
     private transient double trackedLogit;
+    /**
+     * Alerts not sent yet, in order, and the opening ones among them, which wait to be explained together (up to
+     * {@link #EXPLAIN_TOGETHER}, or until the next checkpoint's barrier).
+     */
+    private transient List<AnomalyAlert> unsentAlerts;
+    private transient List<ToExplain> toExplain;
     private transient Counter beatsScored;
     private transient Counter alerts;
     private transient Counter duplicates;
@@ -153,6 +166,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
 
     /** A beat whose window waits to be scored, or ({@code window == null}) the end of the patient's segment. */
     private record Pending(String patientId, long ts, double rrMs, double[] window) {}
+
+    /** An opening alert of the batch being scored, the window of its opening beat and that window's CardioNet logit. */
+    private record ToExplain(AnomalyAlert alert, double[] window, double cnnLogit) {}
 
     /** The internal timer service of the patients' idle checks (keyed by patient, in {@link VoidNamespace}). */
     public static final String TIMERS = "patient-timers";
@@ -231,6 +247,8 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         lastAlertedEnd = getPartitionedState(alertHoldState());
         timers = getInternalTimerService(TIMERS, VoidNamespaceSerializer.INSTANCE, this);
         pending = new ArrayList<>();
+        unsentAlerts = new ArrayList<>();
+        toExplain = new ArrayList<>();
         MetricGroup metrics = getMetricGroup();
         beatsScored = metrics.counter("beatsScored");
         alerts = metrics.counter("alerts");
@@ -419,16 +437,21 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         }
     }
 
-    /** Nothing cut stays unscored across a checkpoint (the batch is not state); normally it is empty here. */
+    /**
+     * Nothing cut stays unscored across a checkpoint (the batch is not state), and no alert stays unsent (the waiting
+     * ones are not state either): they go out in the transactions this checkpoint commits.
+     */
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         scorePending();
+        explainAndEmitAlerts();
         super.prepareSnapshotPreBarrier(checkpointId);
     }
 
     @Override
     public void finish() throws Exception {
         scorePending();
+        explainAndEmitAlerts();
         super.finish();
     }
 
@@ -601,6 +624,9 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         if (shadowChanged) {
             saveEpisode(shadowEpisodes, shadowTracker.open());
         }
+        if (toExplain.size() >= EXPLAIN_TOGETHER || toExplain.isEmpty()) {
+            explainAndEmitAlerts();
+        }
         beatsScored.inc(windows.size());
         pending.clear();
         pendingWindows = 0;
@@ -623,10 +649,29 @@ public class PatientScorer extends AbstractStreamOperator<ScoredBeat>
         AnomalyAlert alert = new AnomalyAlert(status, patientId(), e.startTs, e.endTs, e.beats, e.maxProba,
                 e.sumProba / e.beats, modelVersion);
         alert.suppressed = e.suppressed;
-        if (status.equals(AnomalyAlert.OPEN)) { // the opening beat only: an explanation costs about 25 scored beats
-            alert.explanation = StreamJson.explanation(scorer.explain(trackedWindow, trackedLogit));
+        unsentAlerts.add(alert);
+        if (status.equals(AnomalyAlert.OPEN)) { // the opening beat only: an explanation costs about 15 scored beats
+            toExplain.add(new ToExplain(alert, trackedWindow, trackedLogit));
         }
-        output.collect(ALERTS, new StreamRecord<>(alert));
+    }
+
+    /**
+     * Explains the waiting opening alerts in one call (their TreeSHAP walks share a pass over the trees), then emits
+     * the waiting alerts in the order their episodes opened and closed.
+     */
+    private void explainAndEmitAlerts() {
+        if (!toExplain.isEmpty()) {
+            List<Explanation> explained = scorer.explain(toExplain.stream().map(ToExplain::window).toList(),
+                    toExplain.stream().mapToDouble(ToExplain::cnnLogit).toArray());
+            for (int k = 0; k < explained.size(); k++) {
+                toExplain.get(k).alert().explanation = StreamJson.explanation(explained.get(k));
+            }
+            toExplain.clear();
+        }
+        for (AnomalyAlert alert : unsentAlerts) {
+            output.collect(ALERTS, new StreamRecord<>(alert));
+        }
+        unsentAlerts.clear();
     }
 
     private void holdOrCount(String status, Episode e) throws IOException {
