@@ -437,8 +437,8 @@ final class LightGbm {
     /**
      * {@link #contributions(double[], int)} of several rows in one walk of the trees: each row's values are the same
      * doubles as alone (the same operations in the same order), but the node and table reads are shared by the rows,
-     * and the innermost loops run over them without a branch, which the JIT compiles to vector instructions. The
-     * stream explains its alerts together, up to 64 at a time.
+     * and the innermost loops run over them without a branch on a row's values (C2 does not vectorize them: the same
+     * time with {@code -XX:-UseSuperWord}). The stream explains its alerts together, up to 64 at a time.
      */
     double[][] contributions(double[][] rows) {
         double[][] out = new double[rows.length][];
@@ -464,7 +464,7 @@ final class LightGbm {
         int levels = maxDepth + 2, masks = levels * count;
         Walk w = new Walk(count, x, hot, new double[levels * count * gaussU.length],
                 new double[levels * count * gaussU.length], new double[count * (f + 1)], new double[count],
-                new double[masks], new double[masks], new double[masks], new double[masks], new double[masks]);
+                new double[masks], new double[masks], new double[masks]);
         for (int t = 0; t < roots.length; t++) {
             for (int r = 0; r < count; r++) {
                 w.phi[r * (f + 1) + f] += expected[t];
@@ -491,8 +491,7 @@ final class LightGbm {
      * change of its feature's term.
      */
     private record Walk(int rows, double[] x, boolean[] hot, double[] product, double[] below, double[] phi,
-                        double[] sum, double[] leftHot, double[] leftCold, double[] rightHot, double[] rightCold,
-                        double[] coldAfterCold) {}
+                        double[] sum, double[] leftHot, double[] leftCold, double[] coldAfterCold) {}
 
     /**
      * Below {@code node} at {@code level}: {@code product} holds each row's path product at each quadrature point;
@@ -509,13 +508,12 @@ final class LightGbm {
             boolean goesLeft = next(node, w.x[r * featureCount + f]) == left;
             w.leftHot[m + r] = wasHot && goesLeft ? 1.0 : 0.0;
             w.leftCold[m + r] = wasHot && !goesLeft ? 1.0 : 0.0;
-            w.rightHot[m + r] = w.leftCold[m + r];
-            w.rightCold[m + r] = w.leftHot[m + r];
             cc[m + r] = wasHot ? 0.0 : 1.0;
         }
         for (int side = 0; side < 2; side++) {
             boolean first = side == 0; // the first side sets the node's sums, the second adds to them (no clearing)
-            double[] hm = first ? w.leftHot : w.rightHot, cm = first ? w.leftCold : w.rightCold;
+            // the right side is hot for the rows whose left side is cold, and cold where the left is hot
+            double[] hm = first ? w.leftHot : w.leftCold, cm = first ? w.leftCold : w.leftHot;
             int e = 2 * node + side, child = children[e], table = edgeAt[e];
             double ccRatio = ratioColdAfterCold[e];
             if (child >= splits) { // a leaf: its value times the path's product, straight into the sums
