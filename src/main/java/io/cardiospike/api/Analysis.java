@@ -4,6 +4,7 @@ import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
 import io.cardiospike.model.EpisodeTracker;
 import io.cardiospike.model.Explanation;
+import io.cardiospike.model.ScoredWindow;
 import io.cardiospike.model.WindowScores;
 import io.cardiospike.rr.Artifacts;
 import io.cardiospike.rr.Recording;
@@ -15,7 +16,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 /** One recording scored by the ensemble, with the per-beat flags and episodes that the API and the page show. */
-record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes, double[] cnnLogit) {
+record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> episodes, WindowScores scores) {
 
     /** An {@link EpisodeTracker} episode of a recording: {@code start} and {@code end} are inclusive beat indices. */
     static final class Episode implements EpisodeTracker.Episode {
@@ -54,19 +55,18 @@ record Analysis(double[] proba, int[] anomaly, int[] artifact, List<Episode> epi
             tracker.beat(i, proba[i], anomaly[i] == 1);
         }
         tracker.end(); // the end of the recording closes the last episode
-        return new Analysis(proba, anomaly, artifact, episodes, scores.cnnLogit());
+        return new Analysis(proba, anomaly, artifact, episodes, scores);
     }
 
     /**
      * Why each flagged beat was flagged, in beat order: {@code beat} (its index), then the {@link Explanation}'s
      * fields. Flagged beats only, explained together (their TreeSHAP walks share one pass over the trees): an
-     * explanation costs about as much as 15 scored beats (one alone, 60).
+     * explanation costs about as much as 7 scored beats (one alone, 115).
      */
     List<Map<String, Object>> explanationsJson(EnsembleScorer scorer, double[] rr) {
         int[] flagged = IntStream.range(0, rr.length).filter(i -> anomaly[i] == 1).toArray();
-        List<Explanation> explained = scorer.explain(
-                Arrays.stream(flagged).mapToObj(i -> BeatWindows.cut(rr, i, scorer.spec())).toList(),
-                Arrays.stream(flagged).mapToDouble(i -> cnnLogit[i]).toArray());
+        List<Explanation> explained = scorer.explain(Arrays.stream(flagged).mapToObj(i -> new ScoredWindow(
+                BeatWindows.cut(rr, i, scorer.spec()), scores.lgbmMargin()[i], scores.cnnLogit()[i])).toList());
         List<Map<String, Object>> list = new ArrayList<>();
         for (int k = 0; k < flagged.length; k++) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -1,6 +1,10 @@
 package io.cardiospike.features;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -13,15 +17,29 @@ import java.util.regex.Pattern;
 public final class FeatureWording {
     private static final Pattern INDEXED = Pattern.compile("(rel|step|diff_prev|diff_next)_(-?\\d+)");
     private static final Pattern SEGMENT = Pattern.compile("(past|future|near2|near4)_(mean|std|min|max)");
+    /** Names parsed once: a bundle has a hundred, and every alert's explanation words five of them. */
+    private static final Map<String, Name> NAMES = new ConcurrentHashMap<>();
+
+    /** A feature name's parts: {@code family} and {@code k} of an indexed one, or {@code family} and {@code stat}. */
+    private record Name(String family, int k, String stat) {
+        static Name parse(String name) {
+            Matcher m = INDEXED.matcher(name);
+            if (m.matches()) {
+                return new Name(m.group(1), Integer.parseInt(m.group(2)), null);
+            }
+            m = SEGMENT.matcher(name);
+            return m.matches() ? new Name(m.group(1), 0, m.group(2)) : new Name(null, 0, null);
+        }
+    }
 
     private FeatureWording() {}
 
     /** The wording of feature {@code name} at {@code value}, in a window whose median RR is {@code medianMs}. */
     public static String describe(String name, double value, double medianMs) {
-        Matcher m = INDEXED.matcher(name);
-        if (m.matches()) {
-            int k = Integer.parseInt(m.group(2));
-            return switch (m.group(1)) {
+        Name parsed = NAMES.computeIfAbsent(name, Name::parse);
+        if (parsed.family() != null && parsed.stat() == null) {
+            int k = parsed.k();
+            return switch (parsed.family()) {
                 case "rel" -> "RR " + (k == 0 ? "" : Math.abs(k) == 1 ? "of " + at(k) + " " : at(k) + " ")
                         + percent(value) + " the window median";
                 case "step" -> "RR " + (value >= 0 ? "rises " : "falls ") + ms(Math.abs(value) * medianMs) + " from "
@@ -30,15 +48,14 @@ public final class FeatureWording {
                 default -> "RR " + longer(value * medianMs) + " " + at(k);
             };
         }
-        m = SEGMENT.matcher(name);
-        if (m.matches()) {
-            String where = switch (m.group(1)) {
+        if (parsed.family() != null) {
+            String where = switch (parsed.family()) {
                 case "past" -> "the past beats";
                 case "future" -> "the lookahead beats";
                 case "near2" -> "the beat and 2 either side";
                 default -> "the beat and 4 either side";
             };
-            return switch (m.group(2)) {
+            return switch (parsed.stat()) {
                 case "mean" -> "mean RR of " + where + " " + percent(value - 1) + " the window median";
                 case "std" -> "RR variability (SD) of " + where + " " + pct(value) + " % of the window median";
                 case "min" -> "shortest RR of " + where + " " + percent(value - 1) + " the window median";
@@ -90,11 +107,22 @@ public final class FeatureWording {
     }
 
     private static String times(double ratio) {
-        return String.format(Locale.ROOT, "%.2f times", ratio);
+        return decimals(ratio, 2) + " times";
     }
 
     private static String sd(double z) {
-        return String.format(Locale.ROOT, "%.1f SD %s", Math.abs(z), z >= 0 ? "above" : "below");
+        return decimals(Math.abs(z), 1) + " SD " + (z >= 0 ? "above" : "below");
+    }
+
+    /**
+     * {@code String.format(Locale.ROOT, "%.<places>f", v)} for a finite {@code v >= 0} (the same half-up rounding of
+     * the same decimal digits), without a Formatter's parse of its pattern: every alert's explanation words five.
+     */
+    static String decimals(double v, int places) {
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            return String.format(Locale.ROOT, "%." + places + "f", v);
+        }
+        return new BigDecimal(Double.toString(v)).setScale(places, RoundingMode.HALF_UP).toPlainString();
     }
 
     private static String count(double v, String what) {

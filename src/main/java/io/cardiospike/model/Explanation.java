@@ -8,9 +8,9 @@ import java.util.Map;
  * Why the ensemble scored one beat as it did: the features that pushed LightGBM's log-odds most (exact TreeSHAP
  * contributions, as LightGBM's {@code pred_contrib}), each model's term in the stacker's log-odds, and the raw window
  * the beat was scored on, so that a reader can draw the onset. Built by {@link EnsembleScorer#explain} for the beats
- * that are alerted or shown only: one costs about 0.2-0.25 ms of CPU when 64 are explained together (the stream's
- * waiting alerts, a recording's flagged beats), about 1 ms alone; nearly all of it is TreeSHAP over 250 trees of 31
- * leaves, as much as 15 scored beats. {@code bench stream} reports their count and cost ({@link ScorerStages}).
+ * that are alerted or shown only: one costs about 0.1 ms of CPU when 64 are explained together (the stream's
+ * waiting alerts, a recording's flagged beats), about 1.7 ms alone; nearly all of it is TreeSHAP over 250 trees of
+ * 31 leaves, as much as 7 scored beats. {@code bench stream} reports their count and cost ({@link ScorerStages}).
  *
  * @param reasons     the {@link #REASONS} features with the largest |contribution|, largest first
  * @param lgbmExpected LightGBM's expected raw score (the contributions' base): margin = expected + all contributions

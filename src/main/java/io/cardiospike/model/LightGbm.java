@@ -30,10 +30,13 @@ final class LightGbm {
     /** Rows walked side by side in the fast walk. */
     private static final int BLOCK = 64;
     /**
-     * Rows explained in one TreeSHAP walk at most: its innermost loops run over the rows, and 64 rows cost each about
-     * 0.2 ms where one alone costs 0.9 (16: 0.25 ms), while a walk's working arrays stay within a core's cache.
+     * Rows explained in one TreeSHAP walk at most: its innermost loops run over the rows, in vector instructions, and
+     * 64 rows cost each about 0.08 ms (16: 0.15 ms, 128: 0.09 ms; one alone, walked as {@link #LANES}, 1.7 ms),
+     * while a walk's working arrays stay within a core's cache.
      */
     private static final int SHAP_BLOCK = 64;
+    /** Rows walked at least: one explanation alone runs as this many (see contributionsTogether). */
+    private static final int LANES = 8;
 
     private final int featureCount;
     /** True when no split has a missing-value rule (LightGBM's default for features seen without NaN). */
@@ -326,16 +329,6 @@ final class LightGbm {
         return featureCount;
     }
 
-    /** The raw score of one row at {@code offset}: the same double as {@link #margins} gives it (trees summed in order). */
-    double margin(double[] row, int offset) {
-        double[] x = new double[featureCount];
-        for (int k = 0; k < featureCount; k++) {
-            double v = row[offset + k];
-            x[k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
-        }
-        return walkRow(x, 0);
-    }
-
     /** Raw scores (margins, before the sigmoid) of {@code rows} row-major feature rows. */
     double[] margins(double[] rowMajor, int rows) {
         double[] margins = new double[rows];
@@ -437,8 +430,9 @@ final class LightGbm {
     /**
      * {@link #contributions(double[], int)} of several rows in one walk of the trees: each row's values are the same
      * doubles as alone (the same operations in the same order), but the node and table reads are shared by the rows,
-     * and the innermost loops run over them without a branch on a row's values (C2 does not vectorize them: the same
-     * time with {@code -XX:-UseSuperWord}). The stream explains its alerts together, up to 64 at a time.
+     * and the innermost loops run over them without a branch on a row's values, which lets the JIT compile them to
+     * vector instructions (see {@link Walk}): 64 rows together cost each a twentieth of one alone. The stream
+     * explains its alerts together, up to 64 at a time.
      */
     double[][] contributions(double[][] rows) {
         double[][] out = new double[rows.length][];
@@ -450,112 +444,139 @@ final class LightGbm {
         return out;
     }
 
-    private double[][] contributionsTogether(double[][] rows) {
-        int count = rows.length, f = featureCount;
-        double[] x = new double[count * f];
+    private double[][] contributionsTogether(double[][] explained) {
+        // at least LANES rows, the first repeated: lanes are independent, and the JIT vectorizes a loop only if its
+        // profile shows enough trips (compiled while the walks had one row, 64 rows took each twice as long)
+        double[][] rows = explained.length >= LANES ? explained : java.util.Arrays.copyOf(explained, LANES);
+        java.util.Arrays.fill(rows, explained.length, rows.length, explained[0]);
+        int count = rows.length, f = featureCount, levels = maxDepth + 2;
+        Walk w = new Walk(count, new double[f][count], new double[f][count], new double[levels][gaussU.length][count],
+                new double[levels][gaussU.length][count], new double[f + 1][count], new double[levels][count],
+                new double[levels][count], new double[levels][count]);
         for (int r = 0; r < count; r++) {
             for (int k = 0; k < f; k++) {
                 double v = rows[r][k];
-                x[r * f + k] = Math.abs(v) > ZERO_THRESHOLD || Double.isNaN(v) ? v : 0.0; // as the margins read a row
+                // as the margins read a row; NaN is 0 to a split without a missing-value rule
+                w.x[k][r] = Math.abs(v) > ZERO_THRESHOLD || (Double.isNaN(v) && !onlyPlainSplits) ? v : 0.0;
+                w.hot[k][r] = 1.0;
             }
         }
-        boolean[] hot = new boolean[count * f];
-        java.util.Arrays.fill(hot, true);
-        int levels = maxDepth + 2, masks = levels * count;
-        Walk w = new Walk(count, x, hot, new double[levels * count * gaussU.length],
-                new double[levels * count * gaussU.length], new double[count * (f + 1)], new double[count],
-                new double[masks], new double[masks], new double[masks]);
         for (int t = 0; t < roots.length; t++) {
             for (int r = 0; r < count; r++) {
-                w.phi[r * (f + 1) + f] += expected[t];
+                w.phi[f][r] += expected[t];
             }
             if (roots[t] < splits) {
-                java.util.Arrays.fill(w.product, 0, count * points[t], 1.0);
+                for (int i = 0; i < points[t]; i++) {
+                    java.util.Arrays.fill(w.product[0][i], 1.0);
+                }
                 walk(roots[t], 0, points[t], w);
             }
         }
-        double[][] out = new double[count][];
-        for (int r = 0; r < count; r++) {
-            out[r] = java.util.Arrays.copyOfRange(w.phi, r * (f + 1), (r + 1) * (f + 1));
+        double[][] out = new double[explained.length][f + 1];
+        for (int k = 0; k <= f; k++) {
+            for (int r = 0; r < explained.length; r++) {
+                out[r][k] = w.phi[k][r];
+            }
         }
         return out;
     }
 
     /**
-     * One walk's working arrays. Point i of row r at a level is at {@code (level * n + i) * rows + r}. Per level and
-     * row, masks of 1.0 or 0.0 say how the row passes each side of the node: hot (its first split on the feature,
-     * the side it takes), cold (the side it does not take) or cold after cold (below a split on the same feature it
-     * did not take: only z changes, by the same factor at every point, and the feature's term stays). They select
-     * the edge's factor and term by arithmetic, exactly (the other terms are 0.0 times a finite value).
-     * {@code hot}: per row and feature, whether every split on it so far was taken; {@code sum}: per row, one edge's
-     * change of its feature's term.
+     * One walk's working arrays, each a row of {@code rows} values, so that every innermost loop reads and writes
+     * them at the same index and the JIT compiles it to vector instructions (an offset into a longer array keeps
+     * C2 from vectorizing: such loops took twice as long). {@code x}, {@code hot} and {@code phi} by feature;
+     * {@code product} and {@code below} by level and quadrature point. {@code hot}: 1.0 where every split on the
+     * feature so far was taken, else 0.0. Per level, masks of 1.0 or 0.0 say how each row passes the node's left
+     * side: hot (its first split on the feature, the side it takes), cold (the side it does not take) or cold after
+     * cold (below a split on the same feature it did not take: only z changes, by the same factor at every point,
+     * and the feature's term stays); the right side swaps hot and cold. They select the edge's factor and term by
+     * arithmetic, exactly (the other terms are 0.0 times a finite value).
      */
-    private record Walk(int rows, double[] x, boolean[] hot, double[] product, double[] below, double[] phi,
-                        double[] sum, double[] leftHot, double[] leftCold, double[] coldAfterCold) {}
+    private record Walk(int rows, double[][] x, double[][] hot, double[][][] product, double[][][] below,
+                        double[][] phi, double[][] leftHot, double[][] leftCold, double[][] coldAfterCold) {}
 
     /**
      * Below {@code node} at {@code level}: {@code product} holds each row's path product at each quadrature point;
      * leaves {@code below} (at the same level) holding the sum over the leaves under the node of value times product.
-     * A leaf child is done in place (half the edges end in one).
+     * A leaf child is done in place (half the edges end in one). An edge adds its change of its feature's term to
+     * {@code phi} point by point.
      */
     private void walk(int node, int level, int n, Walk w) {
-        int rows = w.rows, f = feature[node], stride = featureCount + 1;
-        int at = level * n * rows, next = at + n * rows, m = level * rows;
-        double[] product = w.product, below = w.below, sum = w.sum, cc = w.coldAfterCold;
-        int left = children[2 * node];
-        for (int r = 0; r < rows; r++) {
-            boolean wasHot = w.hot[r * featureCount + f];
-            boolean goesLeft = next(node, w.x[r * featureCount + f]) == left;
-            w.leftHot[m + r] = wasHot && goesLeft ? 1.0 : 0.0;
-            w.leftCold[m + r] = wasHot && !goesLeft ? 1.0 : 0.0;
-            cc[m + r] = wasHot ? 0.0 : 1.0;
+        int rows = w.rows, f = feature[node];
+        double[] hot = w.hot[f], xs = w.x[f], phi = w.phi[f];
+        double[] leftHot = w.leftHot[level], leftCold = w.leftCold[level], cc = w.coldAfterCold[level];
+        double[][] product = w.product[level], below = w.below[level];
+        if (onlyPlainSplits) { // x <= threshold goes left (x holds no NaN here)
+            double cut = threshold[node];
+            for (int r = 0; r < rows; r++) {
+                double right = xs[r] <= cut ? 0.0 : 1.0;
+                leftHot[r] = hot[r] * (1.0 - right);
+                leftCold[r] = hot[r] * right;
+                cc[r] = 1.0 - hot[r];
+            }
+        } else {
+            int left = children[2 * node];
+            for (int r = 0; r < rows; r++) {
+                double right = next(node, xs[r]) == left ? 0.0 : 1.0;
+                leftHot[r] = hot[r] * (1.0 - right);
+                leftCold[r] = hot[r] * right;
+                cc[r] = 1.0 - hot[r];
+            }
         }
         for (int side = 0; side < 2; side++) {
             boolean first = side == 0; // the first side sets the node's sums, the second adds to them (no clearing)
-            // the right side is hot for the rows whose left side is cold, and cold where the left is hot
-            double[] hm = first ? w.leftHot : w.leftCold, cm = first ? w.leftCold : w.leftHot;
+            double[] hm = first ? leftHot : leftCold, cm = first ? leftCold : leftHot;
             int e = 2 * node + side, child = children[e], table = edgeAt[e];
             double ccRatio = ratioColdAfterCold[e];
             if (child >= splits) { // a leaf: its value times the path's product, straight into the sums
                 double v = value[child];
-                java.util.Arrays.fill(sum, 0, rows, 0.0);
-                for (int i = 0, p = at; i < n; i++, p += rows) {
+                for (int i = 0; i < n; i++) {
                     double hotRatio = ratioHot[table + i], coldRatio = ratioCold[table + i];
                     double hotPsi = psiHot[table + i], coldPsi = psiCold[table + i];
-                    for (int r = 0; r < rows; r++) {
-                        double h = v * product[p + r] * (hm[m + r] * hotRatio + cm[m + r] * coldRatio
-                                + cc[m + r] * ccRatio);
-                        sum[r] += h * (hm[m + r] * hotPsi + cm[m + r] * coldPsi);
-                        below[p + r] = first ? h : below[p + r] + h;
+                    double[] p = product[i], b = below[i];
+                    if (first) {
+                        for (int r = 0; r < rows; r++) {
+                            double h = v * p[r] * (hm[r] * hotRatio + cm[r] * coldRatio + cc[r] * ccRatio);
+                            phi[r] += h * (hm[r] * hotPsi + cm[r] * coldPsi);
+                            b[r] = h;
+                        }
+                    } else {
+                        for (int r = 0; r < rows; r++) {
+                            double h = v * p[r] * (hm[r] * hotRatio + cm[r] * coldRatio + cc[r] * ccRatio);
+                            phi[r] += h * (hm[r] * hotPsi + cm[r] * coldPsi);
+                            b[r] += h;
+                        }
                     }
                 }
             } else {
-                for (int i = 0, p = at, q = next; i < n; i++, p += rows, q += rows) {
+                double[][] childProduct = w.product[level + 1], childBelow = w.below[level + 1];
+                for (int i = 0; i < n; i++) {
                     double hotRatio = ratioHot[table + i], coldRatio = ratioCold[table + i];
+                    double[] p = product[i], q = childProduct[i];
                     for (int r = 0; r < rows; r++) {
-                        product[q + r] = product[p + r] * (hm[m + r] * hotRatio + cm[m + r] * coldRatio
-                                + cc[m + r] * ccRatio);
+                        q[r] = p[r] * (hm[r] * hotRatio + cm[r] * coldRatio + cc[r] * ccRatio);
                     }
                 }
-                for (int r = 0; r < rows; r++) {
-                    w.hot[r * featureCount + f] = hm[m + r] != 0.0;
-                }
+                System.arraycopy(hm, 0, hot, 0, rows); // below this side the feature stays hot where it was taken
                 walk(child, level + 1, n, w);
                 for (int r = 0; r < rows; r++) {
-                    w.hot[r * featureCount + f] = cc[m + r] == 0.0;
+                    hot[r] = 1.0 - cc[r];
                 }
-                java.util.Arrays.fill(sum, 0, rows, 0.0); // the child's sums times the change of the feature's term
-                for (int i = 0, p = at, q = next; i < n; i++, p += rows, q += rows) {
+                for (int i = 0; i < n; i++) { // the child's sums times the change of the feature's term
                     double hotPsi = psiHot[table + i], coldPsi = psiCold[table + i];
-                    for (int r = 0; r < rows; r++) {
-                        double b = below[q + r];
-                        sum[r] += b * (hm[m + r] * hotPsi + cm[m + r] * coldPsi);
-                        below[p + r] = first ? b : below[p + r] + b;
+                    double[] q = childBelow[i], b = below[i];
+                    if (first) {
+                        for (int r = 0; r < rows; r++) {
+                            phi[r] += q[r] * (hm[r] * hotPsi + cm[r] * coldPsi);
+                            b[r] = q[r];
+                        }
+                    } else {
+                        for (int r = 0; r < rows; r++) {
+                            phi[r] += q[r] * (hm[r] * hotPsi + cm[r] * coldPsi);
+                            b[r] += q[r];
+                        }
                     }
                 }
-            }
-            for (int r = 0; r < rows; r++) {
-                w.phi[r * stride + f] += sum[r];
             }
         }
     }

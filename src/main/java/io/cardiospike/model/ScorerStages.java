@@ -23,7 +23,8 @@ public final class ScorerStages {
 
     /**
      * Totals at one moment: model calls (batches of at most 512 windows), windows scored, nanoseconds per stage; and
-     * the explanations ({@link EnsembleScorer#explain}: one per alert or shown beat) with their nanoseconds.
+     * the explanations ({@link EnsembleScorer#explain}: one per alert or shown beat) with their nanoseconds (the
+     * streaming job's writing them as JSON included: {@link #addExplanationWork}).
      */
     public record Totals(long calls, long windows, long encodeNanos, long lightGbmNanos, long cardioNetNanos,
                          long stackerNanos, long explanations, long explainNanos) {
@@ -46,7 +47,7 @@ public final class ScorerStages {
     }
 
     /** This thread's CPU time (ns), or wall time where the JVM cannot measure it. */
-    static long cpuNanos() {
+    public static long cpuNanos() {
         long cpu = THREADS.getCurrentThreadCpuTime();
         return cpu >= 0 ? cpu : System.nanoTime();
     }
@@ -63,6 +64,14 @@ public final class ScorerStages {
 
     static void addExplanations(int count, long nanos) {
         MAIN.explanations.add(count);
+        MAIN.explain.add(nanos);
+    }
+
+    /**
+     * Adds a caller's own CPU time ({@link #cpuNanos}) on explanations already counted, such as the streaming job's
+     * writing each alert's explanation as JSON, so that their reported cost is all that they cost.
+     */
+    public static void addExplanationWork(long nanos) {
         MAIN.explain.add(nanos);
     }
 

@@ -21,6 +21,22 @@ class FeatureWordingTest {
         assertThat(FeatureWording.describe("artifacts", 1, 800)).isEqualTo("1 sensor artifact in the window");
     }
 
+    /** The wording's own decimals are String.format's, half-up ties and long expansions included. */
+    @Test
+    void decimalsAreThoseOfStringFormat() {
+        java.util.Random random = new java.util.Random(7);
+        double[] ties = {0.125, 0.375, 1.005, 2.675, 0.05, 0.95, 9.995, 0, 1e-9, 123456.785};
+        for (int i = 0; i < 20_000; i++) {
+            double v = i < ties.length ? ties[i]
+                    : random.nextInt(4) == 0 ? Math.round(random.nextDouble() * 4000) / 1000.0 // ties at 2 places
+                    : random.nextDouble() * Math.pow(10, random.nextInt(7) - 2);
+            for (int places = 1; places <= 2; places++) {
+                assertThat(FeatureWording.decimals(v, places)).as("%s to %d places", v, places)
+                        .isEqualTo(String.format(java.util.Locale.ROOT, "%." + places + "f", v));
+            }
+        }
+    }
+
     /** Every feature the model sees has words of its own, not the fallback "name = value". */
     @Test
     void everyFeatureOfTheWindowHasAWording() {
