@@ -3,7 +3,9 @@ package io.cardiospike.cli;
 import picocli.CommandLine.Mixin;
 import io.cardiospike.features.BeatWindows;
 import io.cardiospike.model.EnsembleScorer;
+import io.cardiospike.model.ScoredWindow;
 import io.cardiospike.model.ScorerStages;
+import io.cardiospike.model.WindowScores;
 import io.cardiospike.rr.Recording;
 import io.cardiospike.rr.SyntheticRr;
 import java.util.ArrayList;
@@ -32,6 +34,11 @@ final class BenchCommand implements Callable<Integer> {
             + "throughput instead")
     int callSize;
 
+    @Option(names = "--explain-size", defaultValue = "0", description = "instead: CPU us per explanation when each "
+            + "call explains this many scored windows together, on one thread (the stream explains up to 64 at once; "
+            + "1,024 windows a round); default 0: throughput instead")
+    int explainSize;
+
     @Override
     public Integer call() throws Exception {
         int patients = Math.max(1, beats / 2000);
@@ -40,6 +47,10 @@ final class BenchCommand implements Callable<Integer> {
         try (EnsembleScorer scorer = EnsembleScorer.open(model.path())) {
             if (callSize > 0) {
                 benchCalls(scorer, recordings);
+                return 0;
+            }
+            if (explainSize > 0) {
+                benchExplanations(scorer, recordings);
                 return 0;
             }
             ScoreCommand.scoreAll(scorer, recordings.subList(0, Math.min(10, patients)), threads); // warm-up
@@ -59,12 +70,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Scores windows in calls of {@code callSize}, like the streaming job's per-timer calls. */
     private void benchCalls(EnsembleScorer scorer, List<Recording> recordings) {
-        List<double[]> windows = new ArrayList<>();
-        for (Recording r : recordings) {
-            for (int i = 0; i < r.size() && windows.size() < 100_000; i++) {
-                windows.add(BeatWindows.cut(r.rr(), i, scorer.spec()));
-            }
-        }
+        List<double[]> windows = windows(scorer, recordings, 100_000);
         int n = windows.size() / callSize * callSize;
         for (int r = 0; r <= rounds; r++) { // round 0 warms up
             long t0 = System.nanoTime();
@@ -77,5 +83,42 @@ final class BenchCommand implements Callable<Integer> {
                         callSize, us, scorer.modelVersion());
             }
         }
+    }
+
+    /** Explains scored windows in calls of {@code explainSize}, as the streaming job explains its opening alerts. */
+    private void benchExplanations(EnsembleScorer scorer, List<Recording> recordings) throws UserException {
+        List<double[]> windows = windows(scorer, recordings, 1024);
+        if (explainSize > windows.size()) {
+            throw new UserException("--explain-size " + explainSize + ": at most " + windows.size() + " (the windows "
+                    + "of a round)");
+        }
+        WindowScores scores = scorer.scoreWindows(windows);
+        List<ScoredWindow> scored = new ArrayList<>();
+        for (int k = 0; k < windows.size(); k++) {
+            scored.add(new ScoredWindow(windows.get(k), scores.lgbmMargin()[k], scores.cnnLogit()[k]));
+        }
+        int n = scored.size() / explainSize * explainSize;
+        for (int r = 0; r <= rounds; r++) { // round 0 warms up
+            long t0 = ScorerStages.cpuNanos();
+            for (int from = 0; from < n; from += explainSize) {
+                scorer.explain(scored.subList(from, from + explainSize));
+            }
+            double us = (ScorerStages.cpuNanos() - t0) / 1e3 / n;
+            if (r > 0) {
+                System.out.printf("round %d: %,d windows explained in calls of %d: %.0f us of CPU each (model %s, "
+                        + "1 thread)%n", r, n, explainSize, us, scorer.modelVersion());
+            }
+        }
+    }
+
+    /** The first {@code most} windows of the recordings (fewer if they are shorter). */
+    private static List<double[]> windows(EnsembleScorer scorer, List<Recording> recordings, int most) {
+        List<double[]> windows = new ArrayList<>();
+        for (Recording r : recordings) {
+            for (int i = 0; i < r.size() && windows.size() < most; i++) {
+                windows.add(BeatWindows.cut(r.rr(), i, scorer.spec()));
+            }
+        }
+        return windows;
     }
 }

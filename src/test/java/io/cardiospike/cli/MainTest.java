@@ -2,8 +2,11 @@ package io.cardiospike.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
@@ -129,6 +132,24 @@ class MainTest {
         assertThat(exit).isEqualTo(1);
         assertThat(err.toString().strip()).isEqualTo("error: the flux capacitor is empty (a failure, not a usage "
                 + "error: rerun with CARDIOSPIKE_DEBUG=1 for the stack trace)");
+    }
+
+    @Test
+    void benchMeasuresExplanationsTogether() {
+        StringWriter err = new StringWriter();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8)); // the rounds go to stdout
+        try {
+            assertThat(Main.run(new PrintWriter(err, true), "bench", "--model", "models", "--explain-size", "16",
+                    "--beats", "2000", "--rounds", "1")).as(err.toString()).isZero();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(out.toString(StandardCharsets.UTF_8)).containsPattern("round 1: 1,024 windows explained in calls of 16: \\d+ us of CPU each");
+        assertThat(Main.run(new PrintWriter(err, true), "bench", "--model", "models", "--explain-size", "5000",
+                "--beats", "2000")).isNotZero();
+        assertThat(err.toString()).contains("--explain-size 5000: at most 1024");
     }
 
     @Test
