@@ -11,6 +11,8 @@ import io.cardiospike.rr.SyntheticRr;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntConsumer;
+import java.util.function.LongSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -71,18 +73,9 @@ final class BenchCommand implements Callable<Integer> {
     /** Scores windows in calls of {@code callSize}, like the streaming job's per-timer calls. */
     private void benchCalls(EnsembleScorer scorer, List<Recording> recordings) {
         List<double[]> windows = windows(scorer, recordings, 100_000);
-        int n = windows.size() / callSize * callSize;
-        for (int r = 0; r <= rounds; r++) { // round 0 warms up
-            long t0 = System.nanoTime();
-            for (int from = 0; from < n; from += callSize) {
-                scorer.scoreWindows(windows.subList(from, from + callSize));
-            }
-            double us = (System.nanoTime() - t0) / 1e3 / n;
-            if (r > 0) {
-                System.out.printf("round %d: %,d windows in calls of %d: %.1f us/window (model %s, 1 thread)%n", r, n,
-                        callSize, us, scorer.modelVersion());
-            }
-        }
+        timeRounds(scorer, windows.size() / callSize * callSize, callSize, System::nanoTime,
+                from -> scorer.scoreWindows(windows.subList(from, from + callSize)),
+                "round %d: %,d windows in calls of %d: %.1f us/window (model %s, 1 thread)%n");
     }
 
     /** Explains scored windows in calls of {@code explainSize}, as the streaming job explains its opening alerts. */
@@ -97,16 +90,26 @@ final class BenchCommand implements Callable<Integer> {
         for (int k = 0; k < windows.size(); k++) {
             scored.add(new ScoredWindow(windows.get(k), scores.lgbmMargin()[k], scores.cnnLogit()[k]));
         }
-        int n = scored.size() / explainSize * explainSize;
+        timeRounds(scorer, scored.size() / explainSize * explainSize, explainSize, ScorerStages::cpuNanos,
+                from -> scorer.explain(scored.subList(from, from + explainSize)),
+                "round %d: %,d windows explained in calls of %d: %.0f us of CPU each (model %s, 1 thread)%n");
+    }
+
+    /**
+     * {@link #rounds} rounds after a warm-up, each of {@code n} windows in calls of {@code size} ({@code call} takes
+     * the first window's index), timed by {@code clock} (ns); prints each with {@code format} (round, windows, call
+     * size, us per window, model).
+     */
+    private void timeRounds(EnsembleScorer scorer, int n, int size, LongSupplier clock, IntConsumer call,
+                            String format) {
         for (int r = 0; r <= rounds; r++) { // round 0 warms up
-            long t0 = ScorerStages.cpuNanos();
-            for (int from = 0; from < n; from += explainSize) {
-                scorer.explain(scored.subList(from, from + explainSize));
+            long t0 = clock.getAsLong();
+            for (int from = 0; from < n; from += size) {
+                call.accept(from);
             }
-            double us = (ScorerStages.cpuNanos() - t0) / 1e3 / n;
+            double us = (clock.getAsLong() - t0) / 1e3 / n;
             if (r > 0) {
-                System.out.printf("round %d: %,d windows explained in calls of %d: %.0f us of CPU each (model %s, "
-                        + "1 thread)%n", r, n, explainSize, us, scorer.modelVersion());
+                System.out.printf(format, r, n, size, us, scorer.modelVersion());
             }
         }
     }
