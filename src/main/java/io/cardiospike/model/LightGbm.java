@@ -506,25 +506,19 @@ final class LightGbm {
         double[] hot = w.hot[f], xs = w.x[f], phi = w.phi[f];
         double[] leftHot = w.leftHot[level], leftCold = w.leftCold[level], cc = w.coldAfterCold[level];
         double[][] product = w.product[level], below = w.below[level];
-        if (onlyPlainSplits) { // x <= threshold goes left (x holds no NaN here)
-            double cut = threshold[node];
-            for (int r = 0; r < rows; r++) {
-                double right = xs[r] <= cut ? 0.0 : 1.0;
-                leftHot[r] = hot[r] * (1.0 - right);
-                leftCold[r] = hot[r] * right;
-                cc[r] = 1.0 - hot[r];
-            }
-        } else {
-            int left = children[2 * node];
-            for (int r = 0; r < rows; r++) {
-                double right = next(node, xs[r]) == left ? 0.0 : 1.0;
-                leftHot[r] = hot[r] * (1.0 - right);
-                leftCold[r] = hot[r] * right;
-                cc[r] = 1.0 - hot[r];
-            }
+        double cut = threshold[node];
+        int left = children[2 * node];
+        for (int r = 0; r < rows; r++) { // x <= threshold goes left, without a branch where no rule is for NaN
+            double right = (onlyPlainSplits ? xs[r] <= cut : next(node, xs[r]) == left) ? 0.0 : 1.0;
+            leftHot[r] = hot[r] * (1.0 - right);
+            leftCold[r] = hot[r] * right;
+            cc[r] = 1.0 - hot[r];
         }
         for (int side = 0; side < 2; side++) {
-            boolean first = side == 0; // the first side sets the node's sums, the second adds to them (no clearing)
+            boolean first = side == 0;
+            // the first side sets the node's sums, the second adds to them: 0.0 or 1.0 times the sums so far (finite),
+            // exactly, and without a branch in the loops
+            double kept = first ? 0.0 : 1.0;
             double[] hm = first ? leftHot : leftCold, cm = first ? leftCold : leftHot;
             int e = 2 * node + side, child = children[e], table = edgeAt[e];
             double ccRatio = ratioColdAfterCold[e];
@@ -534,18 +528,10 @@ final class LightGbm {
                     double hotRatio = ratioHot[table + i], coldRatio = ratioCold[table + i];
                     double hotPsi = psiHot[table + i], coldPsi = psiCold[table + i];
                     double[] p = product[i], b = below[i];
-                    if (first) {
-                        for (int r = 0; r < rows; r++) {
-                            double h = v * p[r] * (hm[r] * hotRatio + cm[r] * coldRatio + cc[r] * ccRatio);
-                            phi[r] += h * (hm[r] * hotPsi + cm[r] * coldPsi);
-                            b[r] = h;
-                        }
-                    } else {
-                        for (int r = 0; r < rows; r++) {
-                            double h = v * p[r] * (hm[r] * hotRatio + cm[r] * coldRatio + cc[r] * ccRatio);
-                            phi[r] += h * (hm[r] * hotPsi + cm[r] * coldPsi);
-                            b[r] += h;
-                        }
+                    for (int r = 0; r < rows; r++) {
+                        double h = v * p[r] * (hm[r] * hotRatio + cm[r] * coldRatio + cc[r] * ccRatio);
+                        phi[r] += h * (hm[r] * hotPsi + cm[r] * coldPsi);
+                        b[r] = kept * b[r] + h;
                     }
                 }
             } else {
@@ -565,16 +551,9 @@ final class LightGbm {
                 for (int i = 0; i < n; i++) { // the child's sums times the change of the feature's term
                     double hotPsi = psiHot[table + i], coldPsi = psiCold[table + i];
                     double[] q = childBelow[i], b = below[i];
-                    if (first) {
-                        for (int r = 0; r < rows; r++) {
-                            phi[r] += q[r] * (hm[r] * hotPsi + cm[r] * coldPsi);
-                            b[r] = q[r];
-                        }
-                    } else {
-                        for (int r = 0; r < rows; r++) {
-                            phi[r] += q[r] * (hm[r] * hotPsi + cm[r] * coldPsi);
-                            b[r] += q[r];
-                        }
+                    for (int r = 0; r < rows; r++) {
+                        phi[r] += q[r] * (hm[r] * hotPsi + cm[r] * coldPsi);
+                        b[r] = kept * b[r] + q[r];
                     }
                 }
             }
